@@ -88,7 +88,7 @@ class Job(BaseModel):
     rendered: str | None = None
 
     def moved(self, state: JobState, **changes: Any) -> Job:
-        """A copy in `state` with `changes`; raises InvalidTransition on a move the machine forbids."""
+        """A copy in `state` with `changes`; InvalidTransition if the machine forbids it."""
         if state not in _ALLOWED[self.state]:
             raise InvalidTransition(f"{self.state} -> {state}")
         if state.terminal:

@@ -47,12 +47,25 @@ def redis_url() -> Iterator[str]:
         return
     binary = shutil.which("redis-server")
     if binary is None:
-        pytest.fail("redis-server is not installed and REDIS_URL is unset: the Redis tests must run")
+        pytest.fail(
+            "redis-server is not installed and REDIS_URL is unset: the Redis tests must run"
+        )
     port = free_port()
     workdir = tempfile.mkdtemp(prefix="reelbot-redis-")
     proc = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", workdir],
+        [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            workdir,
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

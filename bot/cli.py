@@ -1,0 +1,83 @@
+"""`reelbot run | demo | check` (and plain `reelbot`: run with Slack credentials, else demo)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import sys
+
+from bot.logs import configure_logging
+from bot.settings import Settings, SettingsError, load_settings
+
+
+def _fail(message: str) -> int:
+    print(f"reelbot: {message}", file=sys.stderr)
+    return 2
+
+
+async def _serve(settings: Settings) -> None:
+    from bot.runtime import Runtime
+
+    runtime = Runtime(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    await runtime.start()
+    try:
+        await stop.wait()
+    finally:
+        await runtime.stop()
+
+
+def _check(settings: Settings) -> int:
+    from bot.registry import build_providers
+
+    print(f"mode:      {'socket' if settings.socket_mode else 'http'}")
+    print(f"store:     {'redis' if settings.redis_url else 'sqlite ' + settings.reelbot_db}")
+    print(f"slack api: {settings.slack_api_url}")
+    print(
+        f"providers: {', '.join(sorted(build_providers(settings))) or 'none (set VIZARD_API_KEY)'}"
+    )
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="reelbot", description=__doc__)
+    parser.add_argument(
+        "command",
+        nargs="?",
+        choices=["run", "demo", "check"],
+        help="default: run when SLACK_BOT_TOKEN is set, otherwise demo",
+    )
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        return _fail(str(exc))
+    command = args.command or ("run" if settings.has_slack else "demo")
+    configure_logging(settings.log_level if command != "demo" else "WARNING", settings.secrets())
+    if command == "demo":
+        from bot.demo import run_demo
+
+        return asyncio.run(run_demo(sys.stdout, redis_url=settings.redis_url))
+    try:
+        settings.require_slack()
+    except SettingsError as exc:
+        return _fail(str(exc))
+    if command == "check":
+        return _check(settings)
+    try:
+        asyncio.run(_serve(settings))
+    except KeyboardInterrupt:
+        pass
+    except OSError as exc:
+        return _fail(f"cannot start: {exc.strerror or exc}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,83 @@
+"""`reelbot demo`: the whole flow on loopback with no account: Slack sandbox, Vizard simulator,
+the bot, one /clip, and the channel printed as a person would read it."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import tempfile
+import time
+from pathlib import Path
+from typing import TextIO
+
+from bot.runtime import Runtime
+from bot.sandbox import SlackRequests, SlackSandbox, render_channel
+from bot.sandbox.transcript import render_ephemerals
+from bot.settings import load_settings
+from providers.simulators.vizard import VizardSimulator
+
+CHANNEL = "C0GENERAL"
+USER = "U0ALICE"
+DEMO_COMMANDS = (
+    "ftp://files.example.com/talk.mp4",
+    'https://videos.example.com/all-hands.mp4 lang=en length=1,2 name="All-hands highlights"',
+)
+
+
+async def run_demo(out: TextIO, *, redis_url: str | None = None, wait_seconds: float = 60.0) -> int:
+    sandbox = SlackSandbox()
+    simulator = VizardSimulator(clips_per_job=3, render_seconds=2.0)
+    await sandbox.start()
+    await simulator.start()
+    workdir = Path(tempfile.mkdtemp(prefix="reelbot-demo-"))
+    signing_secret = secrets.token_hex(16)
+    settings = load_settings(
+        slack_bot_token=sandbox.bot_token,
+        slack_signing_secret=signing_secret,
+        slack_app_token=None,
+        slack_api_url=sandbox.api_url,
+        vizard_api_key=simulator.api_key,
+        vizard_base_url=simulator.base_url,
+        redis_url=redis_url,
+        reelbot_db=str(workdir / "demo.db"),
+        key_prefix=f"reelbot-demo:{secrets.token_hex(4)}:",
+        poll_tick_seconds=0.5,
+        poll_min_seconds=0.5,
+        poll_max_seconds=1.0,
+        public_url=None,
+    )
+    runtime = Runtime(settings)
+    port = await runtime.start("127.0.0.1", 0)
+    slack = SlackRequests(f"http://127.0.0.1:{port}/slack/events", signing_secret, sandbox)
+    try:
+        for text in DEMO_COMMANDS:
+            out.write(f"alice types: /clip {text}\n")
+            answer = await slack.slash_command("/clip", text, user_id=USER, channel_id=CHANNEL)
+            if answer.status_code != 200:
+                out.write(f"Slack got HTTP {answer.status_code}\n")
+                return 1
+            if answer.content:
+                out.write(f"  (only alice sees) {answer.json().get('text', '')}\n")
+        finished = await _wait_until_done(runtime, wait_seconds)
+        out.write("\n" + render_channel(sandbox, CHANNEL, users={USER: "alice"}) + "\n")
+        extra = render_ephemerals(sandbox, USER)
+        if extra.strip():
+            out.write("\n" + extra + "\n")
+        if not finished:
+            out.write(f"\nThe job did not finish within {wait_seconds:.0f} s.\n")
+            return 1
+        return 0
+    finally:
+        await runtime.stop()
+        await simulator.stop()
+        await sandbox.stop()
+
+
+async def _wait_until_done(runtime: Runtime, wait_seconds: float) -> bool:
+    deadline = time.monotonic() + wait_seconds
+    while time.monotonic() < deadline:
+        jobs = await runtime.store.recent_for_user(USER, 5)
+        if jobs and all(j.terminal and not j.unposted for j in jobs):
+            return True
+        await asyncio.sleep(0.2)
+    return False

@@ -1,0 +1,109 @@
+"""Scheduler wiring and one tick: claim due jobs -> run each (poll, record, notify)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.jobs import Job
+from bot.runner import JobRunner
+from bot.store.base import JobStore
+
+log = logging.getLogger(__name__)
+
+
+class Poller:
+    def __init__(
+        self,
+        store: JobStore,
+        runner: JobRunner,
+        *,
+        tick_seconds: float,
+        batch: int = 25,
+        concurrency: int = 8,
+        lease_seconds: float = 120.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._clock = clock
+        self._store = store
+        self._runner = runner
+        self._tick_seconds = tick_seconds
+        self._batch = batch
+        self._lease = lease_seconds
+        self._gate = asyncio.Semaphore(concurrency)
+        self._scheduler: AsyncIOScheduler | None = None
+        self._kicks: set[asyncio.Task[None]] = set()
+        self.last_tick_at: float | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._scheduler is not None and bool(self._scheduler.running)
+
+    async def tick(self) -> int:
+        """Claim and run due jobs until none are left (bounded), returning how many ran."""
+        ran = 0
+        for _ in range(20):
+            jobs = await self._store.claim_due(self._clock(), self._batch, self._lease)
+            if jobs:
+                await asyncio.gather(*(self._run(job) for job in jobs))
+                ran += len(jobs)
+            if len(jobs) < self._batch:
+                break
+        self.last_tick_at = time.time()
+        return ran
+
+    async def run_now(self, job_id: str) -> None:
+        """Run one job at once if it is due (the listener and webhook fast path)."""
+        job = await self._store.claim(job_id, self._clock(), self._lease)
+        if job is not None:
+            await self._run(job)
+
+    def kick(self, job_id: str) -> None:
+        """run_now in the background, keeping a reference so the task is not collected."""
+        task = asyncio.create_task(self.run_now(job_id))
+        self._kicks.add(task)
+        task.add_done_callback(self._kicks.discard)
+
+    async def _run(self, job: Job) -> None:
+        async with self._gate:
+            try:
+                await self._runner.run(job)
+            except Exception:
+                # The lease runs out and another tick retries the job; never lose the tick.
+                log.exception("job %s: step failed; it will be retried", job.id)
+
+    def start(self) -> None:
+        scheduler = AsyncIOScheduler()
+        scheduler.add_job(
+            self._tick_quietly,
+            "interval",
+            seconds=self._tick_seconds,
+            max_instances=1,
+            coalesce=True,
+            id="reelbot-poll",
+        )
+        scheduler.start()
+        self._scheduler = scheduler
+        self.kick_tick()
+
+    def kick_tick(self) -> None:
+        task = asyncio.create_task(self._tick_quietly())
+        self._kicks.add(task)
+        task.add_done_callback(self._kicks.discard)
+
+    async def _tick_quietly(self) -> None:
+        try:
+            await self.tick()
+        except Exception:
+            log.exception("poll tick failed")
+
+    async def stop(self) -> None:
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=False)
+            self._scheduler = None
+        if self._kicks:
+            await asyncio.gather(*self._kicks, return_exceptions=True)

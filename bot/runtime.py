@@ -1,0 +1,110 @@
+"""Builds every part from Settings and runs them on one event loop."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+from aiohttp import web
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+from bot.app import build_app, build_slack_client
+from bot.notify import Notifier
+from bot.poller import Poller
+from bot.registry import build_providers
+from bot.runner import JobRunner, Timing
+from bot.service import Reelbot
+from bot.settings import Settings
+from bot.store import JobStore, open_store
+from bot.web import build_web
+from providers.base import Provider
+
+log = logging.getLogger(__name__)
+
+
+class Runtime:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        store: JobStore | None = None,
+        providers: dict[str, Provider] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.store_kind = "redis" if settings.redis_url else "sqlite"
+        self.store = store or open_store(
+            redis_url=settings.redis_url,
+            sqlite_path=settings.reelbot_db,
+            prefix=settings.key_prefix,
+        )
+        self.providers = build_providers(settings) if providers is None else providers
+        self.client = build_slack_client(settings)
+        labels = {p.name: p.label for p in self.providers.values()}
+        self.notifier = Notifier(self.client, self.store, labels)
+        timing = Timing(
+            poll_min=settings.poll_min_seconds,
+            poll_max=max(settings.poll_min_seconds, settings.poll_max_seconds),
+            job_timeout=settings.job_timeout_hours * 3600,
+        )
+        webhook_base = str(settings.public_url) if settings.public_url else None
+        self.runner = JobRunner(
+            self.store,
+            self.providers,
+            self.notifier,
+            timing=timing,
+            webhook_base=webhook_base,
+            clock=clock,
+        )
+        self.poller = Poller(
+            self.store, self.runner, tick_seconds=settings.poll_tick_seconds, clock=clock
+        )
+        self.reelbot = Reelbot(self.store, self.providers, self.notifier, self.poller, clock)
+        self.app = build_app(settings, self.client, self.reelbot)
+        self.web = build_web(self)
+        self._site_runner: web.AppRunner | None = None
+        self._socket: AsyncSocketModeHandler | None = None
+        self.port: int | None = None
+
+    async def store_ok(self) -> bool:
+        try:
+            return await self.store.ping()
+        except Exception:
+            return False
+
+    async def start(self, host: str = "0.0.0.0", port: int | None = None) -> int:  # noqa: S104
+        """Serve HTTP, start the poller and, with an app token, Socket Mode. Returns the port."""
+        runner = web.AppRunner(self.web, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, host, self.settings.port if port is None else port)
+        await site.start()
+        self._site_runner = runner
+        server = site._server
+        sockets = getattr(server, "sockets", None) or []
+        self.port = int(sockets[0].getsockname()[1]) if sockets else self.settings.port
+        self.poller.start()
+        if self.settings.slack_app_token is not None:
+            self._socket = AsyncSocketModeHandler(
+                self.app, self.settings.slack_app_token.get_secret_value()
+            )
+            await self._socket.connect_async()  # type: ignore[no-untyped-call]
+        log.info(
+            "reelbot listening on port %s (%s mode, %s store, providers: %s)",
+            self.port,
+            "socket" if self._socket else "http",
+            self.store_kind,
+            ", ".join(sorted(self.providers)) or "none",
+        )
+        return self.port
+
+    async def stop(self) -> None:
+        await self.poller.stop()
+        if self._socket is not None:
+            await self._socket.close_async()  # type: ignore[no-untyped-call]
+        if self._site_runner is not None:
+            await self._site_runner.cleanup()
+        for provider in self.providers.values():
+            await provider.aclose()
+        await self.store.close()

@@ -1,0 +1,958 @@
+"""A local Slack: the Web API methods Reelbot uses, served over HTTP on loopback.
+
+Every handler below is synchronous and runs after the request body has been read, so each
+API call changes the state in one step of the event loop: the bot under test, running in
+the same loop, never sees half an update and no lock is needed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import hashlib
+import json
+import mimetypes
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from aiohttp import web
+
+JSONDict = dict[str, Any]
+
+SANDBOX_BOT_TOKEN = "xoxb-sandbox-token"  # noqa: S105 - the sandbox's own made-up token
+GENERAL_CHANNEL = "C0GENERAL"
+MESSAGE_TEXT_LIMIT = 40_000
+MESSAGE_BLOCK_LIMIT = 50
+VIEW_BLOCK_LIMIT = 100
+VIEW_SIZE_LIMIT = 250_000
+RESPONSE_URL_USES = 5
+RESPONSE_URL_SECONDS = 30 * 60
+# Slack lets a trigger_id open a modal for 3 s after the interaction that issued it.
+TRIGGER_SECONDS = 3.0
+# Pseudo-method name under which byte uploads to an upload_url are recorded and can be failed.
+UPLOAD = "upload"
+
+# Form-encoded calls carry these as JSON strings; JSON calls carry them as objects.
+_JSON_FIELDS = ("blocks", "attachments", "view", "metadata", "files")
+
+
+@dataclass
+class Call:
+    """One request to the Web API (or to an upload_url / response_url), as received."""
+
+    method: str
+    params: dict[str, Any]
+    at: float
+    error: str | None = None
+
+
+@dataclass
+class Edit:
+    """What one chat.update (or replace_original) set the message to."""
+
+    text: str
+    blocks: list[JSONDict]
+    at: float
+
+
+@dataclass
+class Message:
+    channel: str
+    ts: str
+    text: str
+    blocks: list[JSONDict] = field(default_factory=list)
+    thread_ts: str | None = None
+    metadata: JSONDict | None = None
+    files: list[JSONDict] = field(default_factory=list)
+    edits: list[Edit] = field(default_factory=list)
+    via: str = "chat.postMessage"
+
+
+@dataclass
+class Ephemeral:
+    channel: str
+    user: str
+    text: str
+    blocks: list[JSONDict]
+    via: Literal["chat.postEphemeral", "response_url"]
+    thread_ts: str | None = None
+    ts: str = ""
+
+
+@dataclass
+class Upload:
+    file_id: str
+    filename: str
+    length: int
+    data: bytes | None = None
+    title: str | None = None
+    channel: str | None = None
+    thread_ts: str | None = None
+    initial_comment: str | None = None
+    completed: bool = False
+
+
+@dataclass
+class Channel:
+    id: str
+    name: str
+    member: bool = True
+    private: bool = False
+    user: str | None = None  # the other person, for a DM
+
+
+@dataclass
+class User:
+    id: str
+    name: str
+    is_admin: bool = False
+    is_owner: bool = False
+
+
+@dataclass
+class _Fault:
+    error: str
+    status: int
+    retry_after: int | None
+    times: int
+
+
+@dataclass
+class _ResponseUrl:
+    channel: str
+    user: str
+    message_ts: str | None
+    created: float
+    uses: int = 0
+    last_ephemeral: Ephemeral | None = None
+
+
+@dataclass
+class _Bucket:
+    tokens: float
+    updated: float
+
+
+class _ApiError(Exception):
+    def __init__(
+        self,
+        error: str,
+        *,
+        status: int = 200,
+        retry_after: int | None = None,
+        messages: list[str] | None = None,
+    ) -> None:
+        super().__init__(error)
+        self.error = error
+        self.status = status
+        self.retry_after = retry_after
+        self.messages = messages or []
+
+
+class SlackSandbox:
+    """A Slack workspace on 127.0.0.1 that answers `AsyncWebClient(base_url=sandbox.api_url)`."""
+
+    def __init__(
+        self,
+        *,
+        bot_token: str = SANDBOX_BOT_TOKEN,
+        team_id: str = "T0SANDBOX",
+        bot_user_id: str = "U0REELBOT",
+        post_rate_per_channel: float | None = None,
+        trigger_seconds: float | None = TRIGGER_SECONDS,
+    ) -> None:
+        self.bot_token = bot_token
+        self.team_id = team_id
+        self.team_domain = "reelbot-sandbox"
+        self.bot_user_id = bot_user_id
+        self.bot_id = "B" + bot_user_id[1:]
+        self.app_id = "A0REELBOT"
+        self.post_rate_per_channel = post_rate_per_channel
+        self.trigger_seconds = trigger_seconds
+
+        self.calls: list[Call] = []
+        self.channels: dict[str, Channel] = {}
+        self.users: dict[str, User] = {}
+        self.ephemerals: list[Ephemeral] = []
+        self.views_opened: list[JSONDict] = []
+        self.home_views: dict[str, JSONDict] = {}
+        self.uploads: dict[str, Upload] = {}
+
+        self._messages: dict[str, list[Message]] = {}
+        self._views: dict[str, JSONDict] = {}
+        self._triggers_used: set[str] = set()
+        self._triggers_issued: dict[str, tuple[str, float]] = {}
+        self._response_urls: dict[str, _ResponseUrl] = {}
+        self._faults: dict[str, list[_Fault]] = {}
+        self._buckets: dict[str, _Bucket] = {}
+        self._last_ts_us = 0
+        self._serial = 0
+        self._changed = asyncio.Event()
+        self._runner: web.AppRunner | None = None
+        self._port: int | None = None
+        self._host = "127.0.0.1"
+
+        self.add_channel(GENERAL_CHANNEL, "general")
+        self.add_user("U0ALICE", "alice")
+        self.add_user(bot_user_id, "reelbot")
+
+        self._handlers: dict[str, Callable[[JSONDict], JSONDict]] = {
+            "auth.test": self._auth_test,
+            "chat.postMessage": self._chat_post_message,
+            "chat.update": self._chat_update,
+            "chat.postEphemeral": self._chat_post_ephemeral,
+            "conversations.open": self._conversations_open,
+            "conversations.join": self._conversations_join,
+            "users.info": self._users_info,
+            "views.open": self._views_open,
+            "views.update": self._views_update,
+            "views.publish": self._views_publish,
+            "files.getUploadURLExternal": self._files_get_upload_url,
+            "files.completeUploadExternal": self._files_complete_upload,
+        }
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        app = web.Application(client_max_size=1024**3)
+        app.router.add_route("*", "/api/{method}", self._api)
+        app.router.add_post("/upload/{file_id}", self._upload)
+        app.router.add_get("/files/{file_id}/{name}", self._download)
+        app.router.add_post("/response/{token}", self._respond)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, host, port)
+        await site.start()
+        self._runner = runner
+        self._port = int(runner.addresses[0][1])
+        # A wildcard bind is still reached on loopback; URLs must name one address.
+        self._host = "127.0.0.1" if host in ("", "0.0.0.0", "::") else host  # noqa: S104
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    @property
+    def port(self) -> int:
+        if self._port is None:
+            raise RuntimeError("the sandbox is not started")
+        return self._port
+
+    @property
+    def base_url(self) -> str:
+        host = f"[{self._host}]" if ":" in self._host else self._host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.base_url}/api/"
+
+    # -- setup for tests -----------------------------------------------------------------
+
+    def add_channel(
+        self, channel_id: str, name: str, *, member: bool = True, private: bool = False
+    ) -> None:
+        self.channels[channel_id] = Channel(channel_id, name, member=member, private=private)
+        self._messages.setdefault(channel_id, [])
+
+    def add_user(
+        self, user_id: str, name: str, *, is_admin: bool = False, is_owner: bool = False
+    ) -> None:
+        self.users[user_id] = User(user_id, name, is_admin=is_admin, is_owner=is_owner)
+
+    def fail_next(
+        self,
+        method: str,
+        *,
+        error: str = "ratelimited",
+        status: int = 429,
+        retry_after: int | None = 1,
+        times: int = 1,
+    ) -> None:
+        """Answer the next `times` calls to `method` with this error instead of handling them.
+
+        `method` is a Web API method name, or "upload" for the byte POSTs to upload_urls.
+        """
+        if times < 1:
+            raise ValueError("times must be at least 1")
+        self._faults.setdefault(method, []).append(_Fault(error, status, retry_after, times))
+
+    def issue_trigger_id(self, user_id: str) -> str:
+        """A fresh trigger_id, as Slack attaches to an interaction by `user_id`."""
+        self._serial += 1
+        trigger = f"{self._serial}{int(time.time())}.{self.team_id[1:]}.{secrets.token_hex(16)}"
+        self._triggers_issued[trigger] = (user_id, time.monotonic())
+        return trigger
+
+    def response_url(self, channel_id: str, user_id: str, *, message_ts: str | None = None) -> str:
+        """A response_url for an interaction by `user_id` in `channel_id`.
+
+        With `message_ts` (a block action on a message), replace_original and delete_original
+        act on that message; without it they act on the last ephemeral this URL posted.
+        """
+        token = secrets.token_urlsafe(18)
+        self._response_urls[token] = _ResponseUrl(
+            channel_id, user_id, message_ts, created=time.monotonic()
+        )
+        return f"{self.base_url}/response/{token}"
+
+    def dm_channel(self, user_id: str) -> str:
+        """The id of the bot's DM with `user_id`, opened the way conversations.open opens it."""
+        channel_id = "D" + user_id[1:]
+        if channel_id not in self.channels:
+            self.channels[channel_id] = Channel(
+                channel_id, user_id, member=True, private=True, user=user_id
+            )
+            self._messages[channel_id] = []
+        return channel_id
+
+    # -- state readable by tests ---------------------------------------------------------
+
+    def calls_to(self, method: str) -> list[Call]:
+        return [c for c in self.calls if c.method == method]
+
+    def messages(self, channel: str) -> list[Message]:
+        return list(self._messages.get(channel, []))
+
+    def roots(self, channel: str) -> list[Message]:
+        return [m for m in self._messages.get(channel, []) if m.thread_ts is None]
+
+    def thread(self, channel: str, ts: str) -> list[Message]:
+        return [m for m in self._messages.get(channel, []) if m.thread_ts == ts]
+
+    def message(self, channel: str, ts: str) -> Message:
+        found = self._find_message(channel, ts)
+        if found is None:
+            raise KeyError(f"no message {ts} in {channel}")
+        return found
+
+    async def wait_for(self, predicate: Callable[[], bool]) -> None:
+        """Return once `predicate()` holds, re-checking after every change to the sandbox.
+
+        Bound it with `asyncio.timeout(...)` around the call.
+        """
+        while not predicate():
+            await self._changed.wait()
+
+    # -- HTTP handlers -------------------------------------------------------------------
+
+    async def _api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        at = time.time()
+        params: JSONDict = {}
+        headers: dict[str, str] = {}
+        status = 200
+        try:
+            params, token = await _read_params(request)
+            self._authorize(token)
+            self._inject_fault(method)
+            handler = self._handlers.get(method)
+            if handler is None:
+                raise _ApiError("unknown_method")
+            body: JSONDict = {"ok": True, **handler(params)}
+            error = None
+        except _ApiError as exc:
+            body = {"ok": False, "error": exc.error}
+            if exc.messages:
+                body["response_metadata"] = {"messages": exc.messages}
+            status = exc.status
+            if exc.retry_after is not None:
+                headers["Retry-After"] = str(exc.retry_after)
+            error = exc.error
+        self.calls.append(Call(method, params, at, error))
+        self._touch()
+        return web.json_response(body, status=status, headers=headers)
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        file_id = request.match_info["file_id"]
+        data = await request.read()
+        call = Call(UPLOAD, {"file_id": file_id, "length": len(data)}, time.time())
+        self.calls.append(call)
+        self._touch()
+        upload = self.uploads.get(file_id)
+        if upload is None:
+            call.error = "file_not_found"
+            return web.Response(status=404, text="file_not_found")
+        try:
+            self._inject_fault(UPLOAD)
+        except _ApiError as exc:
+            call.error = exc.error
+            headers = {} if exc.retry_after is None else {"Retry-After": str(exc.retry_after)}
+            return web.Response(status=exc.status, text=exc.error, headers=headers)
+        upload.data = data
+        return web.Response(text=f"OK - {len(data)}", content_type="text/plain")
+
+    async def _download(self, request: web.Request) -> web.Response:
+        upload = self.uploads.get(request.match_info["file_id"])
+        if upload is None or upload.data is None:
+            return web.Response(status=404, text="file_not_found")
+        mimetype = mimetypes.guess_type(upload.filename)[0] or "application/octet-stream"
+        return web.Response(body=upload.data, content_type=mimetype)
+
+    async def _respond(self, request: web.Request) -> web.Response:
+        token = request.match_info["token"]
+        raw = await request.read()
+        try:
+            payload = json.loads(raw) if raw else {}
+        except ValueError:
+            payload = None
+        params: JSONDict = payload if isinstance(payload, dict) else {}
+        call = Call("response_url", params, time.time())
+        self.calls.append(call)
+        self._touch()
+        status, text = self._handle_response_url(token, payload)
+        if status != 200:
+            call.error = text
+        return web.Response(status=status, text=text)
+
+    # -- shared rules --------------------------------------------------------------------
+
+    def _touch(self) -> None:
+        changed, self._changed = self._changed, asyncio.Event()
+        changed.set()
+
+    def _authorize(self, token: str | None) -> None:
+        if not token:
+            raise _ApiError("not_authed")
+        if token != self.bot_token:
+            raise _ApiError("invalid_auth")
+
+    def _inject_fault(self, method: str) -> None:
+        queue = self._faults.get(method)
+        if not queue:
+            return
+        fault = queue[0]
+        fault.times -= 1
+        if fault.times == 0:
+            queue.pop(0)
+        raise _ApiError(fault.error, status=fault.status, retry_after=fault.retry_after)
+
+    def _take_post_slot(self, channel: str) -> None:
+        rate = self.post_rate_per_channel
+        if rate is None:
+            return
+        now = time.monotonic()
+        capacity = max(1.0, rate)
+        bucket = self._buckets.setdefault(channel, _Bucket(capacity, now))
+        bucket.tokens = min(capacity, bucket.tokens + (now - bucket.updated) * rate)
+        bucket.updated = now
+        if bucket.tokens < 1.0:
+            raise _ApiError("ratelimited", status=429, retry_after=1)
+        bucket.tokens -= 1.0
+
+    def _next_ts(self) -> str:
+        now_us = int(time.time() * 1_000_000)
+        self._last_ts_us = max(now_us, self._last_ts_us + 1)
+        seconds, micros = divmod(self._last_ts_us, 1_000_000)
+        return f"{seconds}.{micros:06d}"
+
+    def _next_id(self, prefix: str) -> str:
+        self._serial += 1
+        return f"{prefix}0{self._serial:08d}"
+
+    def _writable_channel(self, channel_id: str) -> Channel:
+        """The channel a post goes to, or the error Slack gives for it."""
+        if channel_id[:1] in ("U", "W") and channel_id not in self.channels:
+            # Posting to a user id lands in the app's DM with that person.
+            return self.channels[self.dm_channel(channel_id)]
+        channel = self.channels.get(channel_id)
+        if channel is None:
+            raise _ApiError("channel_not_found")
+        if not channel.member:
+            raise _ApiError("channel_not_found" if channel.private else "not_in_channel")
+        return channel
+
+    def _find_message(self, channel: str, ts: str) -> Message | None:
+        for message in self._messages.get(channel, []):
+            if message.ts == ts:
+                return message
+        return None
+
+    def _thread_root(self, channel: str, thread_ts: Any) -> str | None:
+        if thread_ts in (None, ""):
+            return None
+        parent = self._find_message(channel, str(thread_ts))
+        if parent is None:
+            raise _ApiError("thread_not_found")
+        # A reply's ts joins the thread it is in, as Slack's clients do.
+        return parent.thread_ts or parent.ts
+
+    def _message_json(self, message: Message) -> JSONDict:
+        out: JSONDict = {
+            "type": "message",
+            "user": self.bot_user_id,
+            "bot_id": self.bot_id,
+            "app_id": self.app_id,
+            "team": self.team_id,
+            "ts": message.ts,
+            "text": message.text,
+        }
+        if message.blocks:
+            out["blocks"] = copy.deepcopy(message.blocks)
+        if message.thread_ts:
+            out["thread_ts"] = message.thread_ts
+        if message.metadata:
+            out["metadata"] = copy.deepcopy(message.metadata)
+        if message.files:
+            out["files"] = copy.deepcopy(message.files)
+        if message.edits:
+            out["edited"] = {"user": self.bot_user_id, "ts": f"{message.edits[-1].at:.6f}"}
+        return out
+
+    # -- Web API methods -----------------------------------------------------------------
+
+    def _auth_test(self, params: JSONDict) -> JSONDict:
+        return {
+            "url": f"https://{self.team_domain}.slack.com/",
+            "team": "Reelbot Sandbox",
+            "user": self.users[self.bot_user_id].name,
+            "team_id": self.team_id,
+            "user_id": self.bot_user_id,
+            "bot_id": self.bot_id,
+            "is_enterprise_install": False,
+        }
+
+    def _chat_post_message(self, params: JSONDict) -> JSONDict:
+        channel = self._writable_channel(_str(params, "channel", "channel_not_found"))
+        text, blocks = _content(params)
+        thread_ts = self._thread_root(channel.id, params.get("thread_ts"))
+        self._take_post_slot(channel.id)
+        metadata = params.get("metadata")
+        message = Message(
+            channel=channel.id,
+            ts=self._next_ts(),
+            text=text,
+            blocks=blocks,
+            thread_ts=thread_ts,
+            metadata=metadata if isinstance(metadata, dict) else None,
+        )
+        self._messages[channel.id].append(message)
+        return {"channel": channel.id, "ts": message.ts, "message": self._message_json(message)}
+
+    def _chat_update(self, params: JSONDict) -> JSONDict:
+        channel_id = _str(params, "channel", "channel_not_found")
+        if channel_id not in self.channels:
+            raise _ApiError("channel_not_found")
+        message = self._find_message(channel_id, _str(params, "ts", "message_not_found"))
+        if message is None:
+            raise _ApiError("message_not_found")
+        text = message.text
+        if "text" in params:
+            text = str(params["text"] or "")[:MESSAGE_TEXT_LIMIT]
+        blocks = _valid_blocks(params["blocks"]) if "blocks" in params else message.blocks
+        if not text and not blocks and not message.files:
+            raise _ApiError("no_text")
+        message.text, message.blocks = text, blocks
+        if isinstance(params.get("metadata"), dict):
+            message.metadata = params["metadata"]
+        message.edits.append(Edit(message.text, copy.deepcopy(message.blocks), time.time()))
+        return {
+            "channel": channel_id,
+            "ts": message.ts,
+            "text": message.text,
+            "message": self._message_json(message),
+        }
+
+    def _chat_post_ephemeral(self, params: JSONDict) -> JSONDict:
+        channel = self._writable_channel(_str(params, "channel", "channel_not_found"))
+        user = _str(params, "user", "user_not_found")
+        text, blocks = _content(params)
+        thread_ts = self._thread_root(channel.id, params.get("thread_ts"))
+        ephemeral = Ephemeral(
+            channel.id, user, text, blocks, "chat.postEphemeral", thread_ts, self._next_ts()
+        )
+        self.ephemerals.append(ephemeral)
+        return {"message_ts": ephemeral.ts}
+
+    def _conversations_open(self, params: JSONDict) -> JSONDict:
+        if params.get("channel"):
+            channel_id = str(params["channel"])
+            if channel_id not in self.channels:
+                raise _ApiError("channel_not_found")
+            return {"no_op": True, "already_open": True, "channel": {"id": channel_id}}
+        users = [u.strip() for u in str(params.get("users") or "").split(",") if u.strip()]
+        if not users:
+            raise _ApiError("users_list_not_supplied")
+        if len(users) == 1:
+            existed = "D" + users[0][1:] in self.channels
+            channel_id = self.dm_channel(users[0])
+        else:
+            digest = hashlib.sha1(",".join(sorted(users)).encode(), usedforsecurity=False)
+            channel_id = "G" + digest.hexdigest()[:10].upper()
+            existed = channel_id in self.channels
+            if not existed:
+                self.channels[channel_id] = Channel(
+                    channel_id, "mpdm-" + "--".join(users), True, True
+                )
+                self._messages[channel_id] = []
+        return {"no_op": existed, "already_open": existed, "channel": {"id": channel_id}}
+
+    def _conversations_join(self, params: JSONDict) -> JSONDict:
+        channel = self.channels.get(_str(params, "channel", "channel_not_found"))
+        if channel is None:
+            raise _ApiError("channel_not_found")
+        if channel.private:
+            raise _ApiError("method_not_supported_for_channel_type")
+        channel.member = True
+        return {"channel": {"id": channel.id, "name": channel.name, "is_member": True}}
+
+    def _users_info(self, params: JSONDict) -> JSONDict:
+        user = self.users.get(_str(params, "user", "user_not_found"))
+        if user is None:
+            raise _ApiError("user_not_found")
+        return {
+            "user": {
+                "id": user.id,
+                "team_id": self.team_id,
+                "name": user.name,
+                "real_name": user.name.title(),
+                "is_admin": user.is_admin,
+                "is_owner": user.is_owner,
+                "is_bot": user.id == self.bot_user_id,
+                "deleted": False,
+            }
+        }
+
+    def _views_open(self, params: JSONDict) -> JSONDict:
+        trigger = str(params.get("trigger_id") or params.get("interactivity_pointer") or "")
+        if not trigger:
+            raise _ApiError(
+                "invalid_arguments", messages=["[ERROR] missing required field: trigger_id"]
+            )
+        if trigger in self._triggers_used:
+            raise _ApiError("exchanged_trigger_id")
+        issued = self._triggers_issued.get(trigger)
+        if (
+            issued is not None
+            and self.trigger_seconds is not None
+            and time.monotonic() - issued[1] > self.trigger_seconds
+        ):
+            raise _ApiError("expired_trigger_id")
+        view = _valid_view(params.get("view"), "modal")
+        external_id = str(view.get("external_id") or "")
+        if external_id and any(v["external_id"] == external_id for v in self._views.values()):
+            raise _ApiError("duplicate_external_id")
+        self._triggers_used.add(trigger)
+        view_id = self._next_id("V")
+        stored = self._stored_view(view_id, view)
+        self._views[view_id] = stored
+        self.views_opened.append(stored)
+        return {"view": copy.deepcopy(stored)}
+
+    def _views_update(self, params: JSONDict) -> JSONDict:
+        stored: JSONDict | None = None
+        if params.get("view_id"):
+            stored = self._views.get(str(params["view_id"]))
+        elif params.get("external_id"):
+            wanted = str(params["external_id"])
+            stored = next((v for v in self._views.values() if v["external_id"] == wanted), None)
+        else:
+            raise _ApiError("invalid_arguments", messages=["[ERROR] view_id or external_id"])
+        if stored is None:
+            raise _ApiError("not_found")
+        if params.get("hash") and params["hash"] != stored["hash"]:
+            raise _ApiError("hash_conflict")
+        view = _valid_view(params.get("view"), "modal")
+        fresh = self._stored_view(stored["id"], view, external_id=stored["external_id"])
+        fresh["state"] = stored["state"]
+        stored.clear()
+        stored.update(fresh)
+        return {"view": copy.deepcopy(stored)}
+
+    def _views_publish(self, params: JSONDict) -> JSONDict:
+        user_id = str(params.get("user_id") or "")
+        if not user_id:
+            raise _ApiError(
+                "invalid_arguments", messages=["[ERROR] missing required field: user_id"]
+            )
+        previous = self.home_views.get(user_id)
+        if previous is not None and params.get("hash") and params["hash"] != previous["hash"]:
+            raise _ApiError("hash_conflict")
+        view = _valid_view(params.get("view"), "home")
+        view_id = previous["id"] if previous is not None else self._next_id("V")
+        stored = self._stored_view(view_id, view)
+        self.home_views[user_id] = stored
+        return {"view": copy.deepcopy(stored)}
+
+    def _stored_view(self, view_id: str, view: JSONDict, *, external_id: str = "") -> JSONDict:
+        return {
+            "id": view_id,
+            "team_id": self.team_id,
+            "type": view["type"],
+            "title": copy.deepcopy(view.get("title")),
+            "submit": copy.deepcopy(view.get("submit")),
+            "close": copy.deepcopy(view.get("close")),
+            "blocks": copy.deepcopy(view.get("blocks", [])),
+            "private_metadata": str(view.get("private_metadata", "")),
+            "callback_id": str(view.get("callback_id", "")),
+            "external_id": str(view.get("external_id") or external_id),
+            "state": {"values": {}},
+            "hash": f"{int(time.time())}.{secrets.token_hex(4)}",
+            "clear_on_close": bool(view.get("clear_on_close", False)),
+            "notify_on_close": bool(view.get("notify_on_close", False)),
+            "root_view_id": view_id,
+            "previous_view_id": None,
+            "app_id": self.app_id,
+            "app_installed_team_id": self.team_id,
+            "bot_id": self.bot_id,
+        }
+
+    def _files_get_upload_url(self, params: JSONDict) -> JSONDict:
+        filename = str(params.get("filename") or "")
+        try:
+            length = int(params.get("length", ""))
+        except (TypeError, ValueError):
+            length = -1
+        if not filename or length < 0:
+            raise _ApiError("invalid_arguments", messages=["[ERROR] filename and length required"])
+        file_id = self._next_id("F")
+        self.uploads[file_id] = Upload(file_id, filename, length)
+        return {"upload_url": f"{self.base_url}/upload/{file_id}", "file_id": file_id}
+
+    def _files_complete_upload(self, params: JSONDict) -> JSONDict:
+        files = params.get("files")
+        if not isinstance(files, list) or not files or not all(isinstance(f, dict) for f in files):
+            raise _ApiError("invalid_arguments", messages=["[ERROR] files must be a JSON list"])
+        chosen: list[tuple[Upload, str]] = []
+        for item in files:
+            upload = self.uploads.get(str(item.get("id", "")))
+            # Never uploaded, or already completed once: Slack no longer knows the ticket.
+            if upload is None or upload.data is None or upload.completed:
+                raise _ApiError("file_not_found")
+            chosen.append((upload, str(item.get("title") or upload.filename)))
+        channel_id = params.get("channel_id") or str(params.get("channels") or "").split(",")[0]
+        channel = self._writable_channel(str(channel_id)) if channel_id else None
+        thread_ts = self._thread_root(channel.id, params.get("thread_ts")) if channel else None
+        comment = str(params.get("initial_comment") or "")
+        shared: list[JSONDict] = []
+        for upload, title in chosen:
+            upload.completed = True
+            upload.title = title
+            upload.initial_comment = comment or None
+            upload.channel = channel.id if channel else None
+            upload.thread_ts = thread_ts
+            shared.append(self._file_json(upload))
+        if channel is not None:
+            message = Message(
+                channel=channel.id,
+                ts=self._next_ts(),
+                text=comment,
+                thread_ts=thread_ts,
+                files=shared,
+                via="files.completeUploadExternal",
+            )
+            self._messages[channel.id].append(message)
+        return {"files": [{"id": f["id"], "title": f["title"]} for f in shared]}
+
+    def _file_json(self, upload: Upload) -> JSONDict:
+        return {
+            "id": upload.file_id,
+            "name": upload.filename,
+            "title": upload.title or upload.filename,
+            "mimetype": mimetypes.guess_type(upload.filename)[0] or "application/octet-stream",
+            "size": len(upload.data or b""),
+            "url_private": f"{self.base_url}/files/{upload.file_id}/{upload.filename}",
+        }
+
+    # -- response_url --------------------------------------------------------------------
+
+    def _handle_response_url(self, token: str, payload: Any) -> tuple[int, str]:
+        target = self._response_urls.get(token)
+        if target is None:
+            return 404, "invalid_token"
+        if time.monotonic() - target.created > RESPONSE_URL_SECONDS:
+            return 404, "expired_url"
+        if target.uses >= RESPONSE_URL_USES:
+            return 404, "used_url"
+        if not isinstance(payload, dict):
+            return 400, "invalid_payload"
+        target.uses += 1
+        if payload.get("delete_original"):
+            return self._delete_original(target)
+        try:
+            text, blocks = _content(payload)
+        except _ApiError as exc:
+            return 400, exc.error
+        original = self._find_message(target.channel, target.message_ts or "")
+        if payload.get("replace_original") and original is not None:
+            original.text, original.blocks = text, blocks
+            original.edits.append(Edit(text, copy.deepcopy(blocks), time.time()))
+            return 200, "ok"
+        if payload.get("response_type") == "in_channel":
+            channel_id = target.channel
+            if channel_id not in self.channels:
+                return 404, "channel_not_found"
+            try:
+                thread_ts = self._thread_root(channel_id, payload.get("thread_ts"))
+            except _ApiError as exc:
+                return 400, exc.error
+            message = Message(
+                channel_id, self._next_ts(), text, blocks, thread_ts, via="response_url"
+            )
+            self._messages[channel_id].append(message)
+            return 200, "ok"
+        if payload.get("replace_original") and target.last_ephemeral is not None:
+            target.last_ephemeral.text, target.last_ephemeral.blocks = text, blocks
+            return 200, "ok"
+        ephemeral = Ephemeral(
+            target.channel, target.user, text, blocks, "response_url", None, self._next_ts()
+        )
+        self.ephemerals.append(ephemeral)
+        target.last_ephemeral = ephemeral
+        return 200, "ok"
+
+    def _delete_original(self, target: _ResponseUrl) -> tuple[int, str]:
+        original = self._find_message(target.channel, target.message_ts or "")
+        if original is not None:
+            self._messages[target.channel].remove(original)
+            return 200, "ok"
+        if target.last_ephemeral is not None and target.last_ephemeral in self.ephemerals:
+            self.ephemerals.remove(target.last_ephemeral)
+            target.last_ephemeral = None
+            return 200, "ok"
+        return 404, "message_not_found"
+
+
+# -- request parsing and validation, free of sandbox state ------------------------------
+
+
+async def _read_params(request: web.Request) -> tuple[JSONDict, str | None]:
+    """Query, form and JSON parameters as one dict, plus the token that came with them."""
+    params: JSONDict = dict(request.query)
+    if request.content_type == "application/json":
+        raw = await request.read()
+        if raw:
+            try:
+                loaded = json.loads(raw)
+            except ValueError:
+                raise _ApiError("invalid_json") from None
+            if not isinstance(loaded, dict):
+                raise _ApiError("invalid_json")
+            params.update(loaded)
+    elif request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        form = await request.post()
+        params.update({k: v for k, v in form.items() if isinstance(v, str)})
+    for name in _JSON_FIELDS:
+        value = params.get(name)
+        if isinstance(value, str):
+            try:
+                params[name] = json.loads(value)
+            except ValueError:
+                raise _ApiError(
+                    "invalid_blocks_format" if name == "blocks" else "invalid_arguments"
+                ) from None
+    token = params.pop("token", None)
+    auth = request.headers.get("Authorization", "")
+    if auth.startswith("Bearer "):
+        token = auth.removeprefix("Bearer ").strip()
+    return params, (str(token) if token else None)
+
+
+def _missing(name: str) -> str:
+    return f"[ERROR] missing required field: {name} [json-pointer:/{name}]"
+
+
+def _str(params: JSONDict, name: str, error: str) -> str:
+    value = params.get(name)
+    if value in (None, ""):
+        raise _ApiError(error)
+    return str(value)
+
+
+def _content(params: JSONDict) -> tuple[str, list[JSONDict]]:
+    text = str(params.get("text") or "")[:MESSAGE_TEXT_LIMIT]
+    blocks = _valid_blocks(params.get("blocks") or [])
+    if not text and not blocks and not params.get("attachments"):
+        raise _ApiError("no_text")
+    return text, blocks
+
+
+def _valid_blocks(blocks: Any, limit: int = MESSAGE_BLOCK_LIMIT) -> list[JSONDict]:
+    if not isinstance(blocks, list) or not all(isinstance(b, dict) for b in blocks):
+        raise _ApiError("invalid_blocks_format")
+    problems = _block_problems(blocks, limit, "/blocks")
+    if problems:
+        raise _ApiError("invalid_blocks", messages=problems)
+    return copy.deepcopy(blocks)
+
+
+def _valid_view(view: Any, kind: str) -> JSONDict:
+    if not isinstance(view, dict):
+        raise _ApiError("invalid_arguments", messages=["[ERROR] missing required field: view"])
+    problems: list[str] = []
+    if view.get("type") != kind:
+        problems.append(f"must be '{kind}' [json-pointer:/view/type]")
+    if kind == "modal":
+        for name in ("title", "submit", "close"):
+            _too_long(problems, _text_of(view.get(name)), 24, f"/view/{name}/text")
+        if not _text_of(view.get("title")):
+            problems.append("missing required field: title [json-pointer:/view/title]")
+    _too_long(problems, str(view.get("private_metadata", "")), 3000, "/view/private_metadata")
+    _too_long(problems, str(view.get("callback_id", "")), 255, "/view/callback_id")
+    blocks = view.get("blocks", [])
+    if not isinstance(blocks, list) or not all(isinstance(b, dict) for b in blocks):
+        problems.append("must be a list of objects [json-pointer:/view/blocks]")
+    else:
+        problems.extend(_block_problems(blocks, VIEW_BLOCK_LIMIT, "/view/blocks"))
+    if len(json.dumps(view)) > VIEW_SIZE_LIMIT:
+        problems.append("view is larger than 250 kB [json-pointer:/view]")
+    if problems:
+        raise _ApiError("invalid_arguments", messages=[f"[ERROR] {p}" for p in problems])
+    return view
+
+
+def _text_of(obj: Any) -> str:
+    if isinstance(obj, dict):
+        return str(obj.get("text", ""))
+    return ""
+
+
+def _too_long(problems: list[str], value: str, limit: int, pointer: str) -> None:
+    if len(value) > limit:
+        problems.append(f"must be less than {limit + 1} characters [json-pointer:{pointer}]")
+
+
+def _block_problems(blocks: list[JSONDict], limit: int, base: str) -> list[str]:
+    """Slack's published Block Kit limits that Reelbot's messages could plausibly break."""
+    problems: list[str] = []
+    if len(blocks) > limit:
+        problems.append(f"no more than {limit} items allowed [json-pointer:{base}]")
+    for i, block in enumerate(blocks):
+        at = f"{base}/{i}"
+        kind = block.get("type")
+        if not isinstance(kind, str):
+            problems.append(f"missing required field: type [json-pointer:{at}]")
+            continue
+        _too_long(problems, str(block.get("block_id", "")), 255, f"{at}/block_id")
+        if kind == "header":
+            _too_long(problems, _text_of(block.get("text")), 150, f"{at}/text/text")
+        elif kind == "section":
+            _too_long(problems, _text_of(block.get("text")), 3000, f"{at}/text/text")
+            fields = block.get("fields") or []
+            if len(fields) > 10:
+                problems.append(f"no more than 10 items allowed [json-pointer:{at}/fields]")
+            for j, item in enumerate(fields):
+                _too_long(problems, _text_of(item), 2000, f"{at}/fields/{j}/text")
+            accessory = block.get("accessory")
+            if isinstance(accessory, dict):
+                _element_problems(problems, accessory, f"{at}/accessory")
+        elif kind in ("actions", "context"):
+            elements = block.get("elements") or []
+            most = 25 if kind == "actions" else 10
+            if len(elements) > most:
+                problems.append(f"no more than {most} items allowed [json-pointer:{at}/elements]")
+            for j, element in enumerate(elements):
+                if isinstance(element, dict):
+                    _element_problems(problems, element, f"{at}/elements/{j}")
+    return problems
+
+
+def _element_problems(problems: list[str], element: JSONDict, at: str) -> None:
+    _too_long(problems, str(element.get("action_id", "")), 255, f"{at}/action_id")
+    if element.get("type") == "button":
+        _too_long(problems, _text_of(element.get("text")), 75, f"{at}/text/text")
+        _too_long(problems, str(element.get("value", "")), 2000, f"{at}/value")

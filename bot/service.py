@@ -1,0 +1,95 @@
+"""What listeners call: create a job, start it, cancel it. Listeners stay thin."""
+
+from __future__ import annotations
+
+import enum
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from pydantic import BaseModel
+
+from bot.jobs import Job, JobState
+from bot.notify import Notifier
+from bot.poller import Poller
+from bot.store.base import JobStore
+from providers.base import Provider, describe_request
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a request came from and where its results go."""
+
+    user_id: str
+    channel_id: str
+    team_id: str | None = None
+    thread_ts: str | None = None
+
+
+class CancelOutcome(enum.Enum):
+    CANCELLED = "cancelled"
+    NOT_YOURS = "not_yours"
+    ALREADY_FINISHED = "already_finished"
+    UNKNOWN = "unknown"
+
+
+class Reelbot:
+    def __init__(
+        self,
+        store: JobStore,
+        providers: Mapping[str, Provider],
+        notifier: Notifier,
+        poller: Poller,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._clock = clock
+        self.store = store
+        self.providers = providers
+        self.notifier = notifier
+        self.poller = poller
+
+    async def create_job(
+        self, provider: Provider, request: BaseModel, source: str, origin: Origin
+    ) -> Job:
+        """Persist the job as queued and due now; call before acknowledging Slack."""
+        job = Job(
+            kind=provider.kind,
+            provider=provider.name,
+            source=source,
+            request=describe_request(request),
+            user_id=origin.user_id,
+            channel_id=origin.channel_id,
+            team_id=origin.team_id,
+            thread_ts=origin.thread_ts,
+            next_run_at=self._clock(),
+        )
+        stored = await self.store.add(job)
+        log.info("job %s: queued for %s by %s", stored.id, provider.name, origin.user_id)
+        return stored
+
+    async def start(self, job: Job) -> None:
+        """After the ack: post the root message, then run the first step right away."""
+        try:
+            await self.notifier.sync(job)
+        except Exception:
+            log.exception("job %s: root message failed; the poller will retry", job.id)
+        self.poller.kick(job.id)
+
+    async def cancel(self, job_id: str, user_id: str) -> tuple[CancelOutcome, Job | None]:
+        for _ in range(10):
+            job = await self.store.get(job_id)
+            if job is None:
+                return CancelOutcome.UNKNOWN, None
+            if job.user_id != user_id:
+                return CancelOutcome.NOT_YOURS, job
+            if job.terminal:
+                return CancelOutcome.ALREADY_FINISHED, job
+            saved = await self.store.save(job.moved(JobState.CANCELLED, cancelled_by=user_id))
+            if saved is not None:
+                log.info("job %s: cancelled by its requester", job_id)
+                await self.notifier.sync(saved)
+                return CancelOutcome.CANCELLED, saved
+        raise RuntimeError(f"job {job_id}: could not cancel after repeated conflicts")

@@ -1,0 +1,56 @@
+"""HTTP: POST /slack/events (Bolt), POST /webhooks/{provider}, GET /healthz."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+
+if TYPE_CHECKING:
+    from bot.runtime import Runtime
+
+log = logging.getLogger(__name__)
+MAX_BODY = 1024 * 1024
+
+
+def build_web(runtime: Runtime) -> web.Application:
+    async def slack_events(request: web.Request) -> web.Response:
+        bolt_request = await to_bolt_request(request)
+        bolt_response = await runtime.app.async_dispatch(bolt_request)
+        return await to_aiohttp_response(bolt_response)
+
+    async def provider_webhook(request: web.Request) -> web.Response:
+        provider = runtime.providers.get(request.match_info["provider"])
+        if provider is None:
+            raise web.HTTPNotFound()
+        body = await request.read()
+        ref = provider.webhook_ref(request.headers, body)
+        if ref is not None:
+            job_id = await runtime.store.find_by_ref(provider.name, ref)
+            if job_id is not None and await runtime.store.make_due(job_id, runtime.clock()):
+                log.info("job %s: %s webhook, polling now", job_id, provider.name)
+                runtime.poller.kick(job_id)
+        # The same answer whether or not the call was about one of our jobs.
+        return web.json_response({"ok": True})
+
+    async def healthz(_: web.Request) -> web.Response:
+        store_ok = await runtime.store_ok()
+        last = runtime.poller.last_tick_at
+        body = {
+            "ok": store_ok and runtime.poller.running,
+            "store": runtime.store_kind if store_ok else f"{runtime.store_kind} unreachable",
+            "poller": "running" if runtime.poller.running else "stopped",
+            "last_tick_seconds_ago": None if last is None else round(time.time() - last, 1),
+            "mode": "socket" if runtime.settings.socket_mode else "http",
+            "providers": sorted(runtime.providers),
+        }
+        return web.json_response(body, status=200 if body["ok"] else 503)
+
+    application = web.Application(client_max_size=MAX_BODY)
+    application.router.add_post("/slack/events", slack_events)
+    application.router.add_post("/webhooks/{provider}", provider_webhook)
+    application.router.add_get("/healthz", healthz)
+    return application

@@ -1,0 +1,89 @@
+"""The one httpx client every provider uses, and the retry rule that keeps creates single.
+
+Polls are safe to repeat, so they retry on timeouts, transport errors and 5xx. Creates are not
+(Vizard has no idempotency key), so they retry only when the request surely never left this
+machine; otherwise one Slack command could start two paid projects.
+
+Only method, path and status are logged, at DEBUG: headers and bodies can hold API keys.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+
+from providers.base import Unavailable
+
+log = logging.getLogger(__name__)
+
+# The connection was never established, so the server cannot have seen the request.
+_NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout)
+
+
+def make_client(
+    base_url: str,
+    headers: Mapping[str, str],
+    *,
+    timeout: float = 30.0,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        base_url=base_url,
+        headers=dict(headers),
+        timeout=timeout,
+        transport=transport,
+        follow_redirects=False,
+    )
+
+
+def _delay(backoff: float, attempt: int) -> float:
+    """Exponential backoff with equal jitter: half fixed, half random."""
+    step: float = backoff * 2 ** (attempt - 1)
+    return step / 2 + random.uniform(0, step / 2)
+
+
+async def send(
+    client: httpx.AsyncClient,
+    method: str,
+    url: str,
+    *,
+    label: str,
+    idempotent: bool,
+    json: Any = None,
+    attempts: int = 3,
+    backoff: float = 0.5,
+) -> httpx.Response:
+    """Send one request, retrying only where repeating it cannot do harm.
+
+    Returns any response below 500; the caller reads the provider's own codes from it.
+    Raises Unavailable when the provider could not be reached or kept answering 5xx.
+    """
+    unavailable = f"{label} is not answering right now; Reelbot will keep trying."
+    path = httpx.URL(url).path  # never the query string: some providers put keys there
+    attempts = max(1, attempts)
+    for attempt in range(1, attempts + 1):
+        last = attempt == attempts
+        try:
+            response = await client.request(method, url, json=json)
+        except _NEVER_SENT as exc:
+            log.debug("%s %s not sent (%s), attempt %d", method, path, type(exc).__name__, attempt)
+            if last:
+                raise Unavailable(unavailable, code="unreachable") from None
+        except httpx.TransportError as exc:
+            log.debug("%s %s failed (%s), attempt %d", method, path, type(exc).__name__, attempt)
+            if last or not idempotent:
+                reason = "timeout" if isinstance(exc, httpx.TimeoutException) else "transport"
+                raise Unavailable(unavailable, code=reason) from None
+        else:
+            log.debug("%s %s -> %d, attempt %d", method, path, response.status_code, attempt)
+            if response.status_code < 500:
+                return response
+            if last or not idempotent:
+                raise Unavailable(unavailable, code=f"http_{response.status_code}")
+        await asyncio.sleep(_delay(backoff, attempt))
+    raise AssertionError("unreachable: the loop returns or raises on its last attempt")

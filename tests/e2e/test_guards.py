@@ -1,0 +1,165 @@
+"""What must never get through: bad input, forged requests, rate limits that would fail a job."""
+
+from __future__ import annotations
+
+import json
+import time
+from urllib.parse import urlencode
+
+import pytest
+
+from bot.jobs import JobState
+from tests.bad_inputs import BAD_CLIP_TEXTS
+from tests.e2e.conftest import ALICE, CHANNEL, Stack, StackFactory
+
+
+def test_the_catalogue_has_at_least_twenty_cases() -> None:
+    assert len(BAD_CLIP_TEXTS) >= 20
+
+
+@pytest.mark.parametrize(
+    ("text", "words"), [(t, w) for _, t, w in BAD_CLIP_TEXTS], ids=[i for i, _, _ in BAD_CLIP_TEXTS]
+)
+async def test_bad_input_gets_an_ephemeral_message_and_nothing_else(
+    stack: Stack, text: str, words: tuple[str, ...]
+) -> None:
+    answer = await stack.slack.slash_command("/clip", text, user_id=ALICE, channel_id=CHANNEL)
+    assert answer.status_code == 200
+    message = answer.json()["text"]
+    for word in words:
+        assert word.lower() in message.lower()
+    assert "Traceback" not in message
+    await stack.runtime.poller.tick()
+    assert await stack.jobs() == []
+    assert stack.vizard.create_attempts == 0
+    assert stack.sandbox.calls_to("chat.postMessage") == []
+
+
+def _command_body(text: str) -> bytes:
+    return urlencode(
+        {
+            "command": "/clip",
+            "text": text,
+            "user_id": ALICE,
+            "channel_id": CHANNEL,
+            "team_id": "T0SANDBOX",
+            "trigger_id": "1.2.3",
+            "response_url": "http://127.0.0.1:9/none",
+        }
+    ).encode()
+
+
+async def test_forged_signature_is_refused_and_nothing_happens(stack: Stack) -> None:
+    body = _command_body("https://v.example.com/a.mp4")
+    answer = await stack.slack.post(
+        body, "application/x-www-form-urlencoded", signature="v0=" + "0" * 64
+    )
+    assert answer.status_code == 401
+    await stack.runtime.poller.tick()
+    assert await stack.jobs() == []
+    assert stack.sandbox.calls_to("chat.postMessage") == []
+    assert stack.vizard.create_attempts == 0
+
+
+@pytest.mark.parametrize("skew", [-301, 301, -3600])
+async def test_timestamp_more_than_five_minutes_off_is_refused(stack: Stack, skew: int) -> None:
+    body = _command_body("https://v.example.com/a.mp4")
+    answer = await stack.slack.post(
+        body, "application/x-www-form-urlencoded", timestamp=int(time.time()) + skew
+    )
+    assert answer.status_code == 401
+    assert await stack.jobs() == []
+    assert stack.sandbox.calls_to("chat.postMessage") == []
+
+
+async def test_over_the_client_side_window_the_job_waits_and_goes_later(
+    make_stack: StackFactory,
+) -> None:
+    stack = await make_stack(vizard_per_minute=1)
+    for name in ("first", "second"):
+        await stack.slack.slash_command(
+            "/clip", f"https://v.example.com/{name}.mp4", user_id=ALICE, channel_id=CHANNEL
+        )
+    await stack.wait_for(lambda: _has_notice(stack))
+    assert len(stack.vizard.creates) == 1
+    waiting = [j for j in await stack.jobs() if j.state is JobState.QUEUED]
+    assert len(waiting) == 1
+    root = stack.sandbox.message(str(waiting[0].root_channel), str(waiting[0].root_ts))
+    assert "waits in the queue" in json.dumps(root.blocks)
+
+    stack.clock.advance(61)
+    jobs = await stack.wait_until_settled()
+    assert [j.state for j in jobs] == [JobState.DONE, JobState.DONE]
+    assert len(stack.vizard.creates) == 2
+
+
+async def test_vizard_4003_keeps_the_job_queued_never_failed(stack: Stack) -> None:
+    stack.vizard.inject("create", "code", code=4003)
+    await stack.slack.slash_command(
+        "/clip", "https://v.example.com/a.mp4", user_id=ALICE, channel_id=CHANNEL
+    )
+    await stack.wait_for(lambda: _has_notice(stack))
+    [job] = await stack.jobs()
+    assert job.state is JobState.QUEUED
+    assert "slow down" in (job.notice or "")
+    stack.clock.advance(61)
+    [job] = await stack.wait_until_settled()
+    assert job.state is JobState.DONE
+
+
+@pytest.mark.parametrize(
+    ("code", "words"),
+    [(4001, ("admin", "VIZARD_API_KEY")), (4007, ("admin", "minutes")), (4008, ("download",))],
+)
+async def test_vizard_refusal_is_one_sentence_in_the_root_message(
+    stack: Stack, code: int, words: tuple[str, ...]
+) -> None:
+    stack.vizard.inject("create", "code", code=code)
+    await stack.slack.slash_command(
+        "/clip", "https://v.example.com/a.mp4", user_id=ALICE, channel_id=CHANNEL
+    )
+    [job] = await stack.wait_until_settled()
+    assert job.state is JobState.FAILED
+    text = json.dumps(stack.sandbox.roots(CHANNEL)[0].blocks)
+    assert "Failed" in text
+    for word in words:
+        assert word.lower() in text.lower()
+    assert stack.vizard.api_key not in text
+
+
+async def test_clipping_failure_reported_while_polling(stack: Stack) -> None:
+    await stack.slack.slash_command(
+        "/clip", "https://v.example.com/fail-clipping.mp4", user_id=ALICE, channel_id=CHANNEL
+    )
+    [job] = await stack.wait_until_settled()
+    assert job.state is JobState.FAILED
+    assert job.error_kind == "failed"
+    assert stack.sandbox.thread(CHANNEL, stack.sandbox.roots(CHANNEL)[0].ts) == []
+
+
+async def test_unconfigured_vizard_is_explained_and_nothing_is_stored(
+    make_stack: StackFactory,
+) -> None:
+    stack = await make_stack(vizard_api_key=None)
+    answer = await stack.slack.slash_command(
+        "/clip", "https://v.example.com/a.mp4", user_id=ALICE, channel_id=CHANNEL
+    )
+    assert "VIZARD_API_KEY" in answer.json()["text"]
+    assert await stack.jobs() == []
+
+
+async def test_bot_not_in_channel_falls_back_to_a_dm(stack: Stack) -> None:
+    stack.sandbox.add_channel("C0SECRET", "secret", member=False, private=True)
+    await stack.slack.slash_command(
+        "/clip", "https://v.example.com/a.mp4", user_id=ALICE, channel_id="C0SECRET"
+    )
+    [job] = await stack.wait_until_settled()
+    assert job.state is JobState.DONE
+    assert job.root_channel is not None and job.root_channel.startswith("D")
+    dm = stack.sandbox.messages(job.root_channel)
+    assert any("/invite @Reelbot" in m.text for m in dm)
+    assert len(stack.sandbox.thread(job.root_channel, str(job.root_ts))) == 3
+
+
+async def _has_notice(stack: Stack) -> bool:
+    return any(j.notice for j in await stack.jobs())

@@ -1,0 +1,158 @@
+"""Whole processes: secrets never reach a log line; many replicas post every clip exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections import Counter
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+
+from bot.sandbox import SlackRequests, SlackSandbox
+from providers.simulators.vizard import VizardSimulator
+from tests.e2e.conftest import ALICE, CHANNEL
+from tests.e2e.processes import bot_env, start_bot
+
+BOT_TOKEN = "xoxb-1111111111-2222222222-KnownBotTokenValue42"
+SIGNING_SECRET = "known-signing-secret-5f2a9c0d7e"
+VIZARD_KEY = "known-vizard-key-8c1b7e93aa"
+
+
+@pytest_asyncio.fixture
+async def servers() -> AsyncIterator[tuple[SlackSandbox, VizardSimulator]]:
+    sandbox = SlackSandbox(bot_token=BOT_TOKEN)
+    vizard = VizardSimulator(
+        VIZARD_KEY, clips_per_job=3, render_seconds=0.4, per_minute=100_000, per_hour=1_000_000
+    )
+    await sandbox.start()
+    await vizard.start()
+    yield sandbox, vizard
+    await vizard.stop()
+    await sandbox.stop()
+
+
+def _env(
+    sandbox: SlackSandbox, vizard: VizardSimulator, redis_url: str, prefix: str, **extra: str
+) -> dict[str, str]:
+    return bot_env(
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_API_URL=sandbox.api_url,
+        VIZARD_API_KEY=VIZARD_KEY,
+        VIZARD_BASE_URL=vizard.base_url,
+        REDIS_URL=redis_url,
+        REELBOT_KEY_PREFIX=prefix,
+        POLL_TICK_SECONDS="0.2",
+        POLL_MIN_SECONDS="0.3",
+        POLL_MAX_SECONDS="1",
+        VIZARD_PER_MINUTE="100000",
+        VIZARD_PER_HOUR="1000000",
+        **extra,
+    )
+
+
+async def _settled(sandbox: SlackSandbox, roots: int, clips_each: int, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        found = sandbox.roots(CHANNEL)
+        if (
+            len(found) >= roots
+            and all(
+                "Done" in json.dumps(r.blocks) or "Failed" in json.dumps(r.blocks) for r in found
+            )
+            and sum(len(sandbox.thread(CHANNEL, r.ts)) for r in found) >= roots * clips_each
+        ):
+            return
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"not settled within {seconds} s: {len(sandbox.roots(CHANNEL))} roots")
+
+
+async def test_known_secrets_never_appear_in_any_log_line_or_slack_post(
+    servers: tuple[SlackSandbox, VizardSimulator],
+    redis_url: str,
+    redis_prefix: str,
+    tmp_path: Path,
+) -> None:
+    sandbox, vizard = servers
+    bot = await start_bot(
+        _env(sandbox, vizard, redis_url, redis_prefix, LOG_LEVEL="DEBUG"), tmp_path / "bot.log"
+    )
+    try:
+        slack = SlackRequests(bot.events_url, SIGNING_SECRET, sandbox)
+        await slack.slash_command(
+            "/clip", "https://v.example.com/talk.mp4", user_id=ALICE, channel_id=CHANNEL
+        )
+        await slack.slash_command(
+            "/clip", "ftp://v.example.com/talk.mp4", user_id=ALICE, channel_id=CHANNEL
+        )
+        forged = await slack.post(
+            b"command=/clip&text=x", "application/x-www-form-urlencoded", signature="v0=" + "1" * 64
+        )
+        assert forged.status_code == 401
+        vizard.inject("query", "http500", times=2)
+        await _settled(sandbox, roots=1, clips_each=3, seconds=30)
+        vizard.inject("create", "code", code=4001)
+        await slack.slash_command(
+            "/clip", "https://v.example.com/other.mp4", user_id=ALICE, channel_id=CHANNEL
+        )
+        await _settled(sandbox, roots=2, clips_each=0, seconds=30)
+    finally:
+        await bot.stop()
+    log = bot.log()
+    assert "DEBUG" in log, "the bot logged at DEBUG, so the check saw everything"
+    posted = json.dumps([(m.text, m.blocks) for m in sandbox.messages(CHANNEL)])
+    posted += json.dumps([(e.text, e.blocks) for e in sandbox.ephemerals])
+    for secret in (BOT_TOKEN, SIGNING_SECRET, VIZARD_KEY):
+        assert secret not in log
+        assert secret not in posted
+
+
+@pytest.mark.slow
+async def test_two_pollers_on_one_redis_post_every_clip_exactly_once(
+    servers: tuple[SlackSandbox, VizardSimulator],
+    redis_url: str,
+    redis_prefix: str,
+    tmp_path: Path,
+) -> None:
+    sandbox, vizard = servers
+    env = _env(sandbox, vizard, redis_url, redis_prefix)
+    bots = [await start_bot(env, tmp_path / f"bot{n}.log") for n in (1, 2)]
+    jobs = 200
+    try:
+        senders = [SlackRequests(b.events_url, SIGNING_SECRET, sandbox) for b in bots]
+        gate = asyncio.Semaphore(16)
+
+        async def send(n: int) -> int:
+            async with gate:
+                answer = await senders[n % 2].slash_command(
+                    "/clip",
+                    f"https://v.example.com/talk-{n}.mp4 name=job-{n}",
+                    user_id=f"U{n:05d}",
+                    channel_id=CHANNEL,
+                )
+                return answer.status_code
+
+        statuses = await asyncio.gather(*(send(n) for n in range(jobs)))
+        assert Counter(statuses) == {200: jobs}
+        await _settled(sandbox, roots=jobs, clips_each=3, seconds=240)
+    finally:
+        for bot in bots:
+            await bot.stop()
+    roots = sandbox.roots(CHANNEL)
+    assert len(roots) == jobs
+    assert len(vizard.creates) == jobs, "exactly one Vizard create per command"
+    posted = Counter()
+    for root in roots:
+        replies = sandbox.thread(CHANNEL, root.ts)
+        assert len(replies) == 3
+        for reply in replies:
+            posted[(root.ts, reply.text)] += 1
+    assert len(posted) == jobs * 3
+    assert set(posted.values()) == {1}
+    assert all("Done: 3 clips" in json.dumps(r.blocks) for r in roots)
+    both = [b.log() for b in bots]
+    assert all("submitted to vizard" in log for log in both), "both replicas did work"

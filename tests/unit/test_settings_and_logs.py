@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+import io
+import logging
+
+import pytest
+
+from bot.logs import REDACTED, RedactingFormatter, configure_logging
+from bot.settings import SettingsError, load_settings
+
+
+def test_defaults_need_no_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("SLACK_BOT_TOKEN", "REDIS_URL", "VIZARD_API_KEY", "PORT"):
+        monkeypatch.delenv(name, raising=False)
+    settings = load_settings(_env_file=None)
+    assert settings.port == 3000
+    assert settings.redis_url is None
+    assert str(settings.slack_api_url) == "https://slack.com/api/"
+    assert not settings.has_slack
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("PORT", "seventy"),
+        ("POLL_TICK_SECONDS", "-3"),
+        ("SLACK_API_URL", "not a url"),
+        ("REDIS_URL", "http://cache:6379"),
+        ("LOG_LEVEL", "LOUD"),
+        ("VIZARD_BASE_URL", "ftp://x"),
+    ],
+)
+def test_a_bad_setting_is_named_and_its_value_not_echoed(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError) as caught:
+        load_settings(_env_file=None)
+    assert str(caught.value).startswith(name)
+    assert value not in str(caught.value)
+
+
+def test_run_needs_a_bot_token_and_a_signing_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(SettingsError, match="SLACK_BOT_TOKEN"):
+        load_settings(_env_file=None).require_slack()
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1-2-3")
+    with pytest.raises(SettingsError, match="SLACK_SIGNING_SECRET"):
+        load_settings(_env_file=None).require_slack()
+    monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-1-2")
+    load_settings(_env_file=None).require_slack()
+
+
+def test_redactor_removes_configured_secrets_and_token_shapes_from_tracebacks() -> None:
+    stream = io.StringIO()
+    configure_logging("DEBUG", ["sekrit-vizard-key-123"], stream)
+    log = logging.getLogger("test.redaction")
+    try:
+        raise ValueError("key sekrit-vizard-key-123 and token xoxb-999-888-abc refused")
+    except ValueError:
+        log.exception("boom with %s", "sekrit-vizard-key-123")
+    text = stream.getvalue()
+    assert "sekrit-vizard-key-123" not in text
+    assert "xoxb-999" not in text
+    assert text.count(REDACTED) >= 3
+
+
+def test_short_values_are_not_treated_as_secrets() -> None:
+    assert RedactingFormatter(["ab"]).redact("about ab") == "about ab"
