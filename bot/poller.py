@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -62,9 +63,21 @@ class Poller:
         if job is not None:
             await self._run(job)
 
+    @property
+    def lease_seconds(self) -> float:
+        return self._lease
+
     def kick(self, job_id: str) -> None:
-        """run_now in the background, keeping a reference so the task is not collected."""
-        task = asyncio.create_task(self.run_now(job_id))
+        """run_now in the background (webhook fast path)."""
+        self._background(self.run_now(job_id))
+
+    def kick_job(self, job: Job) -> None:
+        """Run a job this process already holds (a new job inside its start grace)."""
+        self._background(self._run(job))
+
+    def _background(self, work: Coroutine[Any, Any, None]) -> None:
+        # Keep a reference so the task is not collected before it finishes.
+        task = asyncio.create_task(work)
         self._kicks.add(task)
         task.add_done_callback(self._kicks.discard)
 
@@ -91,9 +104,7 @@ class Poller:
         self.kick_tick()
 
     def kick_tick(self) -> None:
-        task = asyncio.create_task(self._tick_quietly())
-        self._kicks.add(task)
-        task.add_done_callback(self._kicks.discard)
+        self._background(self._tick_quietly())
 
     async def _tick_quietly(self) -> None:
         try:

@@ -54,7 +54,11 @@ class Reelbot:
     async def create_job(
         self, provider: Provider, request: BaseModel, source: str, origin: Origin
     ) -> Job:
-        """Persist the job as queued and due now; call before acknowledging Slack."""
+        """Persist the job as queued; call before acknowledging Slack.
+
+        The job becomes due only one lease from now: until then this process holds it (see
+        `start`), and if this process dies first, any replica's poller takes it over then.
+        """
         job = Job(
             kind=provider.kind,
             provider=provider.name,
@@ -64,7 +68,7 @@ class Reelbot:
             channel_id=origin.channel_id,
             team_id=origin.team_id,
             thread_ts=origin.thread_ts,
-            next_run_at=self._clock(),
+            next_run_at=self._clock() + self.poller.lease_seconds,
         )
         stored = await self.store.add(job)
         log.info("job %s: queued for %s by %s", stored.id, provider.name, origin.user_id)
@@ -73,10 +77,12 @@ class Reelbot:
     async def start(self, job: Job) -> None:
         """After the ack: post the root message, then run the first step right away."""
         try:
-            await self.notifier.sync(job)
+            synced = await self.notifier.sync(job)
         except Exception:
             log.exception("job %s: root message failed; the poller will retry", job.id)
-        self.poller.kick(job.id)
+            return
+        if synced is not None:
+            self.poller.kick_job(synced)
 
     async def cancel(self, job_id: str, user_id: str) -> tuple[CancelOutcome, Job | None]:
         for _ in range(10):
