@@ -8,12 +8,16 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+import aiohttp
+from slack_sdk.errors import SlackApiError
+
 from bot.jobs import Job, JobState
-from bot.notify import Notifier
+from bot.notify import Notifier, slack_error
 from bot.store.base import JobStore
 from providers.base import Progress, Provider, ProviderError, RateLimited, Unavailable
 
 log = logging.getLogger(__name__)
+MAX_SLACK_RETRIES = 8
 
 
 @dataclass(frozen=True)
@@ -65,7 +69,42 @@ class JobRunner:
         stepped = await self._step(job)
         if stepped is None:
             return None
-        return await self._notifier.sync(stepped)
+        return await self.sync(stepped)
+
+    async def sync(self, job: Job) -> Job | None:
+        """Bring Slack up to date; while Slack refuses, keep the job due so a later tick
+        finishes the posting (a finished job too), giving up after MAX_SLACK_RETRIES."""
+        try:
+            synced = await self._notifier.sync(job)
+        except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
+            return await self._slack_setback(job, exc)
+        if synced is not None and synced.terminal and synced.next_run_at is not None:
+            return await self._store.save(synced.changed(next_run_at=None, retries=0))
+        return synced
+
+    async def _slack_setback(self, job: Job, exc: Exception) -> Job | None:
+        latest = await self._store.get(job.id)
+        if latest is None:
+            return None
+        reason = slack_error(exc) if isinstance(exc, SlackApiError) else type(exc).__name__
+        if not latest.terminal:
+            log.warning("job %s: Slack refused an update (%s); next tick retries", job.id, reason)
+            return latest
+        retries = latest.retries + 1
+        if retries > MAX_SLACK_RETRIES:
+            log.error(
+                "job %s: Slack refused the results %d times (%s); giving up",
+                job.id,
+                retries - 1,
+                reason,
+            )
+            return await self._store.save(latest.changed(next_run_at=None))
+        log.warning("job %s: Slack refused the results (%s); retry %d", job.id, reason, retries)
+        return await self._store.save(
+            latest.changed(
+                retries=retries, next_run_at=self._clock() + self._timing.retry_delay(retries)
+            )
+        )
 
     async def _step(self, job: Job) -> Job | None:
         if job.terminal:

@@ -61,7 +61,9 @@ class Runtime:
         self.poller = Poller(
             self.store, self.runner, tick_seconds=settings.poll_tick_seconds, clock=clock
         )
-        self.reelbot = Reelbot(self.store, self.providers, self.notifier, self.poller, clock)
+        self.reelbot = Reelbot(
+            self.store, self.providers, self.notifier, self.runner, self.poller, clock
+        )
         self.app = build_app(settings, self.client, self.reelbot)
         self.web = build_web(self)
         self._site_runner: web.AppRunner | None = None

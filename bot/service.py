@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from bot.jobs import Job, JobState
 from bot.notify import Notifier
 from bot.poller import Poller
+from bot.runner import JobRunner
 from bot.store.base import JobStore
 from providers.base import Provider, describe_request
 
@@ -42,6 +43,7 @@ class Reelbot:
         store: JobStore,
         providers: Mapping[str, Provider],
         notifier: Notifier,
+        runner: JobRunner,
         poller: Poller,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -49,6 +51,7 @@ class Reelbot:
         self.store = store
         self.providers = providers
         self.notifier = notifier
+        self.runner = runner
         self.poller = poller
 
     async def create_job(
@@ -76,12 +79,8 @@ class Reelbot:
 
     async def start(self, job: Job) -> None:
         """After the ack: post the root message, then run the first step right away."""
-        try:
-            synced = await self.notifier.sync(job)
-        except Exception:
-            log.exception("job %s: root message failed; the poller will retry", job.id)
-            return
-        if synced is not None:
+        synced = await self.runner.sync(job)
+        if synced is not None and synced.root_ts is not None:
             self.poller.kick_job(synced)
 
     async def cancel(self, job_id: str, user_id: str) -> tuple[CancelOutcome, Job | None]:
@@ -96,6 +95,6 @@ class Reelbot:
             saved = await self.store.save(job.moved(JobState.CANCELLED, cancelled_by=user_id))
             if saved is not None:
                 log.info("job %s: cancelled by its requester", job_id)
-                await self.notifier.sync(saved)
+                await self.runner.sync(saved)
                 return CancelOutcome.CANCELLED, saved
         raise RuntimeError(f"job {job_id}: could not cancel after repeated conflicts")

@@ -20,8 +20,8 @@ class JobStore(Protocol):
         """Compare-and-set: store `job` only if the stored version equals job.version.
 
         Returns the stored job (version + 1), or None when another writer got there first.
-        The due set follows job.next_run_at (None, or a terminal state, removes the job from it);
-        the provider index follows job.provider_ref.
+        The due set follows job.next_run_at alone (None removes the job from it; a finished job
+        stays due while Slack still owes it a post); the provider index follows job.provider_ref.
         """
         ...
 

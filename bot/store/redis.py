@@ -168,7 +168,7 @@ def _score(value: float) -> str:
 
 
 def _due_score(job: Job) -> str:
-    if job.next_run_at is None or job.terminal:
+    if job.next_run_at is None:
         return ""
     return _score(job.next_run_at)
 

@@ -50,7 +50,7 @@ CREATE INDEX IF NOT EXISTS rate_window ON rate (key, seconds, at);
 
 
 def _due_at(job: Job) -> float | None:
-    return None if job.terminal else job.next_run_at
+    return job.next_run_at
 
 
 def _job(data: str, version: int) -> Job:

@@ -176,21 +176,25 @@ async def test_job_without_next_run_at_is_never_due(store: JobStore) -> None:
     assert await store.claim(added.id, T0 + 10_000, LEASE) is None
 
 
-async def test_terminal_job_leaves_the_due_set_even_with_next_run_at(store: JobStore) -> None:
+async def test_finishing_a_job_takes_it_out_of_the_due_set(store: JobStore) -> None:
     added = await due_job(store)
-    done = added.moved(JobState.FAILED, error="gone").changed(next_run_at=T0)
 
-    assert await store.save(done) is not None
+    assert await store.save(added.moved(JobState.FAILED, error="gone")) is not None
 
     assert await store.claim_due(T0 + 10_000, 10, LEASE) == []
     assert await store.claim(added.id, T0 + 10_000, LEASE) is None
     assert await store.make_due(added.id, T0) is False
 
 
-async def test_job_added_in_a_terminal_state_is_not_due(store: JobStore) -> None:
-    await store.add(make_job(state=JobState.DONE, next_run_at=T0))
+async def test_finished_job_with_slack_work_left_stays_due(store: JobStore) -> None:
+    added = await due_job(store)
+    done = added.moved(JobState.FAILED, error="gone").changed(next_run_at=T0 + 5)
 
-    assert await store.claim_due(T0 + 10_000, 10, LEASE) == []
+    assert await store.save(done) is not None
+
+    [claimed] = await store.claim_due(T0 + 10, 10, LEASE)
+    assert claimed.id == added.id
+    assert claimed.state is JobState.FAILED
 
 
 # --- claim_due ------------------------------------------------------------------------------

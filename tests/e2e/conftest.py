@@ -14,7 +14,7 @@ import pytest_asyncio
 from bot.jobs import Job
 from bot.runtime import Runtime
 from bot.sandbox import SlackRequests, SlackSandbox
-from bot.settings import load_settings
+from bot.settings import Settings, load_settings
 from providers.simulators.vizard import VizardSimulator
 
 CHANNEL = "C0GENERAL"
@@ -67,11 +67,9 @@ class Stack:
 def stack_settings(
     sandbox: SlackSandbox,
     vizard: VizardSimulator,
-    redis_url: str,
-    prefix: str,
     signing_secret: str,
     **overrides: Any,
-) -> Any:
+) -> Settings:
     values: dict[str, Any] = dict(
         slack_bot_token=sandbox.bot_token,
         slack_signing_secret=signing_secret,
@@ -79,8 +77,6 @@ def stack_settings(
         slack_api_url=sandbox.api_url,
         vizard_api_key=vizard.api_key,
         vizard_base_url=vizard.base_url,
-        redis_url=redis_url,
-        key_prefix=prefix,
         poll_tick_seconds=0.2,
         poll_min_seconds=0.2,
         poll_max_seconds=0.5,
@@ -110,9 +106,14 @@ async def make_stack(redis_url: str, redis_prefix: str) -> AsyncIterator[StackFa
         cleanups.append(vizard.stop)
         secret = secrets.token_hex(16)
         clock = Clock()
-        settings = stack_settings(sandbox, vizard, redis_url, redis_prefix, secret, **overrides)
+        settings = stack_settings(
+            sandbox,
+            vizard,
+            secret,
+            **{"redis_url": redis_url, "key_prefix": redis_prefix, **overrides},
+        )
         runtime = Runtime(settings, clock=clock)
-        port = await runtime.start("127.0.0.1", 0)
+        port = await runtime.start("127.0.0.1", settings.port if "port" in overrides else 0)
         cleanups.append(runtime.stop)
         slack = SlackRequests(f"http://127.0.0.1:{port}/slack/events", secret, sandbox)
         return Stack(sandbox, vizard, runtime, slack, secret, clock)

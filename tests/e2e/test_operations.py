@@ -1,0 +1,111 @@
+"""Operating the bot: health, the webhook fast path, Slack pushing back while clips are posted."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+
+from bot.jobs import JobState
+from tests.conftest import free_port
+from tests.e2e.conftest import ALICE, CHANNEL, Stack, StackFactory
+
+
+async def test_healthz_reports_store_and_poller(stack: Stack) -> None:
+    async with httpx.AsyncClient() as http:
+        answer = await http.get(f"http://127.0.0.1:{stack.runtime.port}/healthz")
+    assert answer.status_code == 200
+    body = answer.json()
+    assert body["ok"] is True
+    assert (body["store"], body["poller"], body["mode"]) == ("redis", "running", "http")
+    assert body["providers"] == ["vizard"]
+
+
+async def test_healthz_is_503_when_the_store_is_unreachable(make_stack: StackFactory) -> None:
+    stack = await make_stack(redis_url=f"redis://127.0.0.1:{free_port()}/0")
+    async with httpx.AsyncClient() as http:
+        answer = await http.get(f"http://127.0.0.1:{stack.runtime.port}/healthz")
+    assert answer.status_code == 503
+    assert answer.json()["ok"] is False
+
+
+async def test_vizard_webhook_makes_the_job_finish_without_waiting_for_the_next_poll(
+    make_stack: StackFactory,
+) -> None:
+    port = free_port()
+    stack = await make_stack(
+        port=port, public_url=f"http://127.0.0.1:{port}", poll_min_seconds=600, poll_max_seconds=600
+    )
+    await stack.slack.slash_command(
+        "/clip", "https://v.example.com/a.mp4", user_id=ALICE, channel_id=CHANNEL
+    )
+    [job] = await stack.wait_until_settled(seconds=15)
+    assert job.state is JobState.DONE
+    assert stack.vizard.creates[0]["webhookUrl"] == f"http://127.0.0.1:{port}/webhooks/vizard"
+    assert stack.vizard.queries >= 1, "the result still comes from Reelbot's own poll"
+
+
+async def test_a_webhook_about_an_unknown_project_changes_nothing(stack: Stack) -> None:
+    async with httpx.AsyncClient() as http:
+        answer = await http.post(
+            f"http://127.0.0.1:{stack.runtime.port}/webhooks/vizard",
+            json={"code": 2000, "projectId": 123456},
+        )
+        missing = await http.post(f"http://127.0.0.1:{stack.runtime.port}/webhooks/nope", json={})
+    assert answer.status_code == 200
+    assert missing.status_code == 404
+    assert stack.vizard.queries == 0
+
+
+async def test_slack_rate_limits_while_posting_clips_delay_but_never_duplicate(
+    stack: Stack,
+) -> None:
+    stack.sandbox.fail_next(
+        "chat.postMessage", error="ratelimited", status=429, retry_after=1, times=2
+    )
+    await stack.slack.slash_command(
+        "/clip", "https://v.example.com/a.mp4", user_id=ALICE, channel_id=CHANNEL
+    )
+    [job] = await stack.wait_until_settled(seconds=30)
+    [root] = stack.sandbox.roots(CHANNEL)
+    replies = stack.sandbox.thread(CHANNEL, root.ts)
+    assert [r.text for r in replies] == [
+        f"Clip {n}/3: {o.title}" for n, o in enumerate(job.outputs, 1)
+    ]
+
+
+async def test_a_clip_slack_refuses_is_posted_on_a_later_tick_exactly_once(stack: Stack) -> None:
+    stack.vizard.render_seconds = 0.0
+    await stack.slack.slash_command(
+        "/clip", "https://v.example.com/a.mp4", user_id=ALICE, channel_id=CHANNEL
+    )
+    await stack.wait_for(lambda: _true(bool(stack.sandbox.roots(CHANNEL))))
+    stack.sandbox.fail_next(
+        "chat.postMessage", error="internal_error", status=200, times=1, retry_after=None
+    )
+    [job] = await stack.wait_until_settled(seconds=30)
+    assert job.state is JobState.DONE
+    [root] = stack.sandbox.roots(CHANNEL)
+    replies = stack.sandbox.thread(CHANNEL, root.ts)
+    assert len(replies) == 3
+    assert len({r.text for r in replies}) == 3
+    assert "Done: 3 clips" in json.dumps(root.blocks)
+
+
+async def test_vizard_down_for_a_while_then_back_the_job_still_finishes(stack: Stack) -> None:
+    stack.vizard.inject("query", "http500", times=4)
+    await stack.slack.slash_command(
+        "/clip", "https://v.example.com/a.mp4", user_id=ALICE, channel_id=CHANNEL
+    )
+
+    async def retried() -> bool:
+        return any(j.retries for j in await stack.jobs())
+
+    await stack.wait_for(retried)
+    stack.clock.advance(30)
+    [job] = await stack.wait_until_settled(seconds=30)
+    assert job.state is JobState.DONE
+
+
+async def _true(value: bool) -> bool:
+    return value
