@@ -6,11 +6,13 @@ import json
 import logging
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import blocks, ids
-from bot.listeners.common import NOT_CONFIGURED, STORE_DOWN, clip_provider
+from bot.listeners.common import MODAL_FAILED, NOT_CONFIGURED, STORE_DOWN, clip_provider
+from bot.notify import slack_error
 from bot.parse import Invalid, OpenModal, ShowHelp, help_text, parse_clip_text
 from bot.service import Origin, Reelbot
 
@@ -24,7 +26,9 @@ async def _reply(ack: AsyncAck, text: str) -> None:
 
 def register(app: AsyncApp, reelbot: Reelbot) -> None:
     @app.command(ids.CLIP_COMMAND)
-    async def clip(ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient) -> None:
+    async def clip(
+        ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
+    ) -> None:
         provider = clip_provider(reelbot)
         outcome = parse_clip_text(str(command.get("text") or ""))
         if isinstance(outcome, ShowHelp):
@@ -39,7 +43,13 @@ def register(app: AsyncApp, reelbot: Reelbot) -> None:
         if isinstance(outcome, OpenModal):
             await ack()
             meta = json.dumps({"channel_id": command["channel_id"]})
-            await client.views_open(trigger_id=command["trigger_id"], view=blocks.clip_modal(meta))
+            try:
+                await client.views_open(
+                    trigger_id=command["trigger_id"], view=blocks.clip_modal(meta)
+                )
+            except SlackApiError as exc:
+                log.warning("views.open failed: %s", slack_error(exc))
+                await respond(text=MODAL_FAILED, response_type="ephemeral")
             return
         origin = Origin(
             user_id=command["user_id"],

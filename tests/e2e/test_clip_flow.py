@@ -142,3 +142,13 @@ async def test_help_explains_the_syntax(stack: Stack) -> None:
 
 async def _true(value: bool) -> bool:
     return value
+
+
+async def test_a_modal_slack_refuses_to_open_is_explained_to_the_person(stack: Stack) -> None:
+    stack.sandbox.fail_next("views.open", error="expired_trigger_id", status=200, retry_after=None)
+    answer = await stack.slack.slash_command("/clip", "", user_id=ALICE, channel_id=CHANNEL)
+    assert answer.status_code == 200
+    await stack.wait_for(lambda: _true(any(e.user == ALICE for e in stack.sandbox.ephemerals)))
+    [told] = [e for e in stack.sandbox.ephemerals if e.user == ALICE]
+    assert "/clip https://" in told.text
+    assert await stack.jobs() == []

@@ -1,0 +1,52 @@
+"""manifest.yml keeps to the rules Slack's manifest schema enforces (see shared SLACK.md)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bot import ids
+
+MANIFEST = Path(__file__).resolve().parents[1] / "manifest.yml"
+
+
+def _manifest() -> dict[str, Any]:
+    data = yaml.safe_load(MANIFEST.read_text())
+    assert isinstance(data, dict)
+    return data
+
+
+def test_display_information_fits_slack_limits() -> None:
+    info = _manifest()["display_information"]
+    assert set(info) <= {"name", "description", "long_description", "background_color"}
+    assert 1 <= len(info["name"]) <= 35
+    assert len(info["description"]) <= 140
+    assert 175 <= len(info["long_description"]) <= 4000
+    assert re.fullmatch(r"#[0-9a-fA-F]{6}", info["background_color"])
+
+
+def test_every_command_the_app_answers_is_declared() -> None:
+    commands = _manifest()["features"]["slash_commands"]
+    assert [c["command"] for c in commands] == [ids.CLIP_COMMAND]
+    for command in commands:
+        assert re.fullmatch(r"/[a-z0-9_-]{1,31}", command["command"])
+        assert command["description"] and len(command["description"]) <= 2000
+        assert command["url"].startswith("https://")
+        assert command["url"].endswith("/slack/events")
+        assert isinstance(command["should_escape"], bool)
+
+
+def test_scopes_cover_what_the_bot_calls_and_nothing_is_a_yaml_surprise() -> None:
+    manifest = _manifest()
+    scopes = set(manifest["oauth_config"]["scopes"]["bot"])
+    assert {"commands", "chat:write", "im:write", "files:write", "users:read"} <= scopes
+    settings = manifest["settings"]
+    assert settings["interactivity"]["is_enabled"] is True
+    assert settings["interactivity"]["request_url"].endswith("/slack/events")
+    for key in ("org_deploy_enabled", "socket_mode_enabled", "token_rotation_enabled"):
+        assert isinstance(settings[key], bool)
+    assert manifest["features"]["bot_user"]["display_name"]
+    assert len(manifest["features"]["bot_user"]["display_name"]) <= 80
