@@ -8,12 +8,12 @@ import secrets
 import tempfile
 import time
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from bot.runtime import Runtime
 from bot.sandbox import SlackRequests, SlackSandbox, render_channel
 from bot.sandbox.transcript import render_ephemerals
-from bot.settings import load_settings
+from bot.settings import Settings, load_settings
 from providers.simulators.vizard import VizardSimulator
 
 CHANNEL = "C0GENERAL"
@@ -24,6 +24,29 @@ DEMO_COMMANDS = (
 )
 
 
+def loopback_settings(
+    sandbox: SlackSandbox, simulator: VizardSimulator, signing_secret: str, **overrides: Any
+) -> Settings:
+    """Settings that point the bot at a local Slack and a Vizard simulator, polling fast.
+    The environment and `.env` are ignored: a loopback stack must not reach a real workspace."""
+    values: dict[str, Any] = {
+        "slack_bot_token": sandbox.bot_token,
+        "slack_signing_secret": signing_secret,
+        "slack_app_token": None,
+        "slack_api_url": sandbox.api_url,
+        "vizard_api_key": simulator.api_key,
+        "vizard_base_url": simulator.base_url,
+        "redis_url": None,
+        "public_url": None,
+        "poll_tick_seconds": 0.5,
+        "poll_min_seconds": 0.5,
+        "poll_max_seconds": 1.0,
+        "_env_file": None,
+        **overrides,
+    }
+    return load_settings(**values)
+
+
 async def run_demo(out: TextIO, *, redis_url: str | None = None, wait_seconds: float = 60.0) -> int:
     sandbox = SlackSandbox()
     simulator = VizardSimulator(clips_per_job=3, render_seconds=2.0)
@@ -31,20 +54,13 @@ async def run_demo(out: TextIO, *, redis_url: str | None = None, wait_seconds: f
     await simulator.start()
     workdir = Path(tempfile.mkdtemp(prefix="reelbot-demo-"))
     signing_secret = secrets.token_hex(16)
-    settings = load_settings(
-        slack_bot_token=sandbox.bot_token,
-        slack_signing_secret=signing_secret,
-        slack_app_token=None,
-        slack_api_url=sandbox.api_url,
-        vizard_api_key=simulator.api_key,
-        vizard_base_url=simulator.base_url,
+    settings = loopback_settings(
+        sandbox,
+        simulator,
+        signing_secret,
         redis_url=redis_url,
         reelbot_db=str(workdir / "demo.db"),
         key_prefix=f"reelbot-demo:{secrets.token_hex(4)}:",
-        poll_tick_seconds=0.5,
-        poll_min_seconds=0.5,
-        poll_max_seconds=1.0,
-        public_url=None,
     )
     runtime = Runtime(settings)
     port = await runtime.start("127.0.0.1", 0)

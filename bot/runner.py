@@ -111,24 +111,20 @@ class JobRunner:
             return job
         provider = self._providers.get(job.provider)
         if provider is None:
-            return await self._store.save(
-                job.moved(
-                    JobState.FAILED,
-                    error_kind="needs_admin",
-                    error=f"{job.provider.title()} is no longer set up here; a workspace "
-                    "admin must configure its API key again.",
-                )
+            return await self._fail(
+                job,
+                "needs_admin",
+                f"{job.provider.title()} is no longer set up here; a workspace admin must "
+                "configure its API key again.",
             )
         now = self._clock()
         if now - job.created_at > self._timing.job_timeout:
             hours = self._timing.job_timeout / 3600
-            return await self._store.save(
-                job.moved(
-                    JobState.FAILED,
-                    error_kind="failed",
-                    error=f"{provider.label} did not finish within {hours:g} hours, so Reelbot "
-                    "stopped waiting. Try again, perhaps with a shorter video.",
-                )
+            return await self._fail(
+                job,
+                "failed",
+                f"{provider.label} did not finish within {hours:g} hours, so Reelbot stopped "
+                "waiting. Try again, perhaps with a shorter video.",
             )
         if job.state is JobState.QUEUED:
             return await self._submit(job, provider, now)
@@ -220,6 +216,7 @@ class JobRunner:
                 )
             )
         log.info("job %s: %s refused (%s): %s", job.id, provider.name, error.code, error.kind)
-        return await self._store.save(
-            job.moved(JobState.FAILED, error=error.message, error_kind=error.kind)
-        )
+        return await self._fail(job, error.kind, error.message)
+
+    async def _fail(self, job: Job, kind: str, message: str) -> Job | None:
+        return await self._store.save(job.moved(JobState.FAILED, error=message, error_kind=kind))

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest_asyncio
 
+from bot.demo import loopback_settings
 from bot.jobs import Job
 from bot.runtime import Runtime
 from bot.sandbox import SlackRequests, SlackSandbox
-from bot.settings import Settings, load_settings
 from providers.simulators.vizard import VizardSimulator
 
 CHANNEL = "C0GENERAL"
@@ -64,29 +64,6 @@ class Stack:
         return await self.jobs(user)
 
 
-def stack_settings(
-    sandbox: SlackSandbox,
-    vizard: VizardSimulator,
-    signing_secret: str,
-    **overrides: Any,
-) -> Settings:
-    values: dict[str, Any] = dict(
-        slack_bot_token=sandbox.bot_token,
-        slack_signing_secret=signing_secret,
-        slack_app_token=None,
-        slack_api_url=sandbox.api_url,
-        vizard_api_key=vizard.api_key,
-        vizard_base_url=vizard.base_url,
-        poll_tick_seconds=0.2,
-        poll_min_seconds=0.2,
-        poll_max_seconds=0.5,
-        public_url=None,
-        _env_file=None,
-    )
-    values.update(overrides)
-    return load_settings(**values)
-
-
 StackFactory = Callable[..., Awaitable[Stack]]
 
 
@@ -106,11 +83,12 @@ async def make_stack(redis_url: str, redis_prefix: str) -> AsyncIterator[StackFa
         cleanups.append(vizard.stop)
         secret = secrets.token_hex(16)
         clock = Clock()
-        settings = stack_settings(
+        fast = {"poll_tick_seconds": 0.2, "poll_min_seconds": 0.2, "poll_max_seconds": 0.5}
+        settings = loopback_settings(
             sandbox,
             vizard,
             secret,
-            **{"redis_url": redis_url, "key_prefix": redis_prefix, **overrides},
+            **{"redis_url": redis_url, "key_prefix": redis_prefix, **fast, **overrides},
         )
         runtime = Runtime(settings, clock=clock)
         port = await runtime.start("127.0.0.1", settings.port if "port" in overrides else 0)
