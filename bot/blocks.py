@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from typing import Any
@@ -120,8 +121,8 @@ def root_message(job: Job, label: str) -> tuple[str, list[Block]]:
 
 
 def render_key(text: str, blocks: list[Block]) -> str:
-    """What a root message looks like, to skip chat.update when nothing changed."""
-    return json.dumps([text, blocks], sort_keys=True)
+    """A digest of a root message, to skip chat.update when nothing changed."""
+    return hashlib.sha256(json.dumps([text, blocks], sort_keys=True).encode()).hexdigest()
 
 
 def moved_notice(channel_id: str) -> str:

@@ -236,7 +236,7 @@ CODES: dict[int, tuple[type[ProviderError], str]] = {
         NeedsAdmin,
         "Vizard refused Reelbot's API key, so a workspace admin must update VIZARD_API_KEY.",
     ),
-    4002: (Failed, "Vizard could not clip this video."),
+    4002: (Failed, "Vizard could not clip this video; try again later or with another video."),
     4003: (
         RateLimited,
         "Vizard's request limit is reached for now, so Reelbot will try again in a minute.",
