@@ -20,9 +20,13 @@ from typing import Any, Literal
 
 from aiohttp import web
 
+from bot.sandbox.socket_mode import SocketModeServer
+
 JSONDict = dict[str, Any]
 
 SANDBOX_BOT_TOKEN = "xoxb-sandbox-token"  # noqa: S105 - the sandbox's own made-up token
+# The app-level token the sandbox's Socket Mode accepts unless told otherwise (made up too).
+SANDBOX_APP_TOKEN = "xapp-1-A0REELBOT-123-abcdef"  # noqa: S105
 GENERAL_CHANNEL = "C0GENERAL"
 MESSAGE_TEXT_LIMIT = 40_000
 MESSAGE_BLOCK_LIMIT = 50
@@ -159,6 +163,7 @@ class SlackSandbox:
         self,
         *,
         bot_token: str = SANDBOX_BOT_TOKEN,
+        app_token: str = SANDBOX_APP_TOKEN,
         team_id: str = "T0SANDBOX",
         bot_user_id: str = "U0REELBOT",
         post_rate_per_channel: float | None = None,
@@ -172,6 +177,7 @@ class SlackSandbox:
         self.app_id = "A0REELBOT"
         self.post_rate_per_channel = post_rate_per_channel
         self.trigger_seconds = trigger_seconds
+        self.socket_mode = SocketModeServer(self, app_tokens=[app_token])
 
         self.calls: list[Call] = []
         self.channels: dict[str, Channel] = {}
@@ -213,6 +219,10 @@ class SlackSandbox:
             "files.getUploadURLExternal": self._files_get_upload_url,
             "files.completeUploadExternal": self._files_complete_upload,
         }
+        # Methods that take the app-level token (xapp-) instead of the bot token.
+        self._app_handlers: dict[str, Callable[[JSONDict], JSONDict]] = {
+            "apps.connections.open": lambda _: self.socket_mode.open_connection(),
+        }
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -222,6 +232,7 @@ class SlackSandbox:
         app.router.add_post("/upload/{file_id}", self._upload)
         app.router.add_get("/files/{file_id}/{name}", self._download)
         app.router.add_post("/response/{token}", self._respond)
+        self.socket_mode.add_routes(app)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, host, port)
@@ -348,9 +359,13 @@ class SlackSandbox:
         status = 200
         try:
             params, token = await _read_params(request)
-            self._authorize(token)
+            app_level = method in self._app_handlers
+            if app_level:
+                self._authorize_app(token)
+            else:
+                self._authorize(token)
             self._inject_fault(method)
-            handler = self._handlers.get(method)
+            handler = (self._app_handlers if app_level else self._handlers).get(method)
             if handler is None:
                 raise _ApiError("unknown_method")
             body: JSONDict = {"ok": True, **handler(params)}
@@ -419,6 +434,14 @@ class SlackSandbox:
         if not token:
             raise _ApiError("not_authed")
         if token != self.bot_token:
+            raise _ApiError("invalid_auth")
+
+    def _authorize_app(self, token: str | None) -> None:
+        if not token:
+            raise _ApiError("not_authed")
+        if not token.startswith("xapp-"):
+            raise _ApiError("not_allowed_token_type")
+        if token not in self.socket_mode.app_tokens:
             raise _ApiError("invalid_auth")
 
     def _inject_fault(self, method: str) -> None:

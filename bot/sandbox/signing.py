@@ -80,7 +80,31 @@ class SlackRequests:
         channel_id: str = "C0GENERAL",
         channel_name: str = "general",
     ) -> httpx.Response:
-        fields = {
+        fields = self.slash_command_fields(
+            command,
+            text,
+            user_id=user_id,
+            user_name=user_name,
+            channel_id=channel_id,
+            channel_name=channel_name,
+        )
+        return await self.post(urlencode(fields).encode(), FORM)
+
+    def slash_command_fields(
+        self,
+        command: str = "/clip",
+        text: str = "",
+        *,
+        user_id: str = "U0ALICE",
+        user_name: str = "alice",
+        channel_id: str = "C0GENERAL",
+        channel_name: str = "general",
+    ) -> dict[str, str]:
+        """A slash command's fields, with a fresh trigger_id and response_url from the sandbox.
+
+        Over HTTP they are form-encoded; in Socket Mode they are an envelope's payload as is.
+        """
+        return {
             "token": VERIFICATION_TOKEN,
             "team_id": self.team_id,
             "team_domain": self.sandbox.team_domain,
@@ -95,7 +119,6 @@ class SlackRequests:
             "response_url": self.sandbox.response_url(channel_id, user_id),
             "trigger_id": self._trigger(user_id),
         }
-        return await self.post(urlencode(fields).encode(), FORM)
 
     async def block_action(
         self,
@@ -166,9 +189,19 @@ class SlackRequests:
         user_id: str = "U0ALICE",
     ) -> httpx.Response:
         """Submit `view` (as views.open returned it) with the inputs in Slack's state shape."""
+        return await self._interaction(self.view_submission_payload(view, values, user_id=user_id))
+
+    def view_submission_payload(
+        self,
+        view: Mapping[str, Any],
+        values: dict[str, dict[str, dict[str, Any]]],
+        *,
+        user_id: str = "U0ALICE",
+    ) -> dict[str, Any]:
+        """The interaction payload `view_submission` sends (a Socket Mode envelope's payload)."""
         submitted = json.loads(json.dumps(dict(view)))
         submitted["state"] = {"values": values}
-        payload: dict[str, Any] = {
+        return {
             "type": "view_submission",
             "team": self._team(),
             "user": self._user(user_id),
@@ -180,7 +213,6 @@ class SlackRequests:
             "is_enterprise_install": False,
             "enterprise": None,
         }
-        return await self._interaction(payload)
 
     async def message_shortcut(
         self,
