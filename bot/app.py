@@ -35,7 +35,9 @@ def build_app(settings: Settings, client: AsyncWebClient, reelbot: Reelbot) -> A
     app = AsyncApp(
         client=client,
         signing_secret=secret,
-        request_verification_enabled=not settings.socket_mode,
+        # Always on: Bolt skips it for socket requests itself, and over HTTP it refuses every
+        # unsigned request (in Socket Mode, with no secret, every HTTP post).
+        request_verification_enabled=True,
         process_before_response=False,
     )
     for module in (commands, views, actions):

@@ -9,6 +9,7 @@ import signal
 import sys
 
 from bot.logs import configure_logging
+from bot.runtime import Runtime, StartupError
 from bot.settings import Settings, SettingsError, load_settings
 
 
@@ -18,8 +19,6 @@ def _fail(message: str) -> int:
 
 
 async def _serve(settings: Settings) -> None:
-    from bot.runtime import Runtime
-
     runtime = Runtime(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -76,6 +75,8 @@ def main(argv: list[str] | None = None) -> int:
         pass
     except OSError as exc:
         return _fail(f"cannot start: {exc.strerror or exc}")
+    except StartupError as exc:
+        return _fail(str(exc))
     return 0
 
 

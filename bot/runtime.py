@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -23,6 +24,10 @@ from providers.base import Provider
 log = logging.getLogger(__name__)
 
 
+class StartupError(Exception):
+    """The bot could not start; the message names what to check."""
+
+
 class Runtime:
     def __init__(
         self,
@@ -31,8 +36,10 @@ class Runtime:
         store: JobStore | None = None,
         providers: dict[str, Provider] | None = None,
         clock: Callable[[], float] = time.time,
+        socket_connect_seconds: float = 30.0,
     ) -> None:
         self.settings = settings
+        self._socket_connect_seconds = socket_connect_seconds
         self.clock = clock
         self.store_kind = "redis" if settings.redis_url else "sqlite"
         self.store = store or open_store(
@@ -88,10 +95,11 @@ class Runtime:
         self.port = int(sockets[0].getsockname()[1]) if sockets else self.settings.port
         self.poller.start()
         if self.settings.slack_app_token is not None:
-            self._socket = AsyncSocketModeHandler(
-                self.app, self.settings.slack_app_token.get_secret_value()
-            )
-            await self._socket.connect_async()  # type: ignore[no-untyped-call]
+            try:
+                await self._connect_socket(self.settings.slack_app_token.get_secret_value())
+            except StartupError:
+                await self.stop()
+                raise
         log.info(
             "reelbot listening on port %s (%s mode, %s store, providers: %s)",
             self.port,
@@ -100,6 +108,28 @@ class Runtime:
             ", ".join(sorted(self.providers)) or "none",
         )
         return self.port
+
+    async def _connect_socket(self, app_token: str) -> None:
+        # connect_async retries forever on a refused token, so the wait is bounded here.
+        self._socket = AsyncSocketModeHandler(self.app, app_token)
+        try:
+            async with asyncio.timeout(self._socket_connect_seconds):
+                await self._socket.connect_async()  # type: ignore[no-untyped-call]
+                # The socket client offers no event to await for the first connection.
+                while not await self._socket.client.is_connected():  # noqa: ASYNC110
+                    await asyncio.sleep(0.1)
+        except TimeoutError:
+            raise StartupError(
+                f"Socket Mode did not connect within {self._socket_connect_seconds:g} s: "
+                "check SLACK_APP_TOKEN (an app-level token with connections:write) and that "
+                "Socket Mode is enabled for the app"
+            ) from None
+
+    async def socket_connected(self) -> bool | None:
+        """None in HTTP mode; otherwise whether the socket is up and answering pings."""
+        if self._socket is None:
+            return None
+        return bool(await self._socket.client.is_connected())
 
     async def stop(self) -> None:
         await self.poller.stop()

@@ -38,19 +38,23 @@ def build_web(runtime: Runtime) -> web.Application:
 
     async def healthz(_: web.Request) -> web.Response:
         store_ok = await runtime.store_ok()
+        socket = await runtime.socket_connected()
         last = runtime.poller.last_tick_at
         body = {
-            "ok": store_ok and runtime.poller.running,
+            "ok": store_ok and runtime.poller.running and socket is not False,
             "store": runtime.store_kind if store_ok else f"{runtime.store_kind} unreachable",
             "poller": "running" if runtime.poller.running else "stopped",
             "last_tick_seconds_ago": None if last is None else round(time.time() - last, 1),
             "mode": "socket" if runtime.settings.socket_mode else "http",
+            "socket": None if socket is None else ("connected" if socket else "disconnected"),
             "providers": sorted(runtime.providers),
         }
         return web.json_response(body, status=200 if body["ok"] else 503)
 
     application = web.Application(client_max_size=MAX_BODY)
-    application.router.add_post("/slack/events", slack_events)
+    if not runtime.settings.socket_mode:
+        # In Socket Mode Slack's requests come over the socket; nothing may arrive by HTTP.
+        application.router.add_post("/slack/events", slack_events)
     application.router.add_post("/webhooks/{provider}", provider_webhook)
     application.router.add_get("/healthz", healthz)
     return application

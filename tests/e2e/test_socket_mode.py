@@ -20,9 +20,12 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import ids
+from bot.demo import loopback_settings
 from bot.jobs import JobState
+from bot.runtime import Runtime, StartupError
 from bot.sandbox import SlackSandbox
 from bot.sandbox.server import SANDBOX_APP_TOKEN
+from providers.simulators.vizard import VizardSimulator
 from tests.e2e.conftest import ALICE, CHANNEL, Stack, StackFactory
 
 APP_TOKEN = "xapp-1-A0REELBOT-123-abcdef"
@@ -109,6 +112,7 @@ async def test_bot_connects_over_the_socket_and_reports_socket_mode(
         answer = await http.get(f"http://127.0.0.1:{stack.runtime.port}/healthz")
     assert answer.status_code == 200
     assert answer.json()["mode"] == "socket"
+    assert answer.json()["socket"] == "connected"
 
 
 async def test_clip_envelope_is_acked_and_becomes_clips_in_the_thread(
@@ -176,3 +180,39 @@ async def test_modal_opens_from_the_envelope_and_field_errors_come_back_in_the_a
     assert socket.envelopes[-1]["type"] == "interactive"
     assert socket.envelopes[-1]["accepts_response_payload"] is True
     assert await stack.jobs() == []
+
+
+async def test_in_socket_mode_slack_events_are_not_served_over_http(
+    make_stack: StackFactory,
+) -> None:
+    stack = await _socket_stack(make_stack)
+    async with httpx.AsyncClient() as http:
+        answer = await http.post(
+            f"http://127.0.0.1:{stack.runtime.port}/slack/events",
+            content=b"command=/clip&text=help&user_id=U0ALICE&channel_id=C0GENERAL",
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+    assert answer.status_code in {404, 405}
+    assert await stack.jobs() == []
+
+
+async def test_a_refused_app_token_stops_startup_with_a_clear_error(
+    sandbox: SlackSandbox,
+) -> None:
+    vizard = VizardSimulator()
+    await vizard.start()
+    settings = loopback_settings(
+        sandbox,
+        vizard,
+        "",
+        slack_app_token="xapp-1-A0OTHER-9-ffff",
+        slack_signing_secret=None,
+        reelbot_db=":memory:",
+    )
+    runtime = Runtime(settings, socket_connect_seconds=1.5)
+    started = time.monotonic()
+    with pytest.raises(StartupError, match="SLACK_APP_TOKEN"):
+        await runtime.start("127.0.0.1", 0)
+    assert time.monotonic() - started < 10
+    assert not runtime.poller.running
+    await vizard.stop()
