@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from typing import Any
 
 from bot import ids
 from bot.jobs import JobState
@@ -49,7 +50,7 @@ async def test_modal_submission_becomes_clips_in_the_thread(stack: Stack) -> Non
     assert answer.status_code == 200
     await stack.wait_for(lambda: _true(bool(stack.sandbox.views_opened)))
     view = stack.sandbox.views_opened[-1]
-    values = {
+    values: dict[str, dict[str, dict[str, Any]]] = {
         ids.URL_BLOCK: {
             ids.URL_BLOCK: {
                 "type": "plain_text_input",
@@ -85,7 +86,7 @@ async def test_bad_modal_fields_come_back_as_field_errors(stack: Stack) -> None:
     await stack.slack.slash_command("/clip", "", user_id=ALICE, channel_id=CHANNEL)
     await stack.wait_for(lambda: _true(bool(stack.sandbox.views_opened)))
     view = stack.sandbox.views_opened[-1]
-    values = {
+    values: dict[str, dict[str, dict[str, Any]]] = {
         ids.URL_BLOCK: {ids.URL_BLOCK: {"type": "plain_text_input", "value": "ftp://x/y.mp4"}},
         ids.LENGTH_BLOCK: {
             ids.LENGTH_BLOCK: {"type": "multi_static_select", "selected_options": []}

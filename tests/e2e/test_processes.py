@@ -145,7 +145,7 @@ async def test_two_pollers_on_one_redis_post_every_clip_exactly_once(
     roots = sandbox.roots(CHANNEL)
     assert len(roots) == jobs
     assert len(vizard.creates) == jobs, "exactly one Vizard create per command"
-    posted = Counter()
+    posted: Counter[tuple[str, str]] = Counter()
     for root in roots:
         replies = sandbox.thread(CHANNEL, root.ts)
         assert len(replies) == 3
