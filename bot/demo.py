@@ -4,6 +4,7 @@ the bot, one /clip, and the channel printed as a person would read it."""
 from __future__ import annotations
 
 import asyncio
+import re
 import secrets
 import tempfile
 import time
@@ -76,6 +77,9 @@ async def run_demo(out: TextIO, *, redis_url: str | None = None, wait_seconds: f
                 out.write(f"  (only alice sees) {answer.json().get('text', '')}\n")
         finished = await _wait_until_done(runtime, wait_seconds)
         out.write("\n" + render_channel(sandbox, CHANNEL, users={USER: "alice"}) + "\n")
+        history = _root_history(sandbox)
+        if history:
+            out.write("\nThe root message was updated in place: " + " → ".join(history) + "\n")
         extra = render_ephemerals(sandbox, USER)
         if extra.strip():
             out.write("\n" + extra + "\n")
@@ -87,6 +91,25 @@ async def run_demo(out: TextIO, *, redis_url: str | None = None, wait_seconds: f
         await runtime.stop()
         await simulator.stop()
         await sandbox.stop()
+
+
+def _state_line(blocks: list[dict[str, Any]]) -> str:
+    text = str(blocks[1]["text"]["text"]) if len(blocks) > 1 else ""
+    first = text.split("\n", 1)[0].replace("*", "")
+    return re.sub(r":[a-z_]+:\s*", "", first).strip()
+
+
+def _root_history(sandbox: SlackSandbox) -> list[str]:
+    roots = sandbox.roots(CHANNEL)
+    if not roots:
+        return []
+    first = next(
+        c
+        for c in sandbox.calls_to("chat.postMessage")
+        if c.params.get("channel") == CHANNEL and not c.params.get("thread_ts")
+    )
+    versions = [first.params.get("blocks") or []] + [e.blocks for e in roots[-1].edits]
+    return [_state_line(list(v)) for v in versions]
 
 
 async def _wait_until_done(runtime: Runtime, wait_seconds: float) -> bool:

@@ -89,6 +89,7 @@ def test_plain_reelbot_without_slack_credentials_runs_the_demo(tmp_path: Path) -
     assert "Done: 3 clips in the thread" in result.stdout
     assert result.stdout.count("└") == 3
     assert "Only http:// and https:// links" in result.stdout
+    assert "Queued → Submitted to Vizard → Vizard is making the clips → Done" in result.stdout
 
 
 async def test_demo_can_run_on_redis_too(redis_url: str) -> None:
