@@ -4,6 +4,7 @@ the bot, one /clip, and the channel printed as a person would read it."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import secrets
 import tempfile
@@ -49,48 +50,55 @@ def loopback_settings(
 
 
 async def run_demo(out: TextIO, *, redis_url: str | None = None, wait_seconds: float = 60.0) -> int:
-    sandbox = SlackSandbox()
-    simulator = VizardSimulator(clips_per_job=3, render_seconds=2.0)
-    await sandbox.start()
-    await simulator.start()
-    workdir = Path(tempfile.mkdtemp(prefix="reelbot-demo-"))
-    signing_secret = secrets.token_hex(16)
-    settings = loopback_settings(
-        sandbox,
-        simulator,
-        signing_secret,
-        redis_url=redis_url,
-        reelbot_db=str(workdir / "demo.db"),
-        key_prefix=f"reelbot-demo:{secrets.token_hex(4)}:",
-    )
-    runtime = Runtime(settings)
-    port = await runtime.start("127.0.0.1", 0)
-    slack = SlackRequests(f"http://127.0.0.1:{port}/slack/events", signing_secret, sandbox)
-    try:
-        for text in DEMO_COMMANDS:
-            out.write(f"alice types: /clip {text}\n")
-            answer = await slack.slash_command("/clip", text, user_id=USER, channel_id=CHANNEL)
-            if answer.status_code != 200:
-                out.write(f"Slack got HTTP {answer.status_code}\n")
-                return 1
-            if answer.content:
-                out.write(f"  (only alice sees) {answer.json().get('text', '')}\n")
-        finished = await _wait_until_done(runtime, wait_seconds)
-        out.write("\n" + render_channel(sandbox, CHANNEL, users={USER: "alice"}) + "\n")
-        history = _root_history(sandbox)
-        if history:
-            out.write("\nThe root message was updated in place: " + " → ".join(history) + "\n")
-        extra = render_ephemerals(sandbox, USER)
-        if extra.strip():
-            out.write("\n" + extra + "\n")
-        if not finished:
-            out.write(f"\nThe job did not finish within {wait_seconds:.0f} s.\n")
+    async with contextlib.AsyncExitStack() as stack:
+        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="reelbot-demo-")))
+        sandbox = SlackSandbox()
+        await sandbox.start()
+        stack.push_async_callback(sandbox.stop)
+        simulator = VizardSimulator(clips_per_job=3, render_seconds=2.0)
+        await simulator.start()
+        stack.push_async_callback(simulator.stop)
+        signing_secret = secrets.token_hex(16)
+        settings = loopback_settings(
+            sandbox,
+            simulator,
+            signing_secret,
+            redis_url=redis_url,
+            reelbot_db=str(workdir / "demo.db"),
+            key_prefix=f"reelbot-demo:{secrets.token_hex(4)}:",
+        )
+        runtime = Runtime(settings)
+        port = await runtime.start("127.0.0.1", 0)
+        stack.push_async_callback(runtime.stop)
+        slack = SlackRequests(f"http://127.0.0.1:{port}/slack/events", signing_secret, sandbox)
+        stack.push_async_callback(slack.aclose)
+        outcome = await _converse(out, runtime, sandbox, slack, wait_seconds)
+    return outcome
+
+
+async def _converse(
+    out: TextIO, runtime: Runtime, sandbox: SlackSandbox, slack: SlackRequests, wait: float
+) -> int:
+    for text in DEMO_COMMANDS:
+        out.write(f"alice types: /clip {text}\n")
+        answer = await slack.slash_command("/clip", text, user_id=USER, channel_id=CHANNEL)
+        if answer.status_code != 200:
+            out.write(f"Slack got HTTP {answer.status_code}\n")
             return 1
-        return 0
-    finally:
-        await runtime.stop()
-        await simulator.stop()
-        await sandbox.stop()
+        if answer.content:
+            out.write(f"  (only alice sees) {answer.json().get('text', '')}\n")
+    finished = await _wait_until_done(runtime, wait)
+    out.write("\n" + render_channel(sandbox, CHANNEL, users={USER: "alice"}) + "\n")
+    history = _root_history(sandbox)
+    if history:
+        out.write("\nThe root message was updated in place: " + " → ".join(history) + "\n")
+    extra = render_ephemerals(sandbox, USER)
+    if extra.strip():
+        out.write("\n" + extra + "\n")
+    if not finished:
+        out.write(f"\nThe job did not finish within {wait:.0f} s.\n")
+        return 1
+    return 0
 
 
 def _state_line(blocks: list[dict[str, Any]]) -> str:
