@@ -25,22 +25,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import redis
 
 from bot.jobs import Job
+from bot.sandbox.local_redis import redis_server
 from bot.store.base import JobStore
 from bot.store.redis import RedisJobStore
 from bot.store.sqlite import SqliteJobStore
@@ -59,59 +56,6 @@ floor. add: jobs written by 4 tasks. claim+save: jobs drained by 4 pollers, clai
 is free (1 caller) / when the window is full (4 tasks at one instant). Read the Redis/SQLite
 column: the median of per-round ratios (stores swap order each round); absolute rates depend
 on this shared machine. Exit 1 if any job is claimed twice or missed, or a check fails."""
-
-
-# --- a Redis of our own --------------------------------------------------------------------
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait_for_redis(url: str, seconds: float = 10.0) -> None:
-    deadline = time.monotonic() + seconds
-    last: Exception | None = None
-    while time.monotonic() < deadline:
-        client = redis.Redis.from_url(url, socket_timeout=1.0)
-        try:
-            if client.ping():
-                return
-        except (redis.RedisError, OSError) as exc:
-            last = exc
-        finally:
-            client.close()
-        time.sleep(0.05)
-    raise RuntimeError(f"redis at {url} did not answer within {seconds:g} s: {last}")
-
-
-@contextmanager
-def redis_server() -> Iterator[tuple[str, str]]:
-    """(url, how it was had): REDIS_URL if set, else a redis-server started here."""
-    given = os.environ.get("REDIS_URL")
-    if given:
-        _wait_for_redis(given, 5.0)
-        yield given, "REDIS_URL"
-        return
-    binary = shutil.which("redis-server")
-    if binary is None:
-        raise RuntimeError("redis-server is not on PATH and REDIS_URL is unset")
-    port = _free_port()
-    workdir = tempfile.mkdtemp(prefix="reelbot-bench-redis-")
-    command = [binary, "--port", str(port), "--bind", "127.0.0.1"]
-    command += ["--save", "", "--appendonly", "no", "--dir", workdir]
-    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"redis://127.0.0.1:{port}/0"
-    try:
-        _wait_for_redis(url)
-        yield url, f"own redis-server on 127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def _delete_prefix(url: str, prefix: str) -> None:
