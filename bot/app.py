@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -28,10 +31,21 @@ def build_slack_client(settings: Settings) -> AsyncWebClient:
     )
 
 
+class _DropTokenSkippedWarning(logging.Filter):
+    # Bolt reads SLACK_BOT_TOKEN from the environment by itself and then warns that our client
+    # wins; our client is deliberate (it carries the retry handlers), so the warning is noise.
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != warning_client_prioritized_and_token_skipped()
+
+
+_DROP_TOKEN_SKIPPED = _DropTokenSkippedWarning()
+
+
 def build_app(settings: Settings, client: AsyncWebClient, reelbot: Reelbot) -> AsyncApp:
     secret = (
         settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
     )
+    logging.getLogger("slack_bolt.AsyncApp").addFilter(_DROP_TOKEN_SKIPPED)
     app = AsyncApp(
         client=client,
         signing_secret=secret,
