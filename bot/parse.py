@@ -61,6 +61,11 @@ def _has_control(text: str) -> bool:
     return any(unicodedata.category(ch) in {"Cc", "Cf"} and ch not in "\t\n\r " for ch in text)
 
 
+def _unescape(text: str) -> str:
+    # Slack escapes exactly these three in message and command text; &amp; goes last.
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
 def _unwrap_slack_link(token: str) -> str:
     # Slack sends links as <https://x|label> or <https://x>.
     if token.startswith("<") and token.endswith(">"):
@@ -233,9 +238,9 @@ def _parse_tokens(tokens: list[str]) -> ClipCommand:
                 return Invalid(f"Unknown option `{key}`. Valid options are {valid}.")
             if key in options:
                 return Invalid(f"`{key}=` is given twice; give it once.")
-            options[key] = value
+            options[key] = _unescape(value)
         else:
-            links.append(token)
+            links.append(_unescape(_unwrap_slack_link(token)))
     if not links:
         return Invalid(
             "Give me a link to the video first, e.g. `/clip https://example.com/talk.mp4`."

@@ -24,20 +24,23 @@ class Poller:
         runner: JobRunner,
         *,
         tick_seconds: float,
-        batch: int = 25,
         concurrency: int = 8,
         lease_seconds: float = 120.0,
+        stop_grace_seconds: float = 30.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._clock = clock
         self._store = store
         self._runner = runner
         self._tick_seconds = tick_seconds
-        self._batch = batch
+        # Claim only what can run at once, so no claimed job waits out its lease in a queue.
+        self._batch = concurrency
         self._lease = lease_seconds
+        self._stop_grace = stop_grace_seconds
         self._gate = asyncio.Semaphore(concurrency)
         self._scheduler: AsyncIOScheduler | None = None
         self._kicks: set[asyncio.Task[None]] = set()
+        self._ticking: asyncio.Task[None] | None = None
         self.last_tick_at: float | None = None
 
     @property
@@ -75,24 +78,26 @@ class Poller:
         """Run a job this process already holds (a new job inside its start grace)."""
         self._background(self._run(job))
 
-    def _background(self, work: Coroutine[Any, Any, None]) -> None:
+    def _background(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         # Keep a reference so the task is not collected before it finishes.
         task = asyncio.create_task(work)
         self._kicks.add(task)
         task.add_done_callback(self._kicks.discard)
+        return task
 
     async def _run(self, job: Job) -> None:
         async with self._gate:
             try:
                 await self._runner.run(job)
             except Exception:
-                # The lease runs out and another tick retries the job; never lose the tick.
+                # The job stays due (its lease, or a finished job's guard, runs out), so a
+                # later tick retries it; never lose the tick.
                 log.exception("job %s: step failed; it will be retried", job.id)
 
     def start(self) -> None:
         scheduler = AsyncIOScheduler()
         scheduler.add_job(
-            self._tick_quietly,
+            self._scheduled_tick,
             "interval",
             seconds=self._tick_seconds,
             max_instances=1,
@@ -104,7 +109,13 @@ class Poller:
         self.kick_tick()
 
     def kick_tick(self) -> None:
-        self._background(self._tick_quietly())
+        if self._ticking is None or self._ticking.done():
+            self._ticking = self._background(self._tick_quietly())
+
+    async def _scheduled_tick(self) -> None:
+        # The tick runs as our own task, not APScheduler's: its shutdown cancels running
+        # jobs, and a tick cut off between a save and a Slack post would strand that post.
+        self.kick_tick()
 
     async def _tick_quietly(self) -> None:
         try:
@@ -113,8 +124,17 @@ class Poller:
             log.exception("poll tick failed")
 
     async def stop(self) -> None:
+        """Stop scheduling, let the work in flight finish (bounded), then cancel the rest;
+        anything cancelled is claimed again by a replica when its lease ends."""
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=False)
             self._scheduler = None
         if self._kicks:
-            await asyncio.gather(*self._kicks, return_exceptions=True)
+            _, pending = await asyncio.wait(set(self._kicks), timeout=self._stop_grace)
+            for task in pending:
+                task.cancel()
+            if pending:
+                log.warning(
+                    "stopped with %d job steps unfinished; they resume elsewhere", len(pending)
+                )
+                await asyncio.gather(*pending, return_exceptions=True)

@@ -19,5 +19,6 @@ def build_providers(settings: Settings) -> dict[str, Provider]:
             ),
             link_ttl_seconds=settings.vizard_link_ttl_hours * 3600,
             first_poll_after=settings.poll_min_seconds,
+            timeout=settings.vizard_timeout_seconds,
         )
     return providers

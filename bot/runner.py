@@ -14,7 +14,14 @@ from slack_sdk.errors import SlackApiError
 from bot.jobs import Job, JobState
 from bot.notify import Notifier, slack_error
 from bot.store.base import JobStore
-from providers.base import Progress, Provider, ProviderError, RateLimited, Unavailable
+from providers.base import (
+    NOT_SENT,
+    Progress,
+    Provider,
+    ProviderError,
+    RateLimited,
+    Unavailable,
+)
 
 log = logging.getLogger(__name__)
 MAX_SLACK_RETRIES = 8
@@ -27,6 +34,7 @@ class Timing:
     job_timeout: float = 24 * 3600.0
     retry_min: float = 5.0
     retry_max: float = 300.0
+    lease: float = 120.0
 
     def poll_delay(self, polls: int) -> float:
         delay: float = min(self.poll_max, self.poll_min * 1.5 ** max(0, polls - 1))
@@ -109,6 +117,7 @@ class JobRunner:
     async def _step(self, job: Job) -> Job | None:
         if job.terminal:
             return job
+        now = self._clock()
         provider = self._providers.get(job.provider)
         if provider is None:
             return await self._fail(
@@ -116,21 +125,29 @@ class JobRunner:
                 "needs_admin",
                 f"{job.provider.title()} is no longer set up here; a workspace admin must "
                 "configure its API key again.",
+                now,
             )
-        now = self._clock()
-        if now - job.created_at > self._timing.job_timeout:
+        # Time spent queued for a rate limit does not count: a job never fails for waiting.
+        if job.submitted_at is not None and now - job.submitted_at > self._timing.job_timeout:
             hours = self._timing.job_timeout / 3600
             return await self._fail(
                 job,
                 "failed",
                 f"{provider.label} did not finish within {hours:g} hours, so Reelbot stopped "
                 "waiting. Try again, perhaps with a shorter video.",
+                now,
             )
         if job.state is JobState.QUEUED:
             return await self._submit(job, provider, now)
         return await self._poll(job, provider, now)
 
     async def _submit(self, job: Job, provider: Provider, now: float) -> Job | None:
+        # Own the job before anything leaves this process: if a lease ran out and another
+        # replica holds the job too, only one of these saves wins, so only one creates.
+        owned = await self._store.save(job.changed(next_run_at=now + self._timing.lease))
+        if owned is None:
+            return None
+        job = owned
         wait = await self._store.take_rate_slot(
             f"submit:{provider.name}", provider.rate_windows, now
         )
@@ -145,6 +162,18 @@ class JobRunner:
         webhook = f"{self._webhook_base}/webhooks/{provider.name}" if self._webhook_base else None
         try:
             submission = await provider.submit(request, webhook_url=webhook)
+        except Unavailable as error:
+            if error.code == NOT_SENT:
+                return await self._setback(job, provider, error, now)
+            log.warning("job %s: %s create unconfirmed (%s)", job.id, provider.name, error.code)
+            return await self._fail(
+                job,
+                "failed",
+                f"{provider.label} did not confirm that it received the video, and it may be "
+                "working on it anyway. So that your account is not charged twice, Reelbot did "
+                f"not send it again: check your {provider.label} projects, or ask again.",
+                now,
+            )
         except ProviderError as error:
             return await self._setback(job, provider, error, now)
         log.info("job %s: submitted to %s as %s", job.id, provider.name, submission.ref)
@@ -171,6 +200,7 @@ class JobRunner:
             return await self._store.save(
                 job.moved(
                     JobState.DONE,
+                    next_run_at=self._unposted_guard(now),
                     outputs=list(status.outputs),
                     percent=100.0,
                     polls=polls,
@@ -216,7 +246,19 @@ class JobRunner:
                 )
             )
         log.info("job %s: %s refused (%s): %s", job.id, provider.name, error.code, error.kind)
-        return await self._fail(job, error.kind, error.message)
+        return await self._fail(job, error.kind, error.message, now)
 
-    async def _fail(self, job: Job, kind: str, message: str) -> Job | None:
-        return await self._store.save(job.moved(JobState.FAILED, error=message, error_kind=kind))
+    async def _fail(self, job: Job, kind: str, message: str, now: float) -> Job | None:
+        return await self._store.save(
+            job.moved(
+                JobState.FAILED,
+                error=message,
+                error_kind=kind,
+                next_run_at=self._unposted_guard(now),
+            )
+        )
+
+    def _unposted_guard(self, now: float) -> float:
+        """A finished job stays due one lease ahead until sync has posted everything, so a
+        replica that stops in between leaves the posting to whoever claims it next."""
+        return now + self._timing.lease

@@ -66,7 +66,11 @@ class Runtime:
             clock=clock,
         )
         self.poller = Poller(
-            self.store, self.runner, tick_seconds=settings.poll_tick_seconds, clock=clock
+            self.store,
+            self.runner,
+            tick_seconds=settings.poll_tick_seconds,
+            lease_seconds=timing.lease,
+            clock=clock,
         )
         self.reelbot = Reelbot(
             self.store, self.providers, self.notifier, self.runner, self.poller, clock

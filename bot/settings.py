@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     vizard_per_hour: Annotated[int, Field(ge=1)] = Field(
         20, validation_alias=_env("VIZARD_PER_HOUR")
     )
+    vizard_timeout_seconds: Annotated[float, Field(gt=0, le=600)] = Field(
+        30.0, validation_alias=_env("VIZARD_TIMEOUT_SECONDS")
+    )
     vizard_link_ttl_hours: Annotated[float, Field(gt=0)] = Field(
         168, validation_alias=_env("VIZARD_LINK_TTL_HOURS")
     )

@@ -58,9 +58,16 @@ class RateLimited(ProviderError):
 
 
 class Unavailable(ProviderError):
-    """The provider could not be reached or answered 5xx: retry later with backoff."""
+    """The provider could not be reached or answered 5xx: retry later with backoff.
+
+    `code` is NOT_SENT only when the request surely never reached the provider; any other
+    Unavailable from a create means the provider may have acted on it.
+    """
 
     kind = "unavailable"
+
+
+NOT_SENT = "unreachable"
 
 
 class Failed(ProviderError):

@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from providers.base import Unavailable
+from providers.base import NOT_SENT, Unavailable
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ async def send(
         except _NEVER_SENT as exc:
             log.debug("%s %s not sent (%s), attempt %d", method, path, type(exc).__name__, attempt)
             if last:
-                raise Unavailable(unavailable, code="unreachable") from None
+                raise Unavailable(unavailable, code=NOT_SENT) from None
         except httpx.TransportError as exc:
             log.debug("%s %s failed (%s), attempt %d", method, path, type(exc).__name__, attempt)
             if last or not idempotent:

@@ -26,6 +26,8 @@ def register(app: AsyncApp, reelbot: Reelbot) -> None:
             )
         elif outcome is CancelOutcome.ALREADY_FINISHED and job is not None:
             text = f"This job has already {job.state.value}; there is nothing left to cancel."
+        elif outcome is CancelOutcome.BUSY:
+            text = "That job is changing right now; please press Cancel again in a moment."
         else:
             text = "I can't find that job any more; it may have expired."
         if channel_id:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from urllib.parse import urlencode
@@ -163,3 +164,64 @@ async def test_bot_not_in_channel_falls_back_to_a_dm(stack: Stack) -> None:
 
 async def _has_notice(stack: Stack) -> bool:
     return any(j.notice for j in await stack.jobs())
+
+
+@pytest.mark.parametrize("fault", ["timeout", "http500", "malformed"])
+async def test_an_unconfirmed_create_is_never_sent_twice(
+    make_stack: StackFactory, fault: str
+) -> None:
+    stack = await make_stack(vizard_timeout_seconds=0.5)
+    stack.vizard.inject("create", fault, delay=2.0)  # type: ignore[arg-type]
+    await stack.slack.slash_command(
+        "/clip", "https://v.example.com/a.mp4", user_id=ALICE, channel_id=CHANNEL
+    )
+    [job] = await stack.wait_until_settled()
+    assert job.state is JobState.FAILED
+    assert "not charged twice" in (job.error or "")
+    stack.clock.advance(3600)
+    await stack.runtime.poller.tick()
+    assert stack.vizard.create_attempts == 1
+
+
+async def test_two_holders_of_one_job_make_one_create(stack: Stack) -> None:
+    stack.vizard.render_seconds = 60
+    await stack.slack.slash_command(
+        "/clip", "https://v.example.com/a.mp4", user_id=ALICE, channel_id=CHANNEL
+    )
+    await stack.wait_for(lambda: _created(stack))
+    [created] = await stack.jobs()
+    store = stack.runtime.store
+    # A queued job held twice (say, a lease that ran out): both try to submit it.
+    queued = await store.add(
+        created.model_copy(
+            update={
+                "id": "f" * 32,
+                "state": JobState.QUEUED,
+                "version": 0,
+                "provider_ref": None,
+                "root_ts": None,
+                "next_run_at": stack.clock(),
+            }
+        )
+    )
+    first = await store.claim(queued.id, stack.clock(), 120)
+    second = await store.claim(queued.id, stack.clock() + 121, 120)
+    assert first is not None and second is not None
+    await asyncio.gather(stack.runtime.runner.run(first), stack.runtime.runner.run(second))
+    assert len(stack.vizard.creates) == 2, "one for the original job, one for the copy"
+
+
+async def test_slack_escaped_query_string_reaches_vizard_unescaped(stack: Stack) -> None:
+    await stack.slack.slash_command(
+        "/clip",
+        "<https://cdn.example.com/a.mp4?sig=1&amp;exp=2>",
+        user_id=ALICE,
+        channel_id=CHANNEL,
+    )
+    [job] = await stack.wait_until_settled()
+    assert stack.vizard.creates[0]["videoUrl"] == "https://cdn.example.com/a.mp4?sig=1&exp=2"
+    assert job.state is JobState.DONE
+
+
+async def _created(stack: Stack) -> bool:
+    return len(stack.vizard.creates) == 1

@@ -6,7 +6,8 @@ import json
 
 import httpx
 
-from bot.jobs import JobState
+from bot.jobs import Job, JobState
+from providers.base import JobKind, Output
 from tests.conftest import free_port
 from tests.e2e.conftest import ALICE, CHANNEL, Stack, StackFactory
 
@@ -109,3 +110,41 @@ async def test_vizard_down_for_a_while_then_back_the_job_still_finishes(stack: S
 
 async def _true(value: bool) -> bool:
     return value
+
+
+async def test_clips_a_stopped_replica_never_posted_are_posted_by_the_next_one(
+    stack: Stack,
+) -> None:
+    # What a replica leaves behind when it stops right after recording "done": the clips are
+    # stored, nothing is posted, and the job is due one lease later.
+    now = stack.clock()
+    outputs = [Output(url=f"https://cdn.example.com/{n}.mp4", title=f"Clip {n}") for n in (1, 2, 3)]
+    job = Job(
+        kind=JobKind.CLIPS,
+        provider="vizard",
+        channel_id=CHANNEL,
+        user_id=ALICE,
+        source="https://v.example.com/a.mp4",
+        request={},
+        provider_ref="42",
+    )
+    job = job.moved(JobState.SUBMITTED).moved(JobState.DONE, outputs=outputs, next_run_at=now + 120)
+    await stack.runtime.store.add(job)
+
+    await stack.runtime.poller.tick()
+    assert stack.sandbox.roots(CHANNEL) == [], "not before the lease ends"
+
+    stack.clock.advance(121)
+    await stack.runtime.poller.tick()
+    [root] = stack.sandbox.roots(CHANNEL)
+    assert [r.text for r in stack.sandbox.thread(CHANNEL, root.ts)] == [
+        "Clip 1/3: Clip 1",
+        "Clip 2/3: Clip 2",
+        "Clip 3/3: Clip 3",
+    ]
+    stored = await stack.runtime.store.get(job.id)
+    assert stored is not None and stored.next_run_at is None and stored.posted == 3
+
+    stack.clock.advance(3600)
+    await stack.runtime.poller.tick()
+    assert len(stack.sandbox.thread(CHANNEL, root.ts)) == 3

@@ -6,7 +6,7 @@ import asyncio
 import json
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
@@ -156,3 +156,36 @@ async def test_two_pollers_on_one_redis_post_every_clip_exactly_once(
     assert all("Done: 3 clips" in json.dumps(r.blocks) for r in roots)
     both = [b.log() for b in bots]
     assert all("submitted to vizard" in log for log in both), "both replicas did work"
+
+
+async def test_sigterm_lets_the_clip_posts_in_flight_finish(
+    servers: tuple[SlackSandbox, VizardSimulator],
+    redis_url: str,
+    redis_prefix: str,
+    tmp_path: Path,
+) -> None:
+    sandbox, vizard = servers
+    bot = await start_bot(_env(sandbox, vizard, redis_url, redis_prefix), tmp_path / "bot.log")
+    try:
+        slack = SlackRequests(bot.events_url, SIGNING_SECRET, sandbox)
+        await slack.slash_command(
+            "/clip", "https://v.example.com/talk.mp4", user_id=ALICE, channel_id=CHANNEL
+        )
+        await _until(lambda: bool(sandbox.roots(CHANNEL)))
+        sandbox.fail_next("chat.postMessage", error="ratelimited", status=429, retry_after=2)
+        await _until(lambda: any(c.error for c in sandbox.calls_to("chat.postMessage")))
+        bot.process.terminate()
+        assert await asyncio.wait_for(bot.process.wait(), 30) == 0
+    finally:
+        await bot.stop()
+    [root] = sandbox.roots(CHANNEL)
+    assert len(sandbox.thread(CHANNEL, root.ts)) == 3
+    assert "Done: 3 clips" in json.dumps(root.blocks)
+
+
+async def _until(check: Callable[[], bool], seconds: float = 20.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {seconds} s")
+        await asyncio.sleep(0.05)

@@ -133,3 +133,16 @@ def test_modal_without_any_length_is_an_error() -> None:
     outcome = parse_clip_modal(_modal_values(lengths=()))
     assert isinstance(outcome, ModalErrors)
     assert ids.LENGTH_BLOCK in outcome.errors
+
+
+def test_slack_escaping_in_command_text_is_undone() -> None:
+    outcome = parse_clip_text("<https://cdn.example.com/a.mp4?sig=1&amp;exp=2> name=R&amp;D&lt;3")
+    assert isinstance(outcome, Submit)
+    assert outcome.request.video_url == "https://cdn.example.com/a.mp4?sig=1&exp=2"
+    assert outcome.request.project_name == "R&D<3"
+
+
+def test_youtube_link_with_a_start_time_survives_slack_escaping() -> None:
+    outcome = parse_clip_text("https://www.youtube.com/watch?v=abc&amp;t=30")
+    assert isinstance(outcome, Submit)
+    assert outcome.request.video_url == "https://www.youtube.com/watch?v=abc&t=30"
