@@ -12,6 +12,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.jobs import Job
 from bot.runner import JobRunner
+from bot.store import STORE_DOWN
 from bot.store.base import JobStore
 
 log = logging.getLogger(__name__)
@@ -120,6 +121,9 @@ class Poller:
     async def _tick_quietly(self) -> None:
         try:
             await self.tick()
+        except STORE_DOWN as exc:
+            # One line per tick while the store is down; /healthz reports it too.
+            log.warning("poll tick skipped: the job store is unreachable (%s)", type(exc).__name__)
         except Exception:
             log.exception("poll tick failed")
 

@@ -89,6 +89,14 @@ class Runtime:
 
     async def start(self, host: str = "0.0.0.0", port: int | None = None) -> int:  # noqa: S104
         """Serve HTTP, start the poller and, with an app token, Socket Mode. Returns the port."""
+        if not await self.store_ok():
+            if self.store_kind == "sqlite":
+                raise StartupError(
+                    f"REELBOT_DB is unusable: cannot open {self.settings.reelbot_db!r} "
+                    "(check that its folder exists and is writable)"
+                )
+            # Redis may just be starting (compose, restarts): serve, and let /healthz say 503.
+            log.warning("Redis is not answering yet; /healthz reports 503 until it does")
         runner = web.AppRunner(self.web, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, host, self.settings.port if port is None else port)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from pydantic import AliasChoices, Field, HttpUrl, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from redis.connection import parse_url
 
 from providers import vizard
+
+_HEADER_SAFE = re.compile(r"[\x21-\x7e]+")
 
 
 class SettingsError(Exception):
@@ -77,12 +81,39 @@ class Settings(BaseSettings):
             raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR")
         return level
 
+    @field_validator(
+        "slack_bot_token",
+        "slack_signing_secret",
+        "slack_app_token",
+        "vizard_api_key",
+        "redis_url",
+        "public_url",
+        mode="before",
+    )
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("slack_bot_token", "slack_signing_secret", "slack_app_token", "vizard_api_key")
+    @classmethod
+    def _header_safe(cls, value: SecretStr | None) -> SecretStr | None:
+        # Tokens travel in HTTP headers: anything else fails at the first request instead.
+        if value is not None and not _HEADER_SAFE.fullmatch(value.get_secret_value()):
+            raise ValueError("must be printable ASCII with no spaces (check for a stray character)")
+        return value
+
     @field_validator("redis_url")
     @classmethod
-    def _redis_scheme(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("redis://", "rediss://", "unix://")):
+    def _redis_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not value.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("must start with redis://, rediss:// or unix://")
-        return value or None
+        try:
+            parse_url(value)  # type: ignore[no-untyped-call]
+        except ValueError:
+            raise ValueError("is not a valid Redis URL, e.g. redis://host:6379/0") from None
+        return value
 
     @property
     def socket_mode(self) -> bool:
@@ -130,4 +161,5 @@ def load_settings(**overrides: object) -> Settings:
         first = exc.errors()[0]
         name = str(first["loc"][0]).upper() if first["loc"] else "settings"
         # Never echo the input: it may be a secret.
-        raise SettingsError(f"{name} is invalid: {first['msg']}") from None
+        reason = str(first["msg"]).removeprefix("Value error, ")
+        raise SettingsError(f"{name} is invalid: {reason}") from None

@@ -45,6 +45,25 @@ def _run(args: list[str], tmp_path: Path, **env: str) -> subprocess.CompletedPro
         ({"POLL_TICK_SECONDS": "-5"}, "POLL_TICK_SECONDS"),
         ({"REDIS_URL": "mysql://db"}, "REDIS_URL"),
         ({"VIZARD_BASE_URL": "not-a-url-zz9"}, "VIZARD_BASE_URL"),
+        ({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "  "}, "SLACK_SIGNING_SECRET"),
+        (
+            {
+                "SLACK_BOT_TOKEN": "xoxb-1",
+                "SLACK_SIGNING_SECRET": "s",
+                "REDIS_URL": "redis://h:zz9",
+            },
+            "REDIS_URL",
+        ),
+        ({"VIZARD_API_KEY": "k\u00e9y-zz9"}, "VIZARD_API_KEY"),
+        ({"SLACK_BOT_TOKEN": "xoxb-has space-zz9"}, "SLACK_BOT_TOKEN"),
+        (
+            {
+                "SLACK_BOT_TOKEN": "xoxb-1",
+                "SLACK_SIGNING_SECRET": "s",
+                "REELBOT_DB": "/proc/no-such-dir/reelbot.db",
+            },
+            "REELBOT_DB",
+        ),
     ],
 )
 def test_missing_or_invalid_setting_is_one_line_and_exit_2(

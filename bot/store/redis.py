@@ -192,7 +192,11 @@ class RedisJobStore:
 
     @classmethod
     def from_url(cls, url: str, prefix: str = "reelbot:") -> RedisJobStore:
-        return cls(redis.asyncio.Redis.from_url(url, decode_responses=True), prefix)
+        # Bounded waits: a hung Redis must not hold a Slack ack past its 3 s.
+        client = redis.asyncio.Redis.from_url(
+            url, decode_responses=True, socket_timeout=5.0, socket_connect_timeout=2.0
+        )
+        return cls(client, prefix)
 
     def _job_key(self, job_id: str) -> str:
         return f"{self._prefix}job:{job_id}"
