@@ -6,6 +6,7 @@ import logging
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
+from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -18,16 +19,18 @@ from bot.service import Reelbot
 from bot.settings import Settings
 
 
-def build_slack_client(settings: Settings) -> AsyncWebClient:
+def build_slack_client(settings: Settings, *, posting: bool = False) -> AsyncWebClient:
+    """The Web API client. With `posting`, it retries only 429s (Slack did nothing then):
+    resending a message after a 5xx or a dropped connection could post it twice."""
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
-    return AsyncWebClient(
-        token=token,
-        base_url=str(settings.slack_api_url),
-        retry_handlers=[
+    handlers: list[AsyncRetryHandler] = [AsyncRateLimitErrorRetryHandler(max_retry_count=5)]
+    if not posting:
+        handlers += [
             AsyncConnectionErrorRetryHandler(max_retry_count=2),
-            AsyncRateLimitErrorRetryHandler(max_retry_count=5),
             AsyncServerErrorRetryHandler(max_retry_count=2),
-        ],
+        ]
+    return AsyncWebClient(
+        token=token, base_url=str(settings.slack_api_url), retry_handlers=handlers
     )
 
 

@@ -50,7 +50,9 @@ class Runtime:
         self.providers = build_providers(settings) if providers is None else providers
         self.client = build_slack_client(settings)
         labels = {p.name: p.label for p in self.providers.values()}
-        self.notifier = Notifier(self.client, self.store, labels)
+        self.notifier = Notifier(
+            self.client, self.store, labels, build_slack_client(settings, posting=True)
+        )
         timing = Timing(
             poll_min=settings.poll_min_seconds,
             poll_max=max(settings.poll_min_seconds, settings.poll_max_seconds),

@@ -148,3 +148,50 @@ async def test_clips_a_stopped_replica_never_posted_are_posted_by_the_next_one(
     stack.clock.advance(3600)
     await stack.runtime.poller.tick()
     assert len(stack.sandbox.thread(CHANNEL, root.ts)) == 3
+
+
+async def test_bot_removed_from_the_channel_mid_job_moves_the_job_to_a_dm(stack: Stack) -> None:
+    stack.vizard.render_seconds = 1.0
+    await stack.slack.slash_command(
+        "/clip", "https://v.example.com/a.mp4", user_id=ALICE, channel_id=CHANNEL
+    )
+    await stack.wait_for(lambda: _true(bool(stack.sandbox.roots(CHANNEL))))
+    stack.sandbox.add_channel(CHANNEL, "general", member=False)
+
+    [job] = await stack.wait_until_settled()
+    assert job.state is JobState.DONE
+    assert job.root_channel is not None and job.root_channel.startswith("D")
+    dm = stack.sandbox.messages(job.root_channel)
+    assert any("/invite @Reelbot" in m.text for m in dm)
+    replies = stack.sandbox.thread(job.root_channel, str(job.root_ts))
+    assert len(replies) == 3
+    assert "Done: 3 clips" in json.dumps(
+        stack.sandbox.message(job.root_channel, str(job.root_ts)).blocks
+    )
+
+
+async def test_a_clip_post_slack_may_have_made_is_never_sent_again(stack: Stack) -> None:
+    stack.vizard.render_seconds = 0.5
+    await stack.slack.slash_command(
+        "/clip", "https://v.example.com/a.mp4", user_id=ALICE, channel_id=CHANNEL
+    )
+    await stack.wait_for(lambda: _true(bool(stack.sandbox.roots(CHANNEL))))
+    stack.sandbox.fail_next(
+        "chat.postMessage", error="internal_error", status=500, retry_after=None
+    )
+
+    async def settled() -> bool:
+        jobs = await stack.jobs()
+        return bool(jobs) and jobs[0].terminal and jobs[0].next_run_at is None
+
+    await stack.wait_for(settled, seconds=30)
+    [job] = await stack.jobs()
+    assert job.posted == 3
+    [root] = stack.sandbox.roots(CHANNEL)
+    answered = [
+        c
+        for c in stack.sandbox.calls_to("chat.postMessage")
+        if c.params.get("thread_ts") == root.ts
+    ]
+    assert len(answered) == 3, "three clip posts were sent in all: the 500 one was not resent"
+    assert len(stack.sandbox.thread(CHANNEL, root.ts)) == 2
