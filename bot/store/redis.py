@@ -49,7 +49,8 @@ return 1
 
 # KEYS: job hash, due set, ref hash of job.provider
 # ARGV: expected version, data, job id, due score or "" (leave the due set), provider_ref or ""
-# Returns the new version, or nil when the stored version is not the expected one.
+# Returns the new version, or nil when the stored version is not the expected one. A save
+# ends any lease (the holder has recorded its step; the due set now says when to look again).
 _SAVE = """
 local stored = redis.call('HGET', KEYS[1], 'version')
 if not stored or tonumber(stored) ~= tonumber(ARGV[1]) then
@@ -57,6 +58,7 @@ if not stored or tonumber(stored) ~= tonumber(ARGV[1]) then
 end
 local version = tonumber(stored) + 1
 redis.call('HSET', KEYS[1], 'data', ARGV[2], 'version', version)
+redis.call('HDEL', KEYS[1], 'leased_until')
 if ARGV[4] == '' then
   redis.call('ZREM', KEYS[2], ARGV[3])
 else
@@ -79,6 +81,7 @@ for _, id in ipairs(ids) do
   local fields = redis.call('HMGET', ARGV[4] .. id, 'data', 'version')
   if fields[1] then
     redis.call('ZADD', KEYS[1], ARGV[3], id)
+    redis.call('HSET', ARGV[4] .. id, 'leased_until', ARGV[3])
     out[#out + 1] = id
     out[#out + 1] = fields[1]
     out[#out + 1] = fields[2]
@@ -103,16 +106,22 @@ if not fields[1] then
   return nil
 end
 redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
+redis.call('HSET', KEYS[2], 'leased_until', ARGV[2])
 return fields
 """
 
-# KEYS: due set
+# KEYS: due set, job hash
 # ARGV: now, job id
-# Returns 1 when the job is in the due set (now due no later than `now`), else 0.
+# Returns 1 when the job is in the due set, else 0. It becomes due no later than `now`, unless
+# someone holds its lease: a lease is never cut short, so no two runners poll one job.
 _MAKE_DUE = """
 local score = redis.call('ZSCORE', KEYS[1], ARGV[2])
 if not score then
   return 0
+end
+local leased = redis.call('HGET', KEYS[2], 'leased_until')
+if leased and tonumber(leased) > tonumber(ARGV[1]) then
+  return 1
 end
 if tonumber(score) > tonumber(ARGV[1]) then
   redis.call('ZADD', KEYS[1], 'XX', ARGV[1], ARGV[2])
@@ -274,7 +283,9 @@ class RedisJobStore:
         return _job(reply[0], reply[1])
 
     async def make_due(self, job_id: str, now: float) -> bool:
-        found = await self._make_due(keys=[self._due_key], args=[_score(now), job_id])
+        found = await self._make_due(
+            keys=[self._due_key, self._job_key(job_id)], args=[_score(now), job_id]
+        )
         return bool(int(found))
 
     async def find_by_ref(self, provider: str, ref: str) -> str | None:

@@ -34,7 +34,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     provider TEXT NOT NULL,
     provider_ref TEXT NULL,
     user_id TEXT NOT NULL,
-    created_at REAL NOT NULL
+    created_at REAL NOT NULL,
+    leased_until REAL NULL
 );
 CREATE INDEX IF NOT EXISTS jobs_due ON jobs (due_at, id) WHERE due_at IS NOT NULL;
 CREATE INDEX IF NOT EXISTS jobs_ref ON jobs (provider, provider_ref)
@@ -102,6 +103,9 @@ class SqliteJobStore:
                 for statement in _SCHEMA.split(";"):
                     if statement.strip():
                         conn.execute(statement)
+                columns = {row[1] for row in conn.execute("PRAGMA table_info(jobs)")}
+                if "leased_until" not in columns:  # a file made before leases were tracked
+                    conn.execute("ALTER TABLE jobs ADD COLUMN leased_until REAL NULL")
         except BaseException:
             conn.close()
             raise
@@ -150,7 +154,8 @@ class SqliteJobStore:
             with _immediate(conn):
                 cursor = conn.execute(
                     "UPDATE jobs SET data = ?, version = version + 1, due_at = ?,"
-                    " provider_ref = COALESCE(?, provider_ref) WHERE id = ? AND version = ?",
+                    " leased_until = NULL, provider_ref = COALESCE(?, provider_ref)"
+                    " WHERE id = ? AND version = ?",
                     (
                         stored.model_dump_json(),
                         _due_at(job),
@@ -175,8 +180,8 @@ class SqliteJobStore:
                     (now, limit),
                 ).fetchall()
                 conn.executemany(
-                    "UPDATE jobs SET due_at = ? WHERE id = ?",
-                    [(now + lease_seconds, job_id) for job_id, _, _ in rows],
+                    "UPDATE jobs SET due_at = ?, leased_until = ? WHERE id = ?",
+                    [(now + lease_seconds, now + lease_seconds, job_id) for job_id, _, _ in rows],
                 )
                 return rows
 
@@ -186,9 +191,9 @@ class SqliteJobStore:
         def claim(conn: sqlite3.Connection) -> tuple[str, int] | None:
             with _immediate(conn):
                 row: tuple[str, int] | None = conn.execute(
-                    "UPDATE jobs SET due_at = ? WHERE id = ? AND due_at IS NOT NULL"
-                    " AND due_at <= ? RETURNING data, version",
-                    (now + lease_seconds, job_id, now),
+                    "UPDATE jobs SET due_at = ?, leased_until = ? WHERE id = ?"
+                    " AND due_at IS NOT NULL AND due_at <= ? RETURNING data, version",
+                    (now + lease_seconds, now + lease_seconds, job_id, now),
                 ).fetchone()
                 return row
 
@@ -198,11 +203,18 @@ class SqliteJobStore:
     async def make_due(self, job_id: str, now: float) -> bool:
         def make_due(conn: sqlite3.Connection) -> bool:
             with _immediate(conn):
-                cursor = conn.execute(
-                    "UPDATE jobs SET due_at = MIN(due_at, ?) WHERE id = ? AND due_at IS NOT NULL",
-                    (now, job_id),
-                )
-                return cursor.rowcount == 1
+                # A lease is never cut short, so no two runners poll one job.
+                row: tuple[float | None] | None = conn.execute(
+                    "SELECT leased_until FROM jobs WHERE id = ? AND due_at IS NOT NULL",
+                    (job_id,),
+                ).fetchone()
+                if row is None:
+                    return False
+                if row[0] is None or row[0] <= now:
+                    conn.execute(
+                        "UPDATE jobs SET due_at = MIN(due_at, ?) WHERE id = ?", (now, job_id)
+                    )
+                return True
 
         return await self._run(make_due)
 

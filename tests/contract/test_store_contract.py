@@ -263,13 +263,26 @@ async def test_make_due_pulls_a_scheduled_job_to_now(store: JobStore) -> None:
     assert await store.claim_due(T0, 10, LEASE) == [added]
 
 
-async def test_make_due_cuts_a_lease_short(store: JobStore) -> None:
+async def test_make_due_never_cuts_a_lease_short(store: JobStore) -> None:
     added = await due_job(store)
     assert await store.claim(added.id, T0, LEASE) == added
 
     assert await store.make_due(added.id, T0 + 1) is True
 
-    assert await store.claim(added.id, T0 + 1, LEASE) == added
+    assert await store.claim(added.id, T0 + 1, LEASE) is None
+    assert await store.claim_due(T0 + 1, 10, LEASE) == []
+    assert await store.claim(added.id, T0 + LEASE + 1, LEASE) is not None
+
+
+async def test_the_holders_save_ends_the_lease_for_make_due(store: JobStore) -> None:
+    added = await due_job(store)
+    [held] = await store.claim_due(T0, 10, LEASE)
+    saved = await store.save(held.changed(next_run_at=T0 + 600))
+    assert saved is not None
+
+    assert await store.make_due(added.id, T0 + 1) is True
+
+    assert await store.claim(added.id, T0 + 1, LEASE) is not None
 
 
 async def test_make_due_keeps_an_earlier_due_time(store: JobStore) -> None:
