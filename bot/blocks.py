@@ -15,6 +15,7 @@ from providers.base import Output
 Block = dict[str, Any]
 EXCERPT = 280
 _SECTION_MAX = 3000
+_LINK_MAX = 2800
 
 
 def escape(text: str) -> str:
@@ -145,13 +146,23 @@ def clip_reply(index: int, total: int, clip: Output) -> tuple[str, list[Block]]:
         body.append(f"_Why it works:_ {escape(_cut(clip.reason, 500))}")
     if clip.text:
         body.append("> " + escape(_cut(clip.text, EXCERPT)))
+    blocks: list[Block] = [_section("\n".join(body)), _link_section(clip)]
+    if clip.editor_url and len(clip.editor_url) <= _LINK_MAX:
+        blocks.append(_context(f"<{clip.editor_url}|Edit in the provider's editor>"))
+    return f"Clip {index}/{total}: {escape(title)}", blocks
+
+
+def _link_section(clip: Output) -> Block:
+    # A link is never cut: one that does not fit a section is left out, and the reply says so.
+    if len(clip.url) > _LINK_MAX:
+        return _section(
+            "The download link is too long for Slack to show; find this clip in "
+            "the provider's project page."
+        )
     link = f"<{clip.url}|Download the clip>"
     if clip.expires_at is not None:
         link += f" (link works until {slack_date(clip.expires_at)})"
-    if clip.editor_url:
-        link += f" · <{clip.editor_url}|Edit in the provider's editor>"
-    blocks: list[Block] = [_section("\n".join(body)), _section(link)]
-    return f"Clip {index}/{total}: {title}", blocks
+    return _section(link)
 
 
 # --- clip modal ------------------------------------------------------------------------------
