@@ -194,8 +194,9 @@ def check(now: float) -> list[str]:
         problems.append(f"root_message gave {len(root_blocks)} blocks, expected 3")
     for n, clip in enumerate(job.outputs, start=1):
         _, reply = blocks.clip_reply(n, CLIPS, clip)
-        if len(reply) != 2:
-            problems.append(f"clip_reply {n} gave {len(reply)} blocks, expected 2")
+        expected = 3 if clip.editor_url else 2  # text, link, and the editor link if any
+        if len(reply) != expected:
+            problems.append(f"clip_reply {n} gave {len(reply)} blocks, expected {expected}")
     return problems
 
 

@@ -4,7 +4,7 @@ Per round and per store, on fresh data (a key prefix of its own, a new SQLite fi
 
   ping         store.ping() from 4 concurrent tasks: the cheapest call, each store's floor
   add          N new jobs, all due now, written by 4 concurrent tasks (--workers)
-  claim+save   4 concurrent pollers drain the due set with claim_due(now, 25, 120) and, for
+  claim+save   4 concurrent pollers drain the due set with claim_due(now, 8, 120) and, for
                every job they get, one compare-and-set save(job.changed(next_run_at=None))
   rate taken   take_rate_slot with the Vizard windows (3/min, 20/h), one caller, the clock
                stepping 200 s a call so every call takes a slot (delete, count, insert)
@@ -44,7 +44,7 @@ from bot.store.sqlite import SqliteJobStore
 from providers.base import JobKind, describe_request
 from providers.vizard import RATE_WINDOWS, VizardRequest
 
-BATCH = 25
+BATCH = 8  # what bot/poller.py claims at once (its concurrency)
 LEASE_S = 120.0
 RATE_STEP_S = 200.0  # with 3/min and 20/h, a call every 200 s is always allowed
 METRICS = ("ping (floor)", "add", "claim+save", "rate taken", "rate refused")
