@@ -5,22 +5,13 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from bot.jobs import Job
 from bot.store.sqlite import SqliteJobStore
-from providers.base import JobKind
+from tests.factories import make_job
 
 
 async def test_a_file_without_lease_tracking_is_upgraded_in_place(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
-    old = Job(
-        kind=JobKind.CLIPS,
-        provider="vizard",
-        channel_id="C1",
-        user_id="U1",
-        source="https://example.com/a.mp4",
-        request={},
-        next_run_at=100.0,
-    )
+    old = make_job(next_run_at=100.0)
     with sqlite3.connect(path) as conn:
         conn.execute(
             "CREATE TABLE jobs (id TEXT PRIMARY KEY, data TEXT NOT NULL, version INTEGER NOT NULL,"

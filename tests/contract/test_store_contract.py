@@ -13,25 +13,13 @@ import pytest_asyncio
 from bot.jobs import Job, JobState
 from bot.store import JobStore, RedisJobStore, SqliteJobStore
 from providers.base import JobKind, Output, RateWindow
+from tests.factories import make_job
 
 T0 = 1_700_000_000.25
 LEASE = 60.0
 WINDOWS = (RateWindow(seconds=60, limit=3), RateWindow(seconds=3600, limit=20))
 
 Connect = Callable[[], JobStore]
-
-
-def make_job(**changes: Any) -> Job:
-    fields: dict[str, Any] = {
-        "kind": JobKind.CLIPS,
-        "provider": "vizard",
-        "channel_id": "C1",
-        "user_id": "U1",
-        "source": "https://example.com/a.mp4",
-        "request": {"videoUrl": "https://example.com/a.mp4"},
-    }
-    fields.update(changes)
-    return Job(**fields)
 
 
 @pytest_asyncio.fixture(params=["redis", "sqlite"])

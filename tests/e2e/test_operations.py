@@ -6,10 +6,11 @@ import json
 
 import httpx
 
-from bot.jobs import Job, JobState
-from providers.base import JobKind, Output
+from bot.jobs import JobState
+from providers.base import Output
 from tests.conftest import free_port
 from tests.e2e.conftest import ALICE, CHANNEL, Stack, StackFactory
+from tests.factories import make_job
 
 
 async def test_healthz_reports_store_and_poller(stack: Stack) -> None:
@@ -119,15 +120,7 @@ async def test_clips_a_stopped_replica_never_posted_are_posted_by_the_next_one(
     # stored, nothing is posted, and the job is due one lease later.
     now = stack.clock()
     outputs = [Output(url=f"https://cdn.example.com/{n}.mp4", title=f"Clip {n}") for n in (1, 2, 3)]
-    job = Job(
-        kind=JobKind.CLIPS,
-        provider="vizard",
-        channel_id=CHANNEL,
-        user_id=ALICE,
-        source="https://v.example.com/a.mp4",
-        request={},
-        provider_ref="42",
-    )
+    job = make_job(channel_id=CHANNEL, user_id=ALICE, provider_ref="42")
     job = job.moved(JobState.SUBMITTED).moved(JobState.DONE, outputs=outputs, next_run_at=now + 120)
     await stack.runtime.store.add(job)
 

@@ -7,6 +7,7 @@ import json
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -22,37 +23,46 @@ SIGNING_SECRET = "known-signing-secret-5f2a9c0d7e"
 VIZARD_KEY = "known-vizard-key-8c1b7e93aa"
 
 
+@dataclass
+class Stage:
+    """A Slack sandbox and a Vizard simulator in this process, and the environment that points
+    `reelbot run` processes at them and at one Redis."""
+
+    sandbox: SlackSandbox
+    vizard: VizardSimulator
+    redis_url: str
+    prefix: str
+    logs: Path
+
+    def env(self, **extra: str) -> dict[str, str]:
+        return bot_env(
+            SLACK_BOT_TOKEN=BOT_TOKEN,
+            SLACK_SIGNING_SECRET=SIGNING_SECRET,
+            SLACK_API_URL=self.sandbox.api_url,
+            VIZARD_API_KEY=VIZARD_KEY,
+            VIZARD_BASE_URL=self.vizard.base_url,
+            REDIS_URL=self.redis_url,
+            REELBOT_KEY_PREFIX=self.prefix,
+            POLL_TICK_SECONDS="0.2",
+            POLL_MIN_SECONDS="0.3",
+            POLL_MAX_SECONDS="1",
+            VIZARD_PER_MINUTE="100000",
+            VIZARD_PER_HOUR="1000000",
+            **extra,
+        )
+
+
 @pytest_asyncio.fixture
-async def servers() -> AsyncIterator[tuple[SlackSandbox, VizardSimulator]]:
+async def stage(redis_url: str, redis_prefix: str, tmp_path: Path) -> AsyncIterator[Stage]:
     sandbox = SlackSandbox(bot_token=BOT_TOKEN)
     vizard = VizardSimulator(
         VIZARD_KEY, clips_per_job=3, render_seconds=0.4, per_minute=100_000, per_hour=1_000_000
     )
     await sandbox.start()
     await vizard.start()
-    yield sandbox, vizard
+    yield Stage(sandbox, vizard, redis_url, redis_prefix, tmp_path)
     await vizard.stop()
     await sandbox.stop()
-
-
-def _env(
-    sandbox: SlackSandbox, vizard: VizardSimulator, redis_url: str, prefix: str, **extra: str
-) -> dict[str, str]:
-    return bot_env(
-        SLACK_BOT_TOKEN=BOT_TOKEN,
-        SLACK_SIGNING_SECRET=SIGNING_SECRET,
-        SLACK_API_URL=sandbox.api_url,
-        VIZARD_API_KEY=VIZARD_KEY,
-        VIZARD_BASE_URL=vizard.base_url,
-        REDIS_URL=redis_url,
-        REELBOT_KEY_PREFIX=prefix,
-        POLL_TICK_SECONDS="0.2",
-        POLL_MIN_SECONDS="0.3",
-        POLL_MAX_SECONDS="1",
-        VIZARD_PER_MINUTE="100000",
-        VIZARD_PER_HOUR="1000000",
-        **extra,
-    )
 
 
 async def _settled(sandbox: SlackSandbox, roots: int, clips_each: int, seconds: float) -> None:
@@ -71,16 +81,9 @@ async def _settled(sandbox: SlackSandbox, roots: int, clips_each: int, seconds: 
     raise AssertionError(f"not settled within {seconds} s: {len(sandbox.roots(CHANNEL))} roots")
 
 
-async def test_known_secrets_never_appear_in_any_log_line_or_slack_post(
-    servers: tuple[SlackSandbox, VizardSimulator],
-    redis_url: str,
-    redis_prefix: str,
-    tmp_path: Path,
-) -> None:
-    sandbox, vizard = servers
-    bot = await start_bot(
-        _env(sandbox, vizard, redis_url, redis_prefix, LOG_LEVEL="DEBUG"), tmp_path / "bot.log"
-    )
+async def test_known_secrets_never_appear_in_any_log_line_or_slack_post(stage: Stage) -> None:
+    sandbox, vizard = stage.sandbox, stage.vizard
+    bot = await start_bot(stage.env(LOG_LEVEL="DEBUG"), stage.logs / "bot.log")
     try:
         slack = SlackRequests(bot.events_url, SIGNING_SECRET, sandbox)
         await slack.slash_command(
@@ -112,15 +115,9 @@ async def test_known_secrets_never_appear_in_any_log_line_or_slack_post(
 
 
 @pytest.mark.slow
-async def test_two_pollers_on_one_redis_post_every_clip_exactly_once(
-    servers: tuple[SlackSandbox, VizardSimulator],
-    redis_url: str,
-    redis_prefix: str,
-    tmp_path: Path,
-) -> None:
-    sandbox, vizard = servers
-    env = _env(sandbox, vizard, redis_url, redis_prefix)
-    bots = [await start_bot(env, tmp_path / f"bot{n}.log") for n in (1, 2)]
+async def test_two_pollers_on_one_redis_post_every_clip_exactly_once(stage: Stage) -> None:
+    sandbox, vizard = stage.sandbox, stage.vizard
+    bots = [await start_bot(stage.env(), stage.logs / f"bot{n}.log") for n in (1, 2)]
     jobs = 200
     try:
         senders = [SlackRequests(b.events_url, SIGNING_SECRET, sandbox) for b in bots]
@@ -158,14 +155,9 @@ async def test_two_pollers_on_one_redis_post_every_clip_exactly_once(
     assert all("submitted to vizard" in log for log in both), "both replicas did work"
 
 
-async def test_sigterm_lets_the_clip_posts_in_flight_finish(
-    servers: tuple[SlackSandbox, VizardSimulator],
-    redis_url: str,
-    redis_prefix: str,
-    tmp_path: Path,
-) -> None:
-    sandbox, vizard = servers
-    bot = await start_bot(_env(sandbox, vizard, redis_url, redis_prefix), tmp_path / "bot.log")
+async def test_sigterm_lets_the_clip_posts_in_flight_finish(stage: Stage) -> None:
+    sandbox = stage.sandbox
+    bot = await start_bot(stage.env(), stage.logs / "bot.log")
     try:
         slack = SlackRequests(bot.events_url, SIGNING_SECRET, sandbox)
         await slack.slash_command(

@@ -4,19 +4,12 @@ import json
 
 from bot import blocks, ids
 from bot.jobs import Job, JobState
-from providers.base import JobKind, Output
+from providers.base import Output
+from tests.factories import make_job
 
 
-def _job(**changes: object) -> Job:
-    job = Job(
-        kind=JobKind.CLIPS,
-        provider="vizard",
-        channel_id="C1",
-        user_id="U1",
-        source="https://v.example.com/a.mp4?x=1&y=<2>",
-        request={"projectName": "Q3"},
-    )
-    return job.changed(**changes)
+def _job() -> Job:
+    return make_job(source="https://v.example.com/a.mp4?x=1&y=<2>", request={"projectName": "Q3"})
 
 
 def _section_texts(body: list[dict[str, object]]) -> list[str]:

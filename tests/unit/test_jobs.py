@@ -3,19 +3,12 @@ from __future__ import annotations
 import pytest
 
 from bot.jobs import InvalidTransition, Job, JobState
-from providers.base import JobKind, Output
+from providers.base import Output
+from tests.factories import make_job
 
 
 def _job() -> Job:
-    return Job(
-        kind=JobKind.CLIPS,
-        provider="vizard",
-        channel_id="C1",
-        user_id="U1",
-        source="https://example.com/a.mp4",
-        request={},
-        next_run_at=1.0,
-    )
+    return make_job(next_run_at=1.0)
 
 
 def test_a_job_walks_queued_to_done() -> None:
