@@ -6,6 +6,9 @@ import asyncio
 import hashlib
 import hmac
 import json
+import os
+import signal
+import sys
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -255,6 +258,257 @@ async def test_wait_for_returns_once_the_bot_has_posted(
     assert sandbox.messages(GENERAL)[0].text == "late"
 
 
+# -- reading back: conversations.history and conversations.replies -----------------------
+
+JOB_METADATA = {"event_type": "reelbot_job", "event_payload": {"job": "j1", "clips": 3}}
+
+
+async def _post_roots(client: AsyncWebClient, *texts: str) -> list[str]:
+    return [(await client.chat_postMessage(channel=GENERAL, text=t))["ts"] for t in texts]
+
+
+async def _post_thread(client: AsyncWebClient, parent: str, count: int) -> list[str]:
+    return [
+        (await client.chat_postMessage(channel=GENERAL, text=f"r{n}", thread_ts=parent))["ts"]
+        for n in range(1, count + 1)
+    ]
+
+
+def _texts(answer: Any) -> list[str]:
+    return [m["text"] for m in answer["messages"]]
+
+
+async def test_history_lists_top_level_messages_newest_first_and_no_replies(
+    sandbox: SlackSandbox, client: AsyncWebClient
+) -> None:
+    first, _, _ = await _post_roots(client, "one", "two", "three")
+    replies = await _post_thread(client, first, 2)
+    answer = await client.conversations_history(channel=GENERAL)
+    assert _texts(answer) == ["three", "two", "one"]
+    assert answer["has_more"] is False
+    assert answer["response_metadata"] == {"next_cursor": ""}
+    # A parent carries its thread's summary; a message without replies has no thread_ts.
+    parent = answer["messages"][2]
+    assert (parent["ts"], parent["thread_ts"], parent["reply_count"]) == (first, first, 2)
+    assert parent["latest_reply"] == replies[-1]
+    assert "thread_ts" not in answer["messages"][0]
+    assert [c.method for c in sandbox.calls][-1] == "conversations.history"
+
+
+async def test_history_pages_with_opaque_cursors_until_the_cursor_is_empty(
+    client: AsyncWebClient,
+) -> None:
+    stamps = await _post_roots(client, "m1", "m2", "m3", "m4", "m5")
+    pages: list[list[str]] = []
+    cursor: str | None = None
+    for _ in range(4):  # a cursor that never moves on must fail, not hang
+        answer = await client.conversations_history(channel=GENERAL, limit=2, cursor=cursor)
+        pages.append(_texts(answer))
+        cursor = answer["response_metadata"]["next_cursor"]
+        assert answer["has_more"] is bool(cursor)
+        assert all(ts not in cursor for ts in stamps)
+        if not cursor:
+            break
+        if len(pages) == 1:
+            # A message posted while paging is newer than the cursor: it is not on later pages.
+            await client.chat_postMessage(channel=GENERAL, text="late")
+    assert pages == [["m5", "m4"], ["m3", "m2"], ["m1"]]
+    everything = await client.conversations_history(channel=GENERAL, limit=5000)
+    assert len(everything["messages"]) == 6 and everything["has_more"] is False
+    bad = client.conversations_history(channel=GENERAL, cursor="not-a-cursor")
+    assert await _error_of(bad) == "invalid_cursor"
+
+
+async def test_history_bounds_are_exclusive_unless_inclusive(client: AsyncWebClient) -> None:
+    a, _, _, d = await _post_roots(client, "a", "b", "c", "d")
+    between = await client.conversations_history(channel=GENERAL, oldest=a, latest=d)
+    assert _texts(between) == ["c", "b"]
+    inclusive = await client.conversations_history(
+        channel=GENERAL, oldest=a, latest=d, inclusive=True
+    )
+    assert _texts(inclusive) == ["d", "c", "b", "a"]
+    assert _texts(await client.conversations_history(channel=GENERAL, oldest=a)) == [
+        "d",
+        "c",
+        "b",
+    ]
+    assert _texts(await client.conversations_history(channel=GENERAL, latest=d, limit=2)) == [
+        "c",
+        "b",
+    ]
+    assert await _error_of(client.conversations_history(channel=GENERAL, oldest="soon")) == (
+        "invalid_ts_oldest"
+    )
+
+
+async def test_replies_are_the_parent_then_the_thread_oldest_first_from_any_of_its_ts(
+    client: AsyncWebClient,
+) -> None:
+    [parent, lonely] = await _post_roots(client, "parent", "lonely")
+    replies = await _post_thread(client, parent, 3)
+    by_parent = await client.conversations_replies(channel=GENERAL, ts=parent)
+    assert _texts(by_parent) == ["parent", "r1", "r2", "r3"]
+    assert by_parent["messages"][0]["reply_count"] == 3
+    assert all(m["thread_ts"] == parent for m in by_parent["messages"])
+    assert by_parent["messages"][1]["parent_user_id"] == "U0REELBOT"
+    assert (by_parent["has_more"], by_parent["response_metadata"]) == (
+        False,
+        {"next_cursor": ""},
+    )
+    by_reply = await client.conversations_replies(channel=GENERAL, ts=replies[1])
+    assert by_reply["messages"] == by_parent["messages"]
+    alone = await client.conversations_replies(channel=GENERAL, ts=lonely)
+    assert _texts(alone) == ["lonely"] and "thread_ts" not in alone["messages"][0]
+    unknown = client.conversations_replies(channel=GENERAL, ts="1700000000.000100")
+    assert await _error_of(unknown) == "thread_not_found"
+    no_ts = client.api_call("conversations.replies", params={"channel": GENERAL})
+    assert await _error_of(no_ts) == "invalid_arguments"
+
+
+async def test_replies_page_with_cursors_and_bound_the_replies_by_time(
+    client: AsyncWebClient,
+) -> None:
+    [parent] = await _post_roots(client, "parent")
+    r1, r2, _, r4, _ = await _post_thread(client, parent, 5)
+    pages: list[list[str]] = []
+    cursor: str | None = None
+    for _ in range(4):  # a cursor that never moves on must fail, not hang
+        answer = await client.conversations_replies(
+            channel=GENERAL, ts=parent, limit=2, cursor=cursor
+        )
+        pages.append(_texts(answer))
+        cursor = answer["response_metadata"]["next_cursor"]
+        assert answer["has_more"] is bool(cursor)
+        if not cursor:
+            break
+    assert pages == [["parent", "r1"], ["r2", "r3"], ["r4", "r5"]]
+    # The parent leads whatever the bounds; the bounds choose among the replies.
+    after_r2 = await client.conversations_replies(channel=GENERAL, ts=parent, oldest=r2)
+    assert _texts(after_r2) == ["parent", "r3", "r4", "r5"]
+    window = await client.conversations_replies(
+        channel=GENERAL, ts=parent, oldest=r1, latest=r4, inclusive=True
+    )
+    assert _texts(window) == ["parent", "r1", "r2", "r3", "r4"]
+    before_r4 = await client.conversations_replies(channel=GENERAL, ts=parent, latest=r4)
+    assert _texts(before_r4) == ["parent", "r1", "r2", "r3"]
+
+
+async def test_metadata_is_listed_only_with_include_all_metadata(
+    client: AsyncWebClient,
+) -> None:
+    root = await client.chat_postMessage(channel=GENERAL, text="job", metadata=JOB_METADATA)
+    assert root["message"]["metadata"] == JOB_METADATA
+    await client.chat_postMessage(
+        channel=GENERAL, text="clip", thread_ts=root["ts"], metadata=JOB_METADATA
+    )
+    plain = await client.conversations_history(channel=GENERAL)
+    assert "metadata" not in plain["messages"][0]
+    full = await client.conversations_history(channel=GENERAL, include_all_metadata=True)
+    assert full["messages"][0]["metadata"] == JOB_METADATA
+    off = await client.conversations_history(channel=GENERAL, include_all_metadata=False)
+    assert "metadata" not in off["messages"][0]
+    thread = await client.conversations_replies(channel=GENERAL, ts=root["ts"])
+    assert all("metadata" not in m for m in thread["messages"])
+    as_json = await client.api_call(
+        "conversations.replies",
+        json={"channel": GENERAL, "ts": root["ts"], "include_all_metadata": True},
+    )
+    assert [m["metadata"] for m in as_json["messages"]] == [JOB_METADATA, JOB_METADATA]
+
+
+async def test_reading_a_channel_follows_membership_rules(
+    sandbox: SlackSandbox, client: AsyncWebClient
+) -> None:
+    sandbox.add_channel("C0RANDOM", "random", member=False)
+    sandbox.add_channel("G0SECRET", "secret", member=False, private=True)
+    expected = {
+        "C0NOWHERE": "channel_not_found",
+        "C0RANDOM": "not_in_channel",
+        "G0SECRET": "channel_not_found",
+    }
+    for channel, error in expected.items():
+        assert await _error_of(client.conversations_history(channel=channel)) == error
+        replies = client.conversations_replies(channel=channel, ts="1700000000.000100")
+        assert await _error_of(replies) == error
+    await client.conversations_join(channel="C0RANDOM")
+    assert (await client.conversations_history(channel="C0RANDOM"))["messages"] == []
+
+
+async def test_reading_is_recorded_and_can_be_failed(
+    sandbox: SlackSandbox, client: AsyncWebClient
+) -> None:
+    [root] = await _post_roots(client, "root")
+    sandbox.fail_next("conversations.history", error="internal_error", status=500)
+    sandbox.fail_next("conversations.replies", error="ratelimited", status=429)
+    with pytest.raises(SlackApiError) as failed:
+        await client.conversations_history(channel=GENERAL)
+    assert failed.value.response.status_code == 500
+    assert await _error_of(client.conversations_replies(channel=GENERAL, ts=root)) == (
+        "ratelimited"
+    )
+    assert _texts(await client.conversations_history(channel=GENERAL)) == ["root"]
+    assert _texts(await client.conversations_replies(channel=GENERAL, ts=root)) == ["root"]
+    history = sandbox.calls_to("conversations.history")
+    assert [c.error for c in history] == ["internal_error", None]
+    assert history[1].params == {"channel": GENERAL}
+    assert [c.error for c in sandbox.calls_to("conversations.replies")] == ["ratelimited", None]
+
+
+# -- message metadata --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "metadata",
+    [
+        "reelbot_job",
+        ["reelbot_job"],
+        {"event_payload": {"job": "j1"}},
+        {"event_type": "", "event_payload": {"job": "j1"}},
+        {"event_type": 7, "event_payload": {"job": "j1"}},
+        {"event_type": "reelbot_job"},
+        {"event_type": "reelbot_job", "event_payload": ["j1"]},
+        {"event_type": "reelbot_job", "event_payload": {"job": {"id": "j1"}}},
+        {"event_type": "reelbot_job", "event_payload": {"clips": [1, 2]}},
+        {"event_type": "reelbot_job", "event_payload": {"job": None}},
+    ],
+)
+async def test_malformed_metadata_is_refused_by_post_and_update(
+    sandbox: SlackSandbox, client: AsyncWebClient, metadata: Any
+) -> None:
+    root = await client.chat_postMessage(channel=GENERAL, text="job", metadata=JOB_METADATA)
+    post = client.api_call(
+        "chat.postMessage", json={"channel": GENERAL, "text": "x", "metadata": metadata}
+    )
+    assert await _error_of(post) == "invalid_metadata_format"
+    update = client.api_call(
+        "chat.update",
+        json={"channel": GENERAL, "ts": root["ts"], "text": "changed", "metadata": metadata},
+    )
+    assert await _error_of(update) == "invalid_metadata_format"
+    [message] = sandbox.messages(GENERAL)
+    assert (message.text, message.metadata, message.edits) == ("job", JOB_METADATA, [])
+
+
+async def test_metadata_as_a_form_field_is_parsed_kept_and_replaced_by_update(
+    sandbox: SlackSandbox, client: AsyncWebClient
+) -> None:
+    posted = await client.api_call(
+        "chat.postMessage",
+        data={"channel": GENERAL, "text": "job", "metadata": json.dumps(JOB_METADATA)},
+    )
+    assert sandbox.message(GENERAL, posted["ts"]).metadata == JOB_METADATA
+    broken = client.api_call(
+        "chat.postMessage", data={"channel": GENERAL, "text": "x", "metadata": "{not json"}
+    )
+    assert await _error_of(broken) == "invalid_metadata_format"
+    await client.chat_update(channel=GENERAL, ts=posted["ts"], text="rendering")
+    assert sandbox.message(GENERAL, posted["ts"]).metadata == JOB_METADATA
+    done = {"event_type": "reelbot_job", "event_payload": {"job": "j1", "done": True}}
+    await client.chat_update(channel=GENERAL, ts=posted["ts"], text="done", metadata=done)
+    assert sandbox.message(GENERAL, posted["ts"]).metadata == done
+    assert len(sandbox.messages(GENERAL)) == 1
+
+
 # -- modals and App Home -----------------------------------------------------------------
 
 CLIP_MODAL = {
@@ -468,6 +722,185 @@ async def test_posts_beyond_the_channel_rate_get_429(
     assert caught.value.response.headers["Retry-After"] == "1"
     await client.chat_postMessage(channel="C0OTHER", text="elsewhere")
     assert [m.text for m in sandbox.messages(GENERAL)] == ["first"]
+
+
+async def test_a_fault_after_commit_stores_the_message_and_still_answers_500(
+    sandbox: SlackSandbox, client: AsyncWebClient
+) -> None:
+    sandbox.fail_next(
+        "chat.postMessage", error="internal_error", status=500, retry_after=None, after_commit=True
+    )
+    with pytest.raises(SlackApiError) as caught:
+        await client.chat_postMessage(channel=GENERAL, text="did Slack post this?")
+    assert caught.value.response.status_code == 500
+    assert caught.value.response["error"] == "internal_error"
+    assert [m.text for m in sandbox.messages(GENERAL)] == ["did Slack post this?"]
+    [call] = sandbox.calls_to("chat.postMessage")
+    assert (call.error, call.committed) == ("internal_error", True)
+    # Spent: the next post is answered normally.
+    await client.chat_postMessage(channel=GENERAL, text="again")
+    assert len(sandbox.messages(GENERAL)) == 2
+
+
+async def test_a_fault_after_commit_applies_an_update_and_answers_ok_false(
+    sandbox: SlackSandbox, client: AsyncWebClient
+) -> None:
+    root = await client.chat_postMessage(channel=GENERAL, text="queued")
+    sandbox.fail_next(
+        "chat.update", error="internal_error", status=200, retry_after=None, after_commit=True
+    )
+    sandbox.fail_next("chat.update", error="internal_error", status=200, retry_after=None)
+    applied = client.chat_update(channel=GENERAL, ts=root["ts"], text="done")
+    assert await _error_of(applied) == "internal_error"
+    assert sandbox.message(GENERAL, root["ts"]).text == "done"
+    # A fault without after_commit changes nothing.
+    refused = client.chat_update(channel=GENERAL, ts=root["ts"], text="never")
+    assert await _error_of(refused) == "internal_error"
+    assert sandbox.message(GENERAL, root["ts"]).text == "done"
+    assert [c.committed for c in sandbox.calls_to("chat.update")] == [True, False]
+
+
+async def test_a_fault_after_commit_waits_for_a_call_that_takes_effect(
+    sandbox: SlackSandbox, client: AsyncWebClient
+) -> None:
+    sandbox.add_channel("C0RANDOM", "random", member=False)
+    sandbox.fail_next("chat.postMessage", error="internal_error", status=500, after_commit=True)
+    elsewhere = client.chat_postMessage(channel="C0RANDOM", text="x")
+    assert await _error_of(elsewhere) == "not_in_channel"
+    with pytest.raises(SlackApiError):
+        await client.chat_postMessage(channel=GENERAL, text="stored")
+    await client.chat_postMessage(channel=GENERAL, text="answered")
+    assert [m.text for m in sandbox.messages(GENERAL)] == ["stored", "answered"]
+    assert [c.error for c in sandbox.calls_to("chat.postMessage")] == [
+        "not_in_channel",
+        "internal_error",
+        None,
+    ]
+
+
+async def test_a_byte_upload_failed_after_commit_keeps_the_bytes_but_shares_nothing(
+    sandbox: SlackSandbox, client: AsyncWebClient
+) -> None:
+    sandbox.fail_next("upload", error="internal_error", status=500, after_commit=True)
+    with pytest.raises(SlackRequestError, match="status: 500"):
+        await client.files_upload_v2(channel=GENERAL, content=b"abc", filename="a.mp4")
+    [upload] = sandbox.uploads.values()
+    assert (upload.data, upload.completed) == (b"abc", False)
+    assert sandbox.messages(GENERAL) == []
+
+
+async def test_on_call_fires_once_for_the_call_its_predicate_picks(
+    sandbox: SlackSandbox, client: AsyncWebClient
+) -> None:
+    root = await client.chat_postMessage(channel=GENERAL, text="Job started")
+    seen: list[tuple[int, str | None]] = []
+
+    def action() -> None:
+        # The call has taken effect and is recorded; its answer is not written yet.
+        seen.append((len(sandbox.thread(GENERAL, root["ts"])), sandbox.calls[-1].error))
+
+    def in_thread(params: dict[str, Any], result: dict[str, Any] | None) -> bool:
+        return params.get("thread_ts") == root["ts"] and result is not None
+
+    hook = sandbox.on_call("chat.postMessage", action, when=in_thread)
+    await client.chat_postMessage(channel=GENERAL, text="another root")
+    sandbox.fail_next("chat.postMessage", error="internal_error", status=500)
+    with pytest.raises(SlackApiError):
+        await client.chat_postMessage(channel=GENERAL, text="refused", thread_ts=root["ts"])
+    assert (seen, hook.fired) == ([], 0)
+    await client.chat_postMessage(channel=GENERAL, text="Clip 1", thread_ts=root["ts"])
+    await client.chat_postMessage(channel=GENERAL, text="Clip 2", thread_ts=root["ts"])
+    assert (seen, hook.fired) == ([(1, None)], 1)
+
+
+async def test_on_call_fires_with_an_after_commit_fault_and_for_updates(
+    sandbox: SlackSandbox, client: AsyncWebClient
+) -> None:
+    root = await client.chat_postMessage(channel=GENERAL, text="queued")
+    texts: list[str] = []
+    results: list[dict[str, Any] | None] = []
+
+    def updated(params: dict[str, Any], result: dict[str, Any] | None) -> bool:
+        results.append(result)
+        return True
+
+    hook = sandbox.on_call(
+        "chat.update", lambda: texts.append(sandbox.message(GENERAL, root["ts"]).text), times=2
+    )
+    sandbox.on_call("chat.update", lambda: None, when=updated)
+    sandbox.fail_next("chat.update", error="internal_error", status=500, after_commit=True)
+    with pytest.raises(SlackApiError):
+        await client.chat_update(channel=GENERAL, ts=root["ts"], text="rendering")
+    await client.chat_update(channel=GENERAL, ts=root["ts"], text="done")
+    await client.chat_update(channel=GENERAL, ts=root["ts"], text="after")
+    assert (texts, hook.fired) == (["rendering", "done"], 2)
+    assert results and results[0] is not None and results[0]["text"] == "rendering"
+    with pytest.raises(ValueError, match="no method"):
+        sandbox.on_call("chat.posMessage", lambda: None)
+    with pytest.raises(ValueError, match="no method"):
+        sandbox.fail_next("chat.posMessage")
+
+
+async def test_on_call_can_stop_the_calling_process_before_it_hears_back(
+    sandbox: SlackSandbox,
+) -> None:
+    script = (
+        "import sys, httpx\n"
+        "answer = httpx.post(sys.argv[1] + 'chat.postMessage', timeout=30,\n"
+        "    headers={'Authorization': 'Bearer ' + sys.argv[2]},\n"
+        "    json={'channel': 'C0GENERAL', 'text': 'from the bot'})\n"
+        "print(answer.json()['ok'], flush=True)\n"
+    )
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", script, sandbox.api_url, sandbox.bot_token,
+        stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    sandbox.on_call("chat.postMessage", lambda: os.kill(proc.pid, signal.SIGSTOP))
+    try:
+        async with asyncio.timeout(10):
+            await sandbox.wait_for(lambda: bool(sandbox.messages(GENERAL)))
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(0.3):
+                await proc.stdout.readline()
+        assert proc.returncode is None
+    finally:
+        os.kill(proc.pid, signal.SIGCONT)
+    async with asyncio.timeout(10):
+        out, _ = await proc.communicate()
+    assert out.decode().strip() == "True"
+    assert [m.text for m in sandbox.messages(GENERAL)] == ["from the bot"]
+
+
+async def test_post_burst_sizes_the_bucket_and_retry_after_counts_whole_seconds(
+    sandbox: SlackSandbox, client: AsyncWebClient
+) -> None:
+    async def retry_after(channel: str) -> str:
+        with pytest.raises(SlackApiError) as caught:
+            await client.chat_postMessage(channel=channel, text="one too many")
+        assert caught.value.response.status_code == 429
+        return str(caught.value.response.headers["Retry-After"])
+
+    sandbox.add_channel("C0SLOW", "slow")
+    sandbox.add_channel("C0FAST", "fast")
+    sandbox.post_rate_per_channel = 0.5
+    sandbox.post_burst = 3
+    for n in range(3):
+        await client.chat_postMessage(channel=GENERAL, text=f"burst {n}")
+    assert await retry_after(GENERAL) == "2"
+    sandbox.post_burst = None  # capacity max(1, rate): one post
+    await client.chat_postMessage(channel="C0SLOW", text="only one")
+    assert await retry_after("C0SLOW") == "2"
+    sandbox.post_rate_per_channel = 20.0
+    sandbox.post_burst = 2
+    for n in range(2):
+        await client.chat_postMessage(channel="C0FAST", text=f"fast {n}")
+    assert await retry_after("C0FAST") == "1"  # a token in 50 ms, but never less than 1 s
+    await asyncio.sleep(0.1)
+    await client.chat_postMessage(channel="C0FAST", text="refilled")
+    assert len(sandbox.messages("C0FAST")) == 3 and len(sandbox.messages(GENERAL)) == 3
+    with pytest.raises(ValueError, match="post_burst"):
+        SlackSandbox(post_rate_per_channel=1.0, post_burst=0.5)
 
 
 # -- response_url ------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import asyncio
 import copy
 import hashlib
 import json
+import math
 import mimetypes
 import secrets
 import time
@@ -20,18 +21,25 @@ from typing import Any, Literal
 
 from aiohttp import web
 
+from bot.sandbox.history import flag, history_page, replies_page
 from bot.sandbox.socket_mode import SocketModeServer
-
-JSONDict = dict[str, Any]
+from bot.sandbox.validation import (
+    MESSAGE_TEXT_LIMIT,
+    JSONDict,
+    _ApiError,
+    _content,
+    _missing,
+    _read_params,
+    _str,
+    _valid_blocks,
+    _valid_metadata,
+    _valid_view,
+)
 
 SANDBOX_BOT_TOKEN = "xoxb-sandbox-token"  # noqa: S105 - the sandbox's own made-up token
 # The app-level token the sandbox's Socket Mode accepts unless told otherwise (made up too).
 SANDBOX_APP_TOKEN = "xapp-1-A0REELBOT-123-abcdef"  # noqa: S105
 GENERAL_CHANNEL = "C0GENERAL"
-MESSAGE_TEXT_LIMIT = 40_000
-MESSAGE_BLOCK_LIMIT = 50
-VIEW_BLOCK_LIMIT = 100
-VIEW_SIZE_LIMIT = 250_000
 RESPONSE_URL_USES = 5
 RESPONSE_URL_SECONDS = 30 * 60
 # Slack lets a trigger_id open a modal for 3 s after the interaction that issued it.
@@ -39,18 +47,20 @@ TRIGGER_SECONDS = 3.0
 # Pseudo-method name under which byte uploads to an upload_url are recorded and can be failed.
 UPLOAD = "upload"
 
-# Form-encoded calls carry these as JSON strings; JSON calls carry them as objects.
-_JSON_FIELDS = ("blocks", "attachments", "view", "metadata", "files")
-
 
 @dataclass
 class Call:
-    """One request to the Web API (or to an upload_url / response_url), as received."""
+    """One request to the Web API (or to an upload_url / response_url), as received.
+
+    `committed` says the call took effect, even when it was answered with an error (a fault
+    injected with `after_commit=True`).
+    """
 
     method: str
     params: dict[str, Any]
     at: float
     error: str | None = None
+    committed: bool = False
 
 
 @dataclass
@@ -117,11 +127,26 @@ class User:
 
 
 @dataclass
+class CallHook:
+    """What `SlackSandbox.on_call` registered; `fired` counts the calls that ran `action`."""
+
+    method: str
+    action: Callable[[], object]
+    when: Callable[[JSONDict, JSONDict | None], bool] | None
+    times: int
+    fired: int = 0
+
+
+@dataclass
 class _Fault:
     error: str
     status: int
     retry_after: int | None
     times: int
+    after_commit: bool = False
+
+    def answer(self) -> _ApiError:
+        return _ApiError(self.error, status=self.status, retry_after=self.retry_after)
 
 
 @dataclass
@@ -140,22 +165,6 @@ class _Bucket:
     updated: float
 
 
-class _ApiError(Exception):
-    def __init__(
-        self,
-        error: str,
-        *,
-        status: int = 200,
-        retry_after: int | None = None,
-        messages: list[str] | None = None,
-    ) -> None:
-        super().__init__(error)
-        self.error = error
-        self.status = status
-        self.retry_after = retry_after
-        self.messages = messages or []
-
-
 class SlackSandbox:
     """A Slack workspace on 127.0.0.1 that answers `AsyncWebClient(base_url=sandbox.api_url)`."""
 
@@ -167,8 +176,16 @@ class SlackSandbox:
         team_id: str = "T0SANDBOX",
         bot_user_id: str = "U0REELBOT",
         post_rate_per_channel: float | None = None,
+        post_burst: float | None = None,
         trigger_seconds: float | None = TRIGGER_SECONDS,
     ) -> None:
+        """`post_rate_per_channel` (posts a second) turns on chat.postMessage's per-channel
+        token bucket, which holds `post_burst` posts (default max(1, rate)); off by default.
+        """
+        if post_rate_per_channel is not None and post_rate_per_channel <= 0:
+            raise ValueError("post_rate_per_channel must be positive")
+        if post_burst is not None and post_burst < 1:
+            raise ValueError("post_burst must be at least 1")
         self.bot_token = bot_token
         self.team_id = team_id
         self.team_domain = "reelbot-sandbox"
@@ -176,6 +193,7 @@ class SlackSandbox:
         self.bot_id = "B" + bot_user_id[1:]
         self.app_id = "A0REELBOT"
         self.post_rate_per_channel = post_rate_per_channel
+        self.post_burst = post_burst
         self.trigger_seconds = trigger_seconds
         self.socket_mode = SocketModeServer(self, app_tokens=[app_token])
 
@@ -193,6 +211,7 @@ class SlackSandbox:
         self._triggers_issued: dict[str, tuple[str, float]] = {}
         self._response_urls: dict[str, _ResponseUrl] = {}
         self._faults: dict[str, list[_Fault]] = {}
+        self._hooks: dict[str, list[CallHook]] = {}
         self._buckets: dict[str, _Bucket] = {}
         self._last_ts_us = 0
         self._serial = 0
@@ -212,6 +231,8 @@ class SlackSandbox:
             "chat.postEphemeral": self._chat_post_ephemeral,
             "conversations.open": self._conversations_open,
             "conversations.join": self._conversations_join,
+            "conversations.history": self._conversations_history,
+            "conversations.replies": self._conversations_replies,
             "users.info": self._users_info,
             "views.open": self._views_open,
             "views.update": self._views_update,
@@ -283,14 +304,47 @@ class SlackSandbox:
         status: int = 429,
         retry_after: int | None = 1,
         times: int = 1,
+        after_commit: bool = False,
     ) -> None:
         """Answer the next `times` calls to `method` with this error instead of handling them.
 
         `method` is a Web API method name, or "upload" for the byte POSTs to upload_urls.
+        With `after_commit`, Slack does the work and still answers the error: the call is
+        handled (the message stored, the update applied) and then answered with this error
+        and status. A call the handler refuses (a real Slack error) is answered with that
+        error and leaves the fault for the next call.
         """
+        self._check_method(method)
         if times < 1:
             raise ValueError("times must be at least 1")
-        self._faults.setdefault(method, []).append(_Fault(error, status, retry_after, times))
+        fault = _Fault(error, status, retry_after, times, after_commit)
+        self._faults.setdefault(method, []).append(fault)
+
+    def on_call(
+        self,
+        method: str,
+        action: Callable[[], object],
+        *,
+        when: Callable[[JSONDict, JSONDict | None], bool] | None = None,
+        times: int = 1,
+    ) -> CallHook:
+        """Run `action()` synchronously once a call to `method` has taken effect, before its
+        answer is written: the caller has changed Slack but not yet heard back (for crash
+        tests: SIGSTOP the bot right there).
+
+        `when(params, result)` picks the calls that count: the call's parameters and the
+        handler's answer (None for "upload", which answers no JSON). A call that takes no
+        effect (refused, or failed by a fault without `after_commit`) never counts; one
+        answered by an `after_commit` fault does. Fires for the first `times` calls that
+        count, then is dropped. An exception from `action` propagates: the call stays done
+        and recorded, and aiohttp answers 500.
+        """
+        self._check_method(method)
+        if times < 1:
+            raise ValueError("times must be at least 1")
+        hook = CallHook(method, action, when, times)
+        self._hooks.setdefault(method, []).append(hook)
+        return hook
 
     def issue_trigger_id(self, user_id: str) -> str:
         """A fresh trigger_id, as Slack attaches to an interaction by `user_id`."""
@@ -353,23 +407,26 @@ class SlackSandbox:
 
     async def _api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
-        at = time.time()
-        params: JSONDict = {}
+        call = Call(method, {}, time.time())
+        result: JSONDict | None = None
         headers: dict[str, str] = {}
         status = 200
         try:
-            params, token = await _read_params(request)
+            call.params, token = await _read_params(request)
             app_level = method in self._app_handlers
             if app_level:
                 self._authorize_app(token)
             else:
                 self._authorize(token)
-            self._inject_fault(method)
+            fault = self._fault_for(method)
             handler = (self._app_handlers if app_level else self._handlers).get(method)
             if handler is None:
                 raise _ApiError("unknown_method")
-            body: JSONDict = {"ok": True, **handler(params)}
-            error = None
+            result = handler(call.params)
+            call.committed = True
+            if fault is not None:
+                raise self._spend(method, fault)
+            body: JSONDict = {"ok": True, **result}
         except _ApiError as exc:
             body = {"ok": False, "error": exc.error}
             if exc.messages:
@@ -377,9 +434,11 @@ class SlackSandbox:
             status = exc.status
             if exc.retry_after is not None:
                 headers["Retry-After"] = str(exc.retry_after)
-            error = exc.error
-        self.calls.append(Call(method, params, at, error))
+            call.error = exc.error
+        self.calls.append(call)
         self._touch()
+        if call.committed:
+            self._run_hooks(call, result)
         return web.json_response(body, status=status, headers=headers)
 
     async def _upload(self, request: web.Request) -> web.Response:
@@ -393,13 +452,19 @@ class SlackSandbox:
             call.error = "file_not_found"
             return web.Response(status=404, text="file_not_found")
         try:
-            self._inject_fault(UPLOAD)
+            fault = self._fault_for(UPLOAD)
+            upload.data = data
+            call.committed = True
+            if fault is not None:
+                raise self._spend(UPLOAD, fault)
+            answer = web.Response(text=f"OK - {len(data)}", content_type="text/plain")
         except _ApiError as exc:
             call.error = exc.error
             headers = {} if exc.retry_after is None else {"Retry-After": str(exc.retry_after)}
-            return web.Response(status=exc.status, text=exc.error, headers=headers)
-        upload.data = data
-        return web.Response(text=f"OK - {len(data)}", content_type="text/plain")
+            answer = web.Response(status=exc.status, text=exc.error, headers=headers)
+        if call.committed:
+            self._run_hooks(call, None)
+        return answer
 
     async def _download(self, request: web.Request) -> web.Response:
         upload = self.uploads.get(request.match_info["file_id"])
@@ -444,27 +509,48 @@ class SlackSandbox:
         if token not in self.socket_mode.app_tokens:
             raise _ApiError("invalid_auth")
 
-    def _inject_fault(self, method: str) -> None:
+    def _check_method(self, method: str) -> None:
+        if method != UPLOAD and method not in self._handlers and method not in self._app_handlers:
+            raise ValueError(f"the sandbox has no method {method!r}")
+
+    def _fault_for(self, method: str) -> _Fault | None:
+        """Raise the fault due now for `method`, or return the one due after its handler."""
         queue = self._faults.get(method)
         if not queue:
-            return
+            return None
         fault = queue[0]
+        if fault.after_commit:
+            return fault
+        raise self._spend(method, fault)
+
+    def _spend(self, method: str, fault: _Fault) -> _ApiError:
         fault.times -= 1
         if fault.times == 0:
-            queue.pop(0)
-        raise _ApiError(fault.error, status=fault.status, retry_after=fault.retry_after)
+            self._faults[method].remove(fault)
+        return fault.answer()
+
+    def _run_hooks(self, call: Call, result: JSONDict | None) -> None:
+        for hook in list(self._hooks.get(call.method, [])):
+            if hook.when is not None and not hook.when(call.params, result):
+                continue
+            hook.fired += 1
+            if hook.fired >= hook.times:
+                self._hooks[call.method].remove(hook)
+            hook.action()
 
     def _take_post_slot(self, channel: str) -> None:
+        """chat.postMessage's per-channel token bucket; a 429 says when a token is free."""
         rate = self.post_rate_per_channel
         if rate is None:
             return
         now = time.monotonic()
-        capacity = max(1.0, rate)
+        capacity = self.post_burst if self.post_burst is not None else max(1.0, rate)
         bucket = self._buckets.setdefault(channel, _Bucket(capacity, now))
         bucket.tokens = min(capacity, bucket.tokens + (now - bucket.updated) * rate)
         bucket.updated = now
         if bucket.tokens < 1.0:
-            raise _ApiError("ratelimited", status=429, retry_after=1)
+            wait = (1.0 - bucket.tokens) / rate
+            raise _ApiError("ratelimited", status=429, retry_after=max(1, math.ceil(wait)))
         bucket.tokens -= 1.0
 
     def _next_ts(self) -> str:
@@ -482,6 +568,10 @@ class SlackSandbox:
         if channel_id[:1] in ("U", "W") and channel_id not in self.channels:
             # Posting to a user id lands in the app's DM with that person.
             return self.channels[self.dm_channel(channel_id)]
+        return self._member_channel(channel_id)
+
+    def _member_channel(self, channel_id: str) -> Channel:
+        """A channel the bot is in (to post to or read), or the error Slack gives for it."""
         channel = self.channels.get(channel_id)
         if channel is None:
             raise _ApiError("channel_not_found")
@@ -504,7 +594,7 @@ class SlackSandbox:
         # A reply's ts joins the thread it is in, as Slack's clients do.
         return parent.thread_ts or parent.ts
 
-    def _message_json(self, message: Message) -> JSONDict:
+    def _message_json(self, message: Message, *, metadata: bool = True) -> JSONDict:
         out: JSONDict = {
             "type": "message",
             "user": self.bot_user_id,
@@ -518,12 +608,30 @@ class SlackSandbox:
             out["blocks"] = copy.deepcopy(message.blocks)
         if message.thread_ts:
             out["thread_ts"] = message.thread_ts
-        if message.metadata:
+        if metadata and message.metadata:
             out["metadata"] = copy.deepcopy(message.metadata)
         if message.files:
             out["files"] = copy.deepcopy(message.files)
         if message.edits:
             out["edited"] = {"user": self.bot_user_id, "ts": f"{message.edits[-1].at:.6f}"}
+        return out
+
+    def _listed_json(self, message: Message, params: JSONDict) -> JSONDict:
+        """A message as conversations.history and .replies list it: metadata only when
+        include_all_metadata is set, and a parent's thread summary."""
+        out = self._message_json(message, metadata=flag(params, "include_all_metadata"))
+        if message.thread_ts is not None:
+            out["parent_user_id"] = self.bot_user_id
+            return out
+        replies = self.thread(message.channel, message.ts)
+        if replies:
+            out["thread_ts"] = message.ts
+            out["reply_count"] = len(replies)
+            out["reply_users_count"] = 1
+            out["reply_users"] = [self.bot_user_id]
+            out["latest_reply"] = replies[-1].ts
+            out["is_locked"] = False
+            out["subscribed"] = False
         return out
 
     # -- Web API methods -----------------------------------------------------------------
@@ -542,16 +650,16 @@ class SlackSandbox:
     def _chat_post_message(self, params: JSONDict) -> JSONDict:
         channel = self._writable_channel(_str(params, "channel", "channel_not_found"))
         text, blocks = _content(params)
+        metadata = _valid_metadata(params.get("metadata"))
         thread_ts = self._thread_root(channel.id, params.get("thread_ts"))
         self._take_post_slot(channel.id)
-        metadata = params.get("metadata")
         message = Message(
             channel=channel.id,
             ts=self._next_ts(),
             text=text,
             blocks=blocks,
             thread_ts=thread_ts,
-            metadata=metadata if isinstance(metadata, dict) else None,
+            metadata=metadata,
         )
         self._messages[channel.id].append(message)
         return {"channel": channel.id, "ts": message.ts, "message": self._message_json(message)}
@@ -569,9 +677,9 @@ class SlackSandbox:
         blocks = _valid_blocks(params["blocks"]) if "blocks" in params else message.blocks
         if not text and not blocks and not message.files:
             raise _ApiError("no_text")
-        message.text, message.blocks = text, blocks
-        if isinstance(params.get("metadata"), dict):
-            message.metadata = params["metadata"]
+        # Without metadata the message keeps what it had.
+        metadata = _valid_metadata(params.get("metadata")) or message.metadata
+        message.text, message.blocks, message.metadata = text, blocks, metadata
         message.edits.append(Edit(message.text, copy.deepcopy(message.blocks), time.time()))
         return {
             "channel": channel_id,
@@ -622,6 +730,30 @@ class SlackSandbox:
             raise _ApiError("method_not_supported_for_channel_type")
         channel.member = True
         return {"channel": {"id": channel.id, "name": channel.name, "is_member": True}}
+
+    def _conversations_history(self, params: JSONDict) -> JSONDict:
+        channel = self._member_channel(_str(params, "channel", "channel_not_found"))
+        page = history_page(self.roots(channel.id), params)
+        return {
+            "messages": [self._listed_json(m, params) for m in page.messages],
+            **page.paging(),
+            "pin_count": 0,
+            "channel_actions_ts": None,
+            "channel_actions_count": 0,
+        }
+
+    def _conversations_replies(self, params: JSONDict) -> JSONDict:
+        channel = self._member_channel(_str(params, "channel", "channel_not_found"))
+        if params.get("ts") in (None, ""):
+            raise _ApiError("invalid_arguments", messages=[_missing("ts")])
+        found = self._find_message(channel.id, str(params["ts"]))
+        if found is None:
+            raise _ApiError("thread_not_found")
+        # Any message of a thread stands for the whole thread.
+        root = found.thread_ts or found.ts
+        parent = self._find_message(channel.id, root)
+        page = replies_page(parent, self.thread(channel.id, root), params)
+        return {"messages": [self._listed_json(m, params) for m in page.messages], **page.paging()}
 
     def _users_info(self, params: JSONDict) -> JSONDict:
         user = self.users.get(_str(params, "user", "user_not_found"))
@@ -838,144 +970,3 @@ class SlackSandbox:
             target.last_ephemeral = None
             return 200, "ok"
         return 404, "message_not_found"
-
-
-# -- request parsing and validation, free of sandbox state ------------------------------
-
-
-async def _read_params(request: web.Request) -> tuple[JSONDict, str | None]:
-    """Query, form and JSON parameters as one dict, plus the token that came with them."""
-    params: JSONDict = dict(request.query)
-    if request.content_type == "application/json":
-        raw = await request.read()
-        if raw:
-            try:
-                loaded = json.loads(raw)
-            except ValueError:
-                raise _ApiError("invalid_json") from None
-            if not isinstance(loaded, dict):
-                raise _ApiError("invalid_json")
-            params.update(loaded)
-    elif request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
-        form = await request.post()
-        params.update({k: v for k, v in form.items() if isinstance(v, str)})
-    for name in _JSON_FIELDS:
-        value = params.get(name)
-        if isinstance(value, str):
-            try:
-                params[name] = json.loads(value)
-            except ValueError:
-                raise _ApiError(
-                    "invalid_blocks_format" if name == "blocks" else "invalid_arguments"
-                ) from None
-    token = params.pop("token", None)
-    auth = request.headers.get("Authorization", "")
-    if auth.startswith("Bearer "):
-        token = auth.removeprefix("Bearer ").strip()
-    return params, (str(token) if token else None)
-
-
-def _missing(name: str) -> str:
-    return f"[ERROR] missing required field: {name} [json-pointer:/{name}]"
-
-
-def _str(params: JSONDict, name: str, error: str) -> str:
-    value = params.get(name)
-    if value in (None, ""):
-        raise _ApiError(error)
-    return str(value)
-
-
-def _content(params: JSONDict) -> tuple[str, list[JSONDict]]:
-    text = str(params.get("text") or "")[:MESSAGE_TEXT_LIMIT]
-    blocks = _valid_blocks(params.get("blocks") or [])
-    if not text and not blocks and not params.get("attachments"):
-        raise _ApiError("no_text")
-    return text, blocks
-
-
-def _valid_blocks(blocks: Any, limit: int = MESSAGE_BLOCK_LIMIT) -> list[JSONDict]:
-    if not isinstance(blocks, list) or not all(isinstance(b, dict) for b in blocks):
-        raise _ApiError("invalid_blocks_format")
-    problems = _block_problems(blocks, limit, "/blocks")
-    if problems:
-        raise _ApiError("invalid_blocks", messages=problems)
-    return copy.deepcopy(blocks)
-
-
-def _valid_view(view: Any, kind: str) -> JSONDict:
-    if not isinstance(view, dict):
-        raise _ApiError("invalid_arguments", messages=["[ERROR] missing required field: view"])
-    problems: list[str] = []
-    if view.get("type") != kind:
-        problems.append(f"must be '{kind}' [json-pointer:/view/type]")
-    if kind == "modal":
-        for name in ("title", "submit", "close"):
-            _too_long(problems, _text_of(view.get(name)), 24, f"/view/{name}/text")
-        if not _text_of(view.get("title")):
-            problems.append("missing required field: title [json-pointer:/view/title]")
-    _too_long(problems, str(view.get("private_metadata", "")), 3000, "/view/private_metadata")
-    _too_long(problems, str(view.get("callback_id", "")), 255, "/view/callback_id")
-    blocks = view.get("blocks", [])
-    if not isinstance(blocks, list) or not all(isinstance(b, dict) for b in blocks):
-        problems.append("must be a list of objects [json-pointer:/view/blocks]")
-    else:
-        problems.extend(_block_problems(blocks, VIEW_BLOCK_LIMIT, "/view/blocks"))
-    if len(json.dumps(view)) > VIEW_SIZE_LIMIT:
-        problems.append("view is larger than 250 kB [json-pointer:/view]")
-    if problems:
-        raise _ApiError("invalid_arguments", messages=[f"[ERROR] {p}" for p in problems])
-    return view
-
-
-def _text_of(obj: Any) -> str:
-    if isinstance(obj, dict):
-        return str(obj.get("text", ""))
-    return ""
-
-
-def _too_long(problems: list[str], value: str, limit: int, pointer: str) -> None:
-    if len(value) > limit:
-        problems.append(f"must be less than {limit + 1} characters [json-pointer:{pointer}]")
-
-
-def _block_problems(blocks: list[JSONDict], limit: int, base: str) -> list[str]:
-    """Slack's published Block Kit limits that Reelbot's messages could plausibly break."""
-    problems: list[str] = []
-    if len(blocks) > limit:
-        problems.append(f"no more than {limit} items allowed [json-pointer:{base}]")
-    for i, block in enumerate(blocks):
-        at = f"{base}/{i}"
-        kind = block.get("type")
-        if not isinstance(kind, str):
-            problems.append(f"missing required field: type [json-pointer:{at}]")
-            continue
-        _too_long(problems, str(block.get("block_id", "")), 255, f"{at}/block_id")
-        if kind == "header":
-            _too_long(problems, _text_of(block.get("text")), 150, f"{at}/text/text")
-        elif kind == "section":
-            _too_long(problems, _text_of(block.get("text")), 3000, f"{at}/text/text")
-            fields = block.get("fields") or []
-            if len(fields) > 10:
-                problems.append(f"no more than 10 items allowed [json-pointer:{at}/fields]")
-            for j, item in enumerate(fields):
-                _too_long(problems, _text_of(item), 2000, f"{at}/fields/{j}/text")
-            accessory = block.get("accessory")
-            if isinstance(accessory, dict):
-                _element_problems(problems, accessory, f"{at}/accessory")
-        elif kind in ("actions", "context"):
-            elements = block.get("elements") or []
-            most = 25 if kind == "actions" else 10
-            if len(elements) > most:
-                problems.append(f"no more than {most} items allowed [json-pointer:{at}/elements]")
-            for j, element in enumerate(elements):
-                if isinstance(element, dict):
-                    _element_problems(problems, element, f"{at}/elements/{j}")
-    return problems
-
-
-def _element_problems(problems: list[str], element: JSONDict, at: str) -> None:
-    _too_long(problems, str(element.get("action_id", "")), 255, f"{at}/action_id")
-    if element.get("type") == "button":
-        _too_long(problems, _text_of(element.get("text")), 75, f"{at}/text/text")
-        _too_long(problems, str(element.get("value", "")), 2000, f"{at}/value")
