@@ -23,14 +23,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot import blocks
-from bot.jobs import Job, JobState
-from bot.parse import Submit, parse_clip_text
-from providers.base import JobKind, Output, describe_request
-from providers.vizard import VizardRequest
+from bot.jobs import ROOT, Delivery, DeliveryState, Job, JobState, output_key
+from bot.parse import Submit, parse_command
+from providers.base import Clip, JobKind, dump_request
+from providers.vizard import VizardProvider, VizardRequest
 
 HEADER = """\
 == hot_path: pure per-request work, µs per call and x the json.dumps baseline, same run ==
-Cases: parse_clip_text on a typical /clip command; blocks.root_message and blocks.clip_reply
+Cases: parse_command on a typical /clip command; blocks.root_message and blocks.result_reply
 (per clip) for a finished 10-clip job; the Job's model_dump_json, model_validate_json and the
 round trip. µs/call is the median (best) over 9 repeats; "x baseline" is the median ratio to
 json.dumps of the same job's dict timed beside it, the figure to compare across machines.
@@ -56,14 +56,21 @@ TRANSCRIPT = (
 )
 
 
-def make_output(job_n: int, n: int, now: float) -> Output:
-    return Output(
+OFFERS = {"vizard": VizardProvider("bench-key")}
+
+
+def parse_clip_text(text: str) -> object:
+    return parse_command(text, OFFERS, "vizard")
+
+
+def make_output(job_n: int, n: int, now: float) -> Clip:
+    return Clip(
         url=f"https://cdn.example.com/clips/{job_n:05d}/{n:02d}.mp4?sig=abcdef0123456789",
         title=f"Why the spinner costs you trust, part {n + 1}",
         duration_s=30.0 + n * 3.5,
         score=9.7 - n * 0.3,
         reason="A strong hook in the first three seconds and a clear, quotable takeaway.",
-        text=TRANSCRIPT,
+        transcript=TRANSCRIPT,
         topics=("product", "video", "latency", "trust"),
         expires_at=now + 7 * 86400,
         thumbnail_url=f"https://cdn.example.com/thumbs/{job_n:05d}/{n:02d}.jpg",
@@ -92,10 +99,9 @@ def make_done_job(job_n: int, now: float) -> Job:
         team_id="T0BENCH",
         channel_id="C0BENCH",
         user_id="U0BENCH",
-        root_channel="C0BENCH",
-        root_ts=f"{now:.6f}",
         source=url,
-        request=describe_request(request),
+        title="Q3 all-hands",
+        request=dump_request(request),
         provider_ref=f"{9_000_000 + job_n}",
         created_at=now - 900.0,
         updated_at=now,
@@ -104,9 +110,20 @@ def make_done_job(job_n: int, now: float) -> Job:
         polls=12,
         percent=100.0,
         outputs=outputs,
-        posted=CLIPS,
+        deliveries=_delivered(now),
         rendered="done",
     )
+
+
+def _delivered(now: float) -> dict[str, Delivery]:
+    """Every message of a finished 10-clip job, posted."""
+    root = Delivery(state=DeliveryState.POSTED, channel="C0BENCH", reserved_at=now, ts=f"{now:.6f}")
+    posted = {ROOT: root}
+    for n in range(CLIPS):
+        posted[output_key(n)] = root.model_copy(
+            update={"thread_ts": root.ts, "ts": f"{now + n + 1:.6f}"}
+        )
+    return posted
 
 
 @dataclass
@@ -186,15 +203,15 @@ def check(now: float) -> list[str]:
     job = make_done_job(0, now)
     parsed = parse_clip_text(COMMAND)
     if not isinstance(parsed, Submit):
-        problems.append(f"parse_clip_text gave {parsed!r}, not a Submit")
+        problems.append(f"parse_command gave {parsed!r}, not a Submit")
     if Job.model_validate_json(job.model_dump_json()) != job:
         problems.append("the Job JSON round trip is not lossless")
     _, root_blocks = blocks.root_message(job, LABEL)
     if len(root_blocks) != 3:  # a finished job has no Cancel button
         problems.append(f"root_message gave {len(root_blocks)} blocks, expected 3")
     for n, clip in enumerate(job.outputs, start=1):
-        _, reply = blocks.clip_reply(n, CLIPS, clip)
-        expected = 3 if clip.editor_url else 2  # text, link, and the editor link if any
+        _, reply = blocks.result_reply(n, CLIPS, clip)
+        expected = 3 if isinstance(clip, Clip) and clip.editor_url else 2  # and the editor link
         if len(reply) != expected:
             problems.append(f"clip_reply {n} gave {len(reply)} blocks, expected {expected}")
     return problems
@@ -213,7 +230,7 @@ def main() -> int:
 
     def clip_replies() -> None:
         for n, clip in enumerate(outputs, start=1):
-            blocks.clip_reply(n, CLIPS, clip)
+            blocks.result_reply(n, CLIPS, clip)
 
     def round_trip() -> Job:
         return Job.model_validate_json(job.model_dump_json())
@@ -222,9 +239,9 @@ def main() -> int:
         return json.dumps(job_dict)
 
     cases = [
-        Case("parse_clip_text", lambda: parse_clip_text(COMMAND)),
+        Case("parse_command (/clip)", lambda: parse_clip_text(COMMAND)),
         Case("root_message (10-clip job)", lambda: blocks.root_message(job, LABEL)),
-        Case("clip_reply (per clip of 10)", clip_replies, units=CLIPS),
+        Case("result_reply (per clip of 10)", clip_replies, units=CLIPS),
         Case("Job.model_dump_json", job.model_dump_json),
         Case("Job.model_validate_json", lambda: Job.model_validate_json(job_json)),
         Case("Job JSON round trip", round_trip),

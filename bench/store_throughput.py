@@ -4,8 +4,9 @@ Per round and per store, on fresh data (a key prefix of its own, a new SQLite fi
 
   ping         store.ping() from 4 concurrent tasks: the cheapest call, each store's floor
   add          N new jobs, all due now, written by 4 concurrent tasks (--workers)
-  claim+save   4 concurrent pollers drain the due set with claim_due(now, 8, 120) and, for
-               every job they get, one compare-and-set save(job.changed(next_run_at=None))
+  claim+save   4 concurrent pollers drain Vizard's due set with claim_due(vizard, now, 8, 120,
+               owner) and, for every job they get, one compare-and-set save of
+               job.changed(next_run_at=None) that releases the owner's lease
   rate taken   take_rate_slot with the Vizard windows (3/min, 20/h), one caller, the clock
                stepping 200 s a call so every call takes a slot (delete, count, insert)
   rate refused take_rate_slot at one instant from 4 concurrent tasks: exactly 3 may win
@@ -36,14 +37,15 @@ from pathlib import Path
 
 import redis
 
-from bot.jobs import Job
+from bot.jobs import ROOT, Delivery, DeliveryState, Job
 from bot.sandbox.local_redis import redis_server
 from bot.store.base import JobStore
 from bot.store.redis import RedisJobStore
 from bot.store.sqlite import SqliteJobStore
-from providers.base import JobKind, describe_request
+from providers.base import JobKind, dump_request
 from providers.vizard import RATE_WINDOWS, VizardRequest
 
+PROVIDER = "vizard"
 BATCH = 8  # what bot/poller.py claims at once (its concurrency)
 LEASE_S = 120.0
 RATE_STEP_S = 200.0  # with 3/min and 20/h, a call every 200 s is always allowed
@@ -51,11 +53,12 @@ METRICS = ("ping (floor)", "add", "claim+save", "rate taken", "rate refused")
 HEADER = """\
 == store_throughput: the poller's hot path per JobStore, Redis vs SQLite, same run ==
 Rates are calls (or jobs) per second. ping: store.ping() from 4 tasks, each store's per-call
-floor. add: jobs written by 4 tasks. claim+save: jobs drained by 4 pollers, claim_due(now,
-25, 120) then one compare-and-set save each. rate taken / refused: take_rate_slot when a slot
-is free (1 caller) / when the window is full (4 tasks at one instant). Read the Redis/SQLite
-column: the median of per-round ratios (stores swap order each round); absolute rates depend
-on this shared machine. Exit 1 if any job is claimed twice or missed, or a check fails."""
+floor. add: jobs written by 4 tasks. claim+save: jobs drained by 4 pollers, claim_due(vizard,
+now, 8, 120, owner) then one compare-and-set save releasing the lease each. rate taken /
+refused: take_rate_slot when a slot is free (1 caller) / when the window is full (4 tasks at
+one instant). Read the Redis/SQLite column: the median of per-round ratios (stores swap order
+each round); absolute rates depend on this shared machine. Exit 1 if any job is claimed twice
+or missed, or a check fails."""
 
 
 def _delete_prefix(url: str, prefix: str) -> None:
@@ -86,14 +89,20 @@ def make_jobs(count: int, now: float) -> list[Job]:
         jobs.append(
             Job(
                 kind=JobKind.CLIPS,
-                provider="vizard",
+                provider=PROVIDER,
                 team_id="T0BENCH",
                 channel_id="C0BENCH",
                 user_id=f"U{n % 50:04d}",
-                root_channel="C0BENCH",
-                root_ts=f"{now:.6f}",
+                deliveries={
+                    ROOT: Delivery(
+                        state=DeliveryState.POSTED,
+                        channel="C0BENCH",
+                        reserved_at=now - 5.0,
+                        ts=f"{now:.6f}",
+                    )
+                },
                 source=url,
-                request=describe_request(request),
+                request=dump_request(request),
                 created_at=now - 5.0,
                 updated_at=now - 5.0,
                 next_run_at=now - (count - n) * 0.001,
@@ -158,19 +167,26 @@ async def run_store(
 
     async def drain(worker: int) -> None:
         for _ in range(max_rounds):
-            batch = await store.claim_due(now, BATCH, LEASE_S)
+            owner = uuid.uuid4().hex  # one owner token per claim (bot/store/base.py)
+            batch = await store.claim_due(PROVIDER, now, BATCH, LEASE_S, owner)
             if not batch:
                 return
             for job in batch:
                 claimed.append(job.id)
-                if await store.save(job.changed(next_run_at=None)) is None:
+                saved = await store.save(
+                    job.changed(next_run_at=None), now=now, owner=owner, release=True
+                )
+                if saved is None:
                     lost.append(job.id)
 
     started = time.perf_counter()
     await _in_parallel(workers, drain)
     rates["claim+save"] = len(claimed) / (time.perf_counter() - started)
-    # Long after every lease ran out, nothing may come back: the saves took them out.
-    left_due = len(await store.claim_due(now + 10 * LEASE_S, len(jobs) + 1, LEASE_S))
+    # Long after every lease would have run out, nothing may come back: the releasing saves
+    # took them out.
+    left_due = len(
+        await store.claim_due(PROVIDER, now + 10 * LEASE_S, len(jobs) + 1, LEASE_S, "verify")
+    )
 
     # rate taken: one caller, the clock moving on so each call fits in both windows.
     key = f"submit:bench-{uuid.uuid4().hex[:8]}"

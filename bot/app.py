@@ -21,7 +21,8 @@ from bot.settings import Settings
 
 def build_slack_client(settings: Settings, *, posting: bool = False) -> AsyncWebClient:
     """The Web API client. With `posting`, it retries only 429s (Slack did nothing then):
-    resending a message after a 5xx or a dropped connection could post it twice."""
+    a message whose post answered 5xx or dropped is reconciled by reading the thread back,
+    never by resending it blindly (bot/notify.py)."""
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
     handlers: list[AsyncRetryHandler] = [AsyncRateLimitErrorRetryHandler(max_retry_count=5)]
     if not posting:

@@ -1,4 +1,9 @@
-"""Block Kit builders: typed values in, plain dicts out. Pure: no I/O."""
+"""Block Kit for a job's messages: the root status message and one reply per result.
+
+Typed values in, plain dicts out; pure: no I/O. Every piece of text that came from a person or
+a provider is escaped, in the blocks and in the fallback `text` alike, so a link typed as
+`<!channel>` never notifies anyone.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +14,12 @@ from typing import Any
 
 from bot import ids
 from bot.jobs import Job, JobState
-from providers import vizard
-from providers.base import Output
+from bot.kinds import KINDS, results
+from providers.base import Clip, File, Output, Video
 
 Block = dict[str, Any]
 EXCERPT = 280
+PREVIEW = 1500
 _SECTION_MAX = 3000
 _LINK_MAX = 2800
 
@@ -23,11 +29,17 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def link(url: str, label: str) -> str:
+    """A mrkdwn link whose URL cannot close the link early or smuggle markup."""
+    safe = url.replace(" ", "%20").replace("<", "%3C").replace(">", "%3E").replace("|", "%7C")
+    return f"<{safe}|{escape(label)}>"
+
+
 def _cut(text: str, limit: int) -> str:
     return _limit(" ".join(text.split()), limit)
 
 
-def _plain(text: str, limit: int = 150) -> dict[str, Any]:
+def plain(text: str, limit: int = 150) -> dict[str, Any]:
     return {"type": "plain_text", "text": _cut(text, limit), "emoji": True}
 
 
@@ -55,86 +67,123 @@ def duration(seconds: float | None) -> str:
     return f"{whole // 60}:{whole % 60:02d}"
 
 
+def dollars(cents: int) -> str:
+    return f"${cents / 100:,.2f}"
+
+
 # --- root status message ---------------------------------------------------------------------
 def _state_line(job: Job, label: str) -> str:
+    words = KINDS[job.kind]
     match job.state:
+        case JobState.AWAITING_CONFIRMATION:
+            quote = f" {escape(job.notice)}" if job.notice else ""
+            line = f":moneybag: *Waiting for <@{job.user_id}> to confirm.*{quote}"
         case JobState.QUEUED:
             line = ":hourglass_flowing_sand: *Queued*"
+        case JobState.SUBMITTING:
+            line = f":outbox_tray: *Sending to {label}*"
         case JobState.SUBMITTED:
             line = f":outbox_tray: *Submitted to {label}*"
         case JobState.RENDERING:
             pct = f" ({job.percent:.0f}%)" if job.percent is not None else ""
-            line = f":film_frames: *{label} is making the clips{pct}*"
+            stage = f" ({escape(job.stage)})" if job.stage and job.percent is None else ""
+            line = f":film_frames: *{label} {words.working}{pct}{stage}*"
         case JobState.DONE:
             n = len(job.outputs)
             line = (
-                f":white_check_mark: *Done: {n} clip{'s' if n != 1 else ''} in the thread*"
+                f":white_check_mark: *Done: {results(job.kind, n)} in the thread*"
                 if n
-                else f":white_check_mark: *Done, but {label} found no clips in this video*"
+                else f":white_check_mark: *Done, but {label} found no {words.many} in this video*"
             )
         case JobState.FAILED:
             line = f":x: *Failed:* {escape(job.error or 'the provider gave up.')}"
         case JobState.CANCELLED:
             who = f" by <@{job.cancelled_by}>" if job.cancelled_by else ""
             line = f":no_entry_sign: *Cancelled{who}*; Reelbot stopped tracking this job."
-    if job.notice and not job.terminal:
+    if job.notice and not job.terminal and job.state is not JobState.AWAITING_CONFIRMATION:
         line += f"\n{escape(job.notice)}"
     return line
 
 
+def _button(action_id: str, text: str, value: str, style: str | None = None) -> Block:
+    button: Block = {"type": "button", "action_id": action_id, "text": plain(text), "value": value}
+    if style:
+        button["style"] = style
+    return button
+
+
+def _actions(job: Job) -> Block | None:
+    if job.terminal:
+        return None
+    cancel = _button(ids.CANCEL_ACTION, "Cancel", job.id, "danger")
+    if job.state is JobState.AWAITING_CONFIRMATION:
+        confirm = _button(ids.CONFIRM_ACTION, "Confirm", job.id, "primary")
+        return {"type": "actions", "block_id": f"job:{job.id}", "elements": [confirm, cancel]}
+    cancel["confirm"] = {
+        "title": plain("Cancel this job?"),
+        "text": {"type": "plain_text", "text": "Reelbot will stop tracking it."},
+        "confirm": plain("Cancel job"),
+        "deny": plain("Keep it"),
+    }
+    return {"type": "actions", "block_id": f"job:{job.id}", "elements": [cancel]}
+
+
+def _costs(job: Job) -> str | None:
+    if job.charged_cents is not None:
+        charged = f"charged {dollars(job.charged_cents)}"
+        if job.quoted_cents is not None and job.quoted_cents != job.charged_cents:
+            charged += f" (quoted {dollars(job.quoted_cents)})"
+        return charged
+    if job.quoted_cents is not None:
+        return f"quoted {dollars(job.quoted_cents)}"
+    return None
+
+
 def root_message(job: Job, label: str) -> tuple[str, list[Block]]:
-    name = job.request.get("projectName")
-    what = f"*{escape(name)}*" if name else "a video"
-    headline = f"<@{job.user_id}> asked {label} for clips of {what}: {escape(job.source)}"
-    state = _state_line(job, label)
-    blocks: list[Block] = [
+    words = KINDS[job.kind]
+    what = f"*{escape(job.title)}*" if job.title else "a video"
+    source = escape(job.source)
+    headline = f"<@{job.user_id}> asked {label} for {words.noun} of {what}: {source}"
+    facts = [label, words.noun, f"job `{job.id[:8]}`", slack_date(job.created_at)]
+    costs = _costs(job)
+    if costs:
+        facts.append(costs)
+    body: list[Block] = [
         _section(headline),
-        _section(state),
-        _context(f"{label} · clips · job `{job.id[:8]}` · {slack_date(job.created_at)}"),
+        _section(_state_line(job, label)),
+        _context(" · ".join(facts)),
     ]
-    if not job.terminal:
-        blocks.append(
-            {
-                "type": "actions",
-                "block_id": f"job:{job.id}",
-                "elements": [
-                    {
-                        "type": "button",
-                        "action_id": ids.CANCEL_ACTION,
-                        "text": _plain("Cancel"),
-                        "style": "danger",
-                        "value": job.id,
-                        "confirm": {
-                            "title": _plain("Cancel this job?"),
-                            "text": {
-                                "type": "plain_text",
-                                "text": "Reelbot will stop tracking it.",
-                            },
-                            "confirm": _plain("Cancel job"),
-                            "deny": _plain("Keep it"),
-                        },
-                    }
-                ],
-            }
-        )
-    text = f"{label} clips for {job.source}: {job.state.value}"
-    return text, blocks
+    actions = _actions(job)
+    if actions is not None:
+        body.append(actions)
+    title = f" of {escape(job.title)}" if job.title else ""
+    text = f"{label} {words.noun}{title} for {source}: {job.state.value.replace('_', ' ')}"
+    return text, body
 
 
-def render_key(text: str, blocks: list[Block]) -> str:
+def render_key(text: str, body: list[Block]) -> str:
     """A digest of a root message, to skip chat.update when nothing changed."""
-    return hashlib.sha256(json.dumps([text, blocks], sort_keys=True).encode()).hexdigest()
+    return hashlib.sha256(json.dumps([text, body], sort_keys=True).encode()).hexdigest()
 
 
 def moved_notice(channel_id: str) -> str:
     return (
         f"I can't post in <#{channel_id}>, so I'll keep you posted here. "
-        f"To get the clips in the channel next time, invite me there with `/invite @Reelbot`."
+        f"To get the results in the channel next time, invite me there with `/invite @Reelbot`."
     )
 
 
 # --- results ---------------------------------------------------------------------------------
-def clip_reply(index: int, total: int, clip: Output) -> tuple[str, list[Block]]:
+def result_reply(index: int, total: int, output: Output) -> tuple[str, list[Block]]:
+    """One result as a thread reply; `index` counts from 1."""
+    if isinstance(output, Clip):
+        return clip_reply(index, total, output)
+    if isinstance(output, Video):
+        return video_reply(index, total, output)
+    return file_reply(index, total, output)
+
+
+def clip_reply(index: int, total: int, clip: Clip) -> tuple[str, list[Block]]:
     title = clip.title.strip() or f"Clip {index}"
     facts = [f"*Length* {duration(clip.duration_s)}"]
     if clip.score is not None:
@@ -144,103 +193,47 @@ def clip_reply(index: int, total: int, clip: Output) -> tuple[str, list[Block]]:
     body = [f"*{index}/{total} · {escape(_cut(title, 200))}*", " · ".join(facts)]
     if clip.reason:
         body.append(f"_Why it works:_ {escape(_cut(clip.reason, 500))}")
-    if clip.text:
-        body.append("> " + escape(_cut(clip.text, EXCERPT)))
-    blocks: list[Block] = [_section("\n".join(body)), _link_section(clip)]
+    if clip.transcript:
+        body.append("> " + escape(_cut(clip.transcript, EXCERPT)))
+    blocks: list[Block] = [_section("\n".join(body)), _link_section(clip.url, "clip", clip)]
     if clip.editor_url and len(clip.editor_url) <= _LINK_MAX:
-        blocks.append(_context(f"<{clip.editor_url}|Edit in the provider's editor>"))
-    return f"Clip {index}/{total}: {escape(title)}", blocks
+        blocks.append(_context(link(clip.editor_url, "Edit in the provider's editor")))
+    return f"Clip {index}/{total}: {escape(_cut(title, 200))}", blocks
 
 
-def _link_section(clip: Output) -> Block:
+def video_reply(index: int, total: int, video: Video) -> tuple[str, list[Block]]:
+    title = video.title.strip() or ("Your video" if total == 1 else f"Video {index}")
+    counter = f"{index}/{total} · " if total > 1 else ""
+    head = _section(f"*{counter}{escape(_cut(title, 200))}*\n*Length* {duration(video.duration_s)}")
+    if video.thumbnail_url and video.thumbnail_url.startswith("https://"):
+        head["accessory"] = {
+            "type": "image",
+            "image_url": video.thumbnail_url,
+            "alt_text": _cut(f"Thumbnail of {title}", 200),
+        }
+    return f"{escape(_cut(title, 200))} is ready", [head, _link_section(video.url, "video", video)]
+
+
+def file_reply(index: int, total: int, file: File) -> tuple[str, list[Block]]:
+    name = file.title.strip() or file.name
+    blocks: list[Block] = [_section(f"*{escape(_cut(name, 200))}* ({escape(file.media_type)})")]
+    if file.text:
+        # Three backticks would end the code block early: break them with zero-width spaces.
+        preview = _limit(file.text.strip(), PREVIEW).replace("```", "`\u200b`\u200b`")
+        blocks.append(_section(f"```{escape(preview)}```"))
+    if file.url:
+        blocks.append(_link_section(file.url, "file", file))
+    return f"{escape(_cut(name, 200))} is ready", blocks
+
+
+def _link_section(url: str, noun: str, output: Output) -> Block:
     # A link is never cut: one that does not fit a section is left out, and the reply says so.
-    if len(clip.url) > _LINK_MAX:
+    if len(url) > _LINK_MAX:
         return _section(
-            "The download link is too long for Slack to show; find this clip in "
+            f"The download link is too long for Slack to show; find this {noun} in "
             "the provider's project page."
         )
-    link = f"<{clip.url}|Download the clip>"
-    if clip.expires_at is not None:
-        link += f" (link works until {slack_date(clip.expires_at)})"
-    return _section(link)
-
-
-# --- clip modal ------------------------------------------------------------------------------
-def _option(value: str, text: str) -> dict[str, Any]:
-    return {"text": _plain(text, 75), "value": value}
-
-
-def clip_modal(private_metadata: str) -> dict[str, Any]:
-    languages = [_option(code, f"{name} ({code})") for code, name in vizard.LANGUAGES.items()]
-    lengths = [_option(str(n), label) for n, label in vizard.PREFER_LENGTHS.items()]
-    switches = [
-        _option(ids.SUBTITLES_OPTION, "Burn in subtitles"),
-        _option(ids.HEADLINE_OPTION, "Add a headline"),
-    ]
-    return {
-        "type": "modal",
-        "callback_id": ids.CLIP_MODAL,
-        "private_metadata": private_metadata,
-        "title": _plain("Clip a video", 24),
-        "submit": _plain("Make clips", 24),
-        "close": _plain("Cancel", 24),
-        "blocks": [
-            {
-                "type": "input",
-                "block_id": ids.URL_BLOCK,
-                "label": _plain("Video link"),
-                "hint": _plain("A direct .mp4/.mov/.avi/.3gp link or a YouTube, Vimeo, Loom… page"),
-                "element": {
-                    "type": "plain_text_input",
-                    "action_id": ids.URL_BLOCK,
-                    "max_length": 2000,
-                    "placeholder": _plain("https://example.com/talk.mp4"),
-                },
-            },
-            {
-                "type": "input",
-                "block_id": ids.LANG_BLOCK,
-                "label": _plain("Spoken language"),
-                "element": {
-                    "type": "static_select",
-                    "action_id": ids.LANG_BLOCK,
-                    "options": languages[:100],
-                    "initial_option": languages[0],
-                },
-            },
-            {
-                "type": "input",
-                "block_id": ids.LENGTH_BLOCK,
-                "label": _plain("Clip lengths"),
-                "element": {
-                    "type": "multi_static_select",
-                    "action_id": ids.LENGTH_BLOCK,
-                    "options": lengths,
-                    "initial_options": [lengths[0]],
-                },
-            },
-            {
-                "type": "input",
-                "block_id": ids.SWITCHES_BLOCK,
-                "optional": True,
-                "label": _plain("Extras"),
-                "element": {
-                    "type": "checkboxes",
-                    "action_id": ids.SWITCHES_BLOCK,
-                    "options": switches,
-                    "initial_options": switches,
-                },
-            },
-            {
-                "type": "input",
-                "block_id": ids.NAME_BLOCK,
-                "optional": True,
-                "label": _plain("Project name"),
-                "element": {
-                    "type": "plain_text_input",
-                    "action_id": ids.NAME_BLOCK,
-                    "max_length": 100,
-                },
-            },
-        ],
-    }
+    shown = link(url, f"Download the {noun}")
+    if output.expires_at is not None:
+        shown += f" (link works until {slack_date(output.expires_at)})"
+    return _section(shown)

@@ -39,9 +39,9 @@ def _check(settings: Settings) -> int:
     print(f"mode:      {'socket' if settings.socket_mode else 'http'}")
     print(f"store:     {'redis' if settings.redis_url else 'sqlite ' + settings.reelbot_db}")
     print(f"slack api: {settings.slack_api_url}")
-    print(
-        f"providers: {', '.join(sorted(build_providers(settings))) or 'none (set VIZARD_API_KEY)'}"
-    )
+    offered = sorted(build_providers(settings))
+    keys = " or ".join(p.key_variable for p in settings.plugins)
+    print(f"providers: {', '.join(offered) or f'none (set {keys})'}")
     return 0
 
 

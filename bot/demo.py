@@ -43,6 +43,8 @@ def loopback_settings(
         "poll_tick_seconds": 0.5,
         "poll_min_seconds": 0.5,
         "poll_max_seconds": 1.0,
+        # The sandbox does not limit posts; Slack's own pace (1 a second) would only slow this.
+        "slack_channel_posts_per_second": 20.0,
         "_env_file": None,
         **overrides,
     }
@@ -124,7 +126,7 @@ async def _wait_until_done(runtime: Runtime, wait_seconds: float) -> bool:
     deadline = time.monotonic() + wait_seconds
     while time.monotonic() < deadline:
         jobs = await runtime.store.recent_for_user(USER, 5)
-        if jobs and all(j.terminal and not j.unposted for j in jobs):
+        if jobs and all(j.settled for j in jobs):
             return True
         await asyncio.sleep(0.2)
     return False

@@ -1,16 +1,19 @@
-"""Every callback_id, action_id and block_id the app uses, in one place."""
+"""Every callback_id, action_id, block_id and metadata name the app uses, in one place.
 
-CLIP_COMMAND = "/clip"
+A provider's form fields use their own names as block and action ids (see bot/modals.py).
+"""
 
-CLIP_MODAL = "clip_modal"
-CANCEL_ACTION = "job_cancel"
-
-# Clip modal inputs: block_id and action_id are the same string.
-URL_BLOCK = "url"
-LANG_BLOCK = "lang"
-LENGTH_BLOCK = "length"
+# The modal of every kind; which kind and provider it is for travels in private_metadata.
+REQUEST_MODAL = "request_modal"
+# The provider select at the top of a modal when a kind has several providers.
+PROVIDER_BLOCK = "provider"
+PROVIDER_ACTION = "provider_choice"
+# The one checkbox group every on/off field of a form is shown in.
 SWITCHES_BLOCK = "switches"
-NAME_BLOCK = "name"
 
-SUBTITLES_OPTION = "subtitles"
-HEADLINE_OPTION = "headline"
+CANCEL_ACTION = "job_cancel"
+CONFIRM_ACTION = "job_confirm"
+
+# Message metadata on every message Reelbot posts for a job, so a post whose answer was lost
+# can be found in the channel again: event_payload {"job": job id, "key": delivery key}.
+POST_EVENT = "reelbot_post"

@@ -1,21 +1,30 @@
-"""Everything that posts or updates Slack messages for a job.
+"""Everything that posts or updates Slack messages for a job, exactly once.
 
-Exactly once: before a result is posted, the job's `posted` counter is advanced with a
-compare-and-set. Only the writer whose save wins posts that result, so two replicas never post
-the same clip; a replica that dies between the save and the post loses that one reply (logged)
-rather than duplicating it.
+Only the holder of a job's lease calls `deliver`. Every message the job owes (its root message,
+one per result) is a delivery: before it is posted it is reserved by a compare-and-set, and
+the post carries message metadata naming the job and the delivery. When an attempt's outcome
+is unknown (Slack answered 5xx or `internal_error`, the connection dropped, or a holder died
+while holding the reservation), the next attempt first reads the thread back and posts only
+if the message is not there. A definite refusal hands the reservation back.
+
+Root message updates follow the job's version: only the holder sends them, one at a time,
+always rendering the latest stored job, and a Cancel click by anyone else is a stored change
+that the holder renders on its next save.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Mapping
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import blocks
-from bot.jobs import Job
+from bot import blocks, ids
+from bot.jobs import ROOT, Delivery, DeliveryState, Job, output_key
 from bot.store.base import JobStore
 
 log = logging.getLogger(__name__)
@@ -23,16 +32,53 @@ log = logging.getLogger(__name__)
 _CANNOT_POST = {"not_in_channel", "channel_not_found", "is_archived", "restricted_action"}
 # The root message exists but can no longer carry the job.
 _ROOT_GONE = _CANNOT_POST | {"message_not_found", "cant_update_message", "thread_not_found"}
+# Slack's own words for "it may have happened anyway".
+_UNCERTAIN = {"internal_error", "fatal_error", "request_timeout", "service_unavailable"}
+_MOVED = "moved"
+_HISTORY_PAGES = 5
+_PACE_MAX_WAIT = 2.0
+
+Save = Callable[[Job], Awaitable[Job | None]]
+
+
+class Lost(Exception):
+    """Another writer changed the job between our read and our save: start from the latest."""
+
+
+class SlackBusy(Exception):
+    """A channel's post pace is used up for now: come back in `wait` seconds (no failure)."""
+
+    def __init__(self, wait: float) -> None:
+        super().__init__(f"channel busy for {wait:.1f} s")
+        self.wait = wait
 
 
 def slack_error(exc: SlackApiError) -> str:
     return str(exc.response.get("error", "unknown_error"))
 
 
+def uncertain(exc: SlackApiError) -> bool:
+    """Whether Slack may have done what it answered an error to."""
+    return exc.response.status_code >= 500 or slack_error(exc) in _UNCERTAIN
+
+
+def _retry_after(exc: SlackApiError) -> float | None:
+    if exc.response.status_code != 429:
+        return None
+    try:
+        return max(1.0, float(exc.response.headers.get("Retry-After", "1")))
+    except (TypeError, ValueError):
+        return 1.0
+
+
+def _is_dm(channel: str | None) -> bool:
+    return bool(channel) and str(channel).startswith("D")
+
+
 class Notifier:
-    """`client` may retry anything (Bolt's calls, updates, DMs); `poster` carries only the 429
-    retry, because a chat.postMessage resent after a 5xx or a dropped connection may be a
-    second copy of a message Slack already posted."""
+    """`client` may retry anything (reads, updates, DMs); `poster` retries only 429s, because a
+    chat.postMessage resent after a 5xx or a dropped connection may be a second copy: such a
+    post is reconciled by reading the thread back instead."""
 
     def __init__(
         self,
@@ -40,44 +86,231 @@ class Notifier:
         store: JobStore,
         labels: Mapping[str, str],
         poster: AsyncWebClient | None = None,
+        *,
+        posts_per_second: float = 1.0,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._client = client
         self._poster = poster or client
         self._store = store
         self._labels = labels
+        self._interval = 1.0 / posts_per_second
+        self._clock = clock
 
     def label(self, job: Job) -> str:
         return self._labels.get(job.provider, job.provider.title())
 
-    async def sync(self, job: Job) -> Job | None:
-        """Bring Slack up to date with `job`: root message, its state, unposted results.
+    def needs_slack(self, job: Job) -> bool:
+        """Whether `deliver` has anything to do for this job."""
+        if job.root_ts is None:
+            return True
+        text, body = blocks.root_message(job, self.label(job))
+        return blocks.render_key(text, body) != job.rendered or (
+            job.terminal and bool(job.unposted)
+        )
 
-        When the root message can no longer be used (the bot was removed, the channel archived,
-        the message deleted), the job moves to a DM with the requester and carries on there.
-        Returns the latest stored job, or None when another writer moved it on (it will sync).
+    async def deliver(self, job: Job, save: Save) -> Job:
+        """Bring Slack up to date with `job` and return the job as last saved.
+
+        Raises Lost (start again from the stored job), SlackBusy, or what Slack raised.
         """
+        job = await self._ensure_root(job, save)
+        job = await self._update_root(job, save)
+        if not job.terminal:
+            return job
         try:
-            return await self._sync(job)
+            return await self._post_results(job, save)
         except SlackApiError as exc:
-            if slack_error(exc) not in _ROOT_GONE:
+            if slack_error(exc) not in _ROOT_GONE or _is_dm(job.root_channel):
                 raise
-            latest = await self._store.get(job.id)
-            if latest is None or latest.root_ts is None or _is_dm(latest.root_channel):
+            log.info("job %s: thread unusable (%s); moving to a DM", job.id, slack_error(exc))
+        job = await self._move_to_dm(await self._latest(job), save)
+        return await self._post_results(job, save)
+
+    async def _post_results(self, job: Job, save: Save) -> Job:
+        for index in job.unposted:
+            output = job.outputs[index]
+            text, body = blocks.result_reply(index + 1, len(job.outputs), output)
+            job = await self._post_once(
+                job, output_key(index), str(job.root_channel), job.reply_thread, text, body, save
+            )
+        return job
+
+    # --- the root message -------------------------------------------------------------------
+    async def _ensure_root(self, job: Job, save: Save) -> Job:
+        root = job.root
+        if root is not None and root.state is DeliveryState.POSTED:
+            return job
+        channel = root.channel if root is not None else job.channel_id
+        try:
+            return await self._post_root(job, channel, save)
+        except SlackApiError as exc:
+            if slack_error(exc) not in _CANNOT_POST or _is_dm(channel):
+                raise
+            log.info(
+                "job %s: cannot post in %s (%s); using a DM", job.id, channel, slack_error(exc)
+            )
+        return await self._move_to_dm(await self._latest(job), save)
+
+    async def _post_root(self, job: Job, channel: str, save: Save) -> Job:
+        text, body = blocks.root_message(job, self.label(job))
+        thread = job.thread_ts if channel == job.channel_id else None
+        posted = await self._post_once(job, ROOT, channel, thread, text, body, save)
+        if posted.rendered == blocks.render_key(text, body):
+            return posted
+        saved = await save(posted.changed(rendered=blocks.render_key(text, body)))
+        if saved is None:
+            raise Lost
+        return saved
+
+    async def _move_to_dm(self, job: Job, save: Save) -> Job:
+        opened = await self._client.conversations_open(users=job.user_id)
+        dm = str(opened["channel"]["id"])
+        job = await self._post_once(
+            job, _MOVED, dm, None, blocks.moved_notice(job.channel_id), [], save
+        )
+        root = job.root
+        if root is not None and root.channel != dm:
+            # The channel root can no longer carry the job: a new one is owed in the DM.
+            moved = Delivery(
+                state=DeliveryState.RESERVED, channel=dm, reserved_at=self._clock(), attempt=0
+            )
+            job = await self._saved(job.delivered(ROOT, moved).changed(rendered=None), save)
+        return await self._post_root(job, dm, save)
+
+    async def _update_root(self, job: Job, save: Save) -> Job:
+        text, body = blocks.root_message(job, self.label(job))
+        key = blocks.render_key(text, body)
+        if key == job.rendered or job.root_ts is None or job.root_channel is None:
+            return job
+        try:
+            await self._client.chat_update(
+                channel=job.root_channel, ts=job.root_ts, text=text, blocks=body
+            )
+        except SlackApiError as exc:
+            if slack_error(exc) not in _ROOT_GONE or _is_dm(job.root_channel):
                 raise
             log.info("job %s: root message unusable (%s); moving to a DM", job.id, slack_error(exc))
-            moved = await self._post_root(latest, in_dm=True)
-            return None if moved is None else await self._sync(moved)
+            return await self._move_to_dm(job, save)
+        return await self._saved(job.changed(rendered=key), save)
 
-    async def _sync(self, job: Job) -> Job | None:
-        current: Job | None = job
-        if job.root_ts is None:
-            current = await self._post_root(job)
-        if current is not None:
-            current = await self._update_root(current)
-        while current is not None and current.unposted and current.root_ts:
-            current = await self._post_next_result(current)
-        return current
+    # --- one message, once ------------------------------------------------------------------
+    async def _post_once(
+        self,
+        job: Job,
+        key: str,
+        channel: str,
+        thread_ts: str | None,
+        text: str,
+        body: list[blocks.Block],
+        save: Save,
+    ) -> Job:
+        held = job.deliveries.get(key)
+        if held is not None and held.state is DeliveryState.POSTED:
+            return job
+        if held is not None and held.attempt > 0:
+            found = await self._find_posted(job, key, held)
+            if found is not None:
+                log.info(
+                    "job %s: %s was posted before (ts %s); not posting again", job.id, key, found
+                )
+                return await self._saved(
+                    job.delivered(key, _posted(held, held.channel, found)), save
+                )
+        await self._pace(channel)
+        attempt = (held.attempt if held is not None else 0) + 1
+        reservation = Delivery(
+            state=DeliveryState.RESERVED,
+            channel=channel,
+            thread_ts=thread_ts,
+            reserved_at=self._clock(),
+            attempt=attempt,
+        )
+        reserved = await self._saved(job.delivered(key, reservation), save)
+        try:
+            answer = await self._poster.chat_postMessage(
+                channel=channel,
+                thread_ts=thread_ts,
+                text=text,
+                blocks=body or None,
+                metadata={
+                    "event_type": ids.POST_EVENT,
+                    "event_payload": {"job": job.id, "key": key},
+                },
+                unfurl_links=False,
+                unfurl_media=False,
+            )
+        except SlackApiError as exc:
+            if uncertain(exc):
+                log.warning(
+                    "job %s: %s may or may not be posted (%s); it is checked before a retry",
+                    job.id,
+                    key,
+                    slack_error(exc),
+                )
+                raise
+            # A definite refusal: nothing was posted, so the next attempt starts clean.
+            await self._saved(reserved.delivered(key, None), save)
+            wait = _retry_after(exc)
+            if wait is not None:
+                raise SlackBusy(wait) from exc
+            raise
+        posted = _posted(reservation, str(answer["channel"]), str(answer["ts"]))
+        return await self._saved(reserved.delivered(key, posted), save)
 
+    async def _find_posted(self, job: Job, key: str, held: Delivery) -> str | None:
+        """The ts of the message this delivery posted earlier, if Slack has it."""
+        pages = _HISTORY_PAGES
+        cursor: str | None = None
+        while pages > 0:
+            pages -= 1
+            args: dict[str, Any] = {
+                "channel": held.channel,
+                "include_all_metadata": True,
+                "limit": 200,
+                "cursor": cursor,
+            }
+            try:
+                if held.thread_ts is not None:
+                    answer = await self._client.conversations_replies(ts=held.thread_ts, **args)
+                else:
+                    # A root message in a channel: look back from now, newest first.
+                    oldest = f"{held.reserved_at - 86400:.6f}"
+                    answer = await self._client.conversations_history(oldest=oldest, **args)
+            except SlackApiError as exc:
+                if slack_error(exc) == "thread_not_found":
+                    return None  # no thread, so nothing was posted into it
+                raise
+            for message in answer.get("messages") or []:
+                if _names(message, job.id, key):
+                    return str(message["ts"])
+            cursor = (answer.get("response_metadata") or {}).get("next_cursor") or None
+            if not answer.get("has_more") or cursor is None:
+                return None
+        return None
+
+    async def _pace(self, channel: str) -> None:
+        wait = await self._store.pace(
+            f"slack-post:{channel}", self._interval, self._clock(), _PACE_MAX_WAIT
+        )
+        if wait > _PACE_MAX_WAIT:
+            raise SlackBusy(wait)
+        if wait > 0:
+            await asyncio.sleep(wait)
+
+    async def _saved(self, job: Job, save: Save) -> Job:
+        saved = await save(job)
+        if saved is None:
+            raise Lost
+        return saved
+
+    async def _latest(self, job: Job) -> Job:
+        latest = await self._store.get(job.id)
+        if latest is None:
+            raise Lost
+        return latest
+
+    # --- messages that are not a job's -------------------------------------------------------
     async def ephemeral(self, channel: str, user: str, text: str) -> None:
         try:
             await self._client.chat_postEphemeral(channel=channel, user=user, text=text)
@@ -92,89 +325,16 @@ class Notifier:
         await self._poster.chat_postMessage(channel=channel, text=text)
         return channel
 
-    async def _post_root(self, job: Job, *, in_dm: bool = False) -> Job | None:
-        text, body = blocks.root_message(job, self.label(job))
-        answer = None
-        if not in_dm:
-            try:
-                answer = await self._poster.chat_postMessage(
-                    channel=job.channel_id,
-                    thread_ts=job.thread_ts,
-                    text=text,
-                    blocks=body,
-                    unfurl_links=False,
-                    unfurl_media=False,
-                )
-            except SlackApiError as exc:
-                if slack_error(exc) not in _CANNOT_POST:
-                    raise
-                log.info(
-                    "job %s: cannot post in %s (%s); using a DM",
-                    job.id,
-                    job.channel_id,
-                    slack_error(exc),
-                )
-        if answer is None:
-            dm = await self.direct_message(job.user_id, blocks.moved_notice(job.channel_id))
-            answer = await self._poster.chat_postMessage(
-                channel=dm, text=text, blocks=body, unfurl_links=False, unfurl_media=False
-            )
-        stored = await self._store.save(
-            job.changed(
-                root_channel=str(answer["channel"]),
-                root_ts=str(answer["ts"]),
-                thread_ts=job.thread_ts if answer["channel"] == job.channel_id else None,
-                rendered=blocks.render_key(text, body),
-            )
-        )
-        if stored is None:
-            log.warning("job %s: root message posted but the job moved on meanwhile", job.id)
-        return stored
 
-    async def _update_root(self, job: Job) -> Job | None:
-        text, body = blocks.root_message(job, self.label(job))
-        key = blocks.render_key(text, body)
-        if key == job.rendered or job.root_ts is None or job.root_channel is None:
-            return job
-        await self._client.chat_update(
-            channel=job.root_channel, ts=job.root_ts, text=text, blocks=body
-        )
-        return await self._store.save(job.changed(rendered=key))
-
-    async def _post_next_result(self, job: Job) -> Job | None:
-        index = job.posted
-        reserved = await self._store.save(job.changed(posted=index + 1))
-        if reserved is None:
-            return None
-        output = job.outputs[index]
-        text, body = blocks.clip_reply(index + 1, len(job.outputs), output)
-        try:
-            await self._poster.chat_postMessage(
-                channel=str(job.root_channel),
-                thread_ts=job.thread_ts or job.root_ts,
-                text=text,
-                blocks=body,
-                unfurl_links=False,
-                unfurl_media=False,
-            )
-        except SlackApiError as exc:
-            if exc.response.status_code >= 500:
-                # Slack may have posted it anyway: keep the reservation (at most once).
-                log.error(
-                    "job %s: result %d may not have been posted (HTTP %d); not retried",
-                    job.id,
-                    index + 1,
-                    exc.response.status_code,
-                )
-                raise
-            # A definite refusal: nothing was posted, so a later sync may try again.
-            await self._store.save(reserved.changed(posted=index))
-            log.warning(
-                "job %s: result %d refused (%s); will retry", job.id, index + 1, slack_error(exc)
-            )
-            raise
-        return reserved
+def _posted(held: Delivery, channel: str, ts: str) -> Delivery:
+    return held.model_copy(update={"state": DeliveryState.POSTED, "channel": channel, "ts": ts})
 
 
-def _is_dm(channel: str | None) -> bool:
-    return bool(channel) and str(channel).startswith("D")
+def _names(message: Mapping[str, Any], job_id: str, key: str) -> bool:
+    metadata = message.get("metadata")
+    if not isinstance(metadata, Mapping) or metadata.get("event_type") != ids.POST_EVENT:
+        return False
+    payload = metadata.get("event_payload")
+    return (
+        isinstance(payload, Mapping) and payload.get("job") == job_id and payload.get("key") == key
+    )

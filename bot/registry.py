@@ -1,24 +1,23 @@
-"""Which providers this deployment offers: one line per provider, only those with a key."""
+"""Which providers this build knows: one line per provider. The only module in bot/ (with the
+demo and the sandbox) that names one."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from bot.settings import Settings
-from providers.base import Provider, RateWindow
-from providers.vizard import VizardProvider
+from providers import vizard
+from providers.base import Provider
+from providers.plugin import ProviderPlugin
+
+PLUGINS: tuple[ProviderPlugin[Any], ...] = (vizard.PLUGIN,)
 
 
 def build_providers(settings: Settings) -> dict[str, Provider]:
+    """The configured providers (those whose settings group has its key), by name."""
     providers: dict[str, Provider] = {}
-    if settings.vizard_api_key is not None:
-        providers["vizard"] = VizardProvider(
-            settings.vizard_api_key.get_secret_value(),
-            str(settings.vizard_base_url).rstrip("/"),
-            rate_windows=(
-                RateWindow(60, settings.vizard_per_minute),
-                RateWindow(3600, settings.vizard_per_hour),
-            ),
-            link_ttl_seconds=settings.vizard_link_ttl_hours * 3600,
-            first_poll_after=settings.poll_min_seconds,
-            timeout=settings.vizard_timeout_seconds,
-        )
+    for plugin in settings.plugins:
+        group = settings.group(plugin.name)
+        if group.configured:
+            providers[plugin.name] = plugin.create(group)
     return providers

@@ -1,7 +1,15 @@
-"""One step of a job: submit it or poll it, record what happened, then bring Slack up to date."""
+"""One turn of a job by the holder of its lease: one provider step, Slack, then release.
+
+A state change is saved (compare-and-set) before Slack hears of it. A create is recorded as in
+flight before it is sent: a holder that finds one in flight resends it only with the same
+idempotency key, where the provider takes one, and otherwise fails the job with a sentence.
+When another writer (a Cancel or Confirm click) changes the job during a turn, the turn starts
+again from the stored job, so what Slack shows always follows the latest version.
+"""
 
 from __future__ import annotations
 
+import enum
 import logging
 import random
 import time
@@ -12,19 +20,22 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 
 from bot.jobs import Job, JobState
-from bot.notify import Notifier, slack_error
-from bot.store.base import JobStore
+from bot.notify import Lost, Notifier, Save, SlackBusy, slack_error
+from bot.store.base import InFlightFull, JobStore
 from providers.base import (
     NOT_SENT,
+    ErrorKind,
     Progress,
     Provider,
     ProviderError,
     RateLimited,
+    Submission,
     Unavailable,
 )
 
 log = logging.getLogger(__name__)
 MAX_SLACK_RETRIES = 8
+_MAX_LOST = 5
 
 
 @dataclass(frozen=True)
@@ -54,6 +65,19 @@ def _minutes(seconds: float) -> str:
     return f"about {minutes} minute{'s' if minutes != 1 else ''}"
 
 
+class _Slack(enum.Enum):
+    OK = "ok"
+    BUSY = "busy"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class _Synced:
+    job: Job
+    outcome: _Slack = _Slack.OK
+    retry_at: float | None = None
+
+
 class JobRunner:
     def __init__(
         self,
@@ -72,49 +96,90 @@ class JobRunner:
         self._timing = timing or Timing()
         self._webhook_base = webhook_base.rstrip("/") if webhook_base else None
 
-    async def run(self, job: Job) -> Job | None:
-        """Advance a claimed job one step and sync Slack. None when another writer won."""
-        stepped = await self._step(job)
-        if stepped is None:
-            return None
-        return await self.sync(stepped)
+    async def run(self, job: Job, owner: str) -> Job | None:
+        """The holder's turn on a job it has claimed; returns the job as released, or None
+        when it vanished or kept changing under us (the lease then runs out and any replica
+        takes the job up again)."""
+        for _ in range(_MAX_LOST):
+            try:
+                return await self._turn(job, owner)
+            except Lost:
+                latest = await self._store.get(job.id)
+                if latest is None:
+                    return None
+                job = latest
+        log.warning(
+            "job %s: changed under its holder %d times; left to the next turn", job.id, _MAX_LOST
+        )
+        return None
 
-    async def sync(self, job: Job) -> Job | None:
-        """Bring Slack up to date; while Slack refuses, keep the job due so a later tick
-        finishes the posting (a finished job too), giving up after MAX_SLACK_RETRIES."""
+    async def _turn(self, job: Job, owner: str) -> Job:
+        async def save(changed: Job) -> Job | None:
+            return await self._store.save(changed, now=self._clock(), owner=owner)
+
+        if job.root_ts is None:
+            # The root message first, so the person sees the request before a slow create.
+            job = (await self._sync(job, save)).job
+        job = await self._advance(job, owner)
+        synced = await self._sync(job, save)
+        return await self._release(synced, owner)
+
+    # --- Slack -------------------------------------------------------------------------------
+    async def _sync(self, job: Job, save: Save) -> _Synced:
+        if not self._notifier.needs_slack(job):
+            return _Synced(job)
         try:
-            synced = await self._notifier.sync(job)
+            return _Synced(await self._notifier.deliver(job, save))
+        except SlackBusy as busy:
+            return _Synced(await self._latest(job), _Slack.BUSY, self._clock() + busy.wait)
         except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
-            return await self._slack_setback(job, exc)
-        if synced is not None and synced.terminal and synced.next_run_at is not None:
-            return await self._store.save(synced.changed(next_run_at=None, retries=0))
-        return synced
+            reason = slack_error(exc) if isinstance(exc, SlackApiError) else type(exc).__name__
+            log.warning("job %s: Slack did not take an update (%s); it is retried", job.id, reason)
+            return _Synced(await self._latest(job), _Slack.FAILED)
 
-    async def _slack_setback(self, job: Job, exc: Exception) -> Job | None:
+    async def _latest(self, job: Job) -> Job:
         latest = await self._store.get(job.id)
         if latest is None:
-            return None
-        reason = slack_error(exc) if isinstance(exc, SlackApiError) else type(exc).__name__
-        if not latest.terminal:
-            log.warning("job %s: Slack refused an update (%s); next tick retries", job.id, reason)
-            return latest
-        retries = latest.retries + 1
-        if retries > MAX_SLACK_RETRIES:
-            log.error(
-                "job %s: Slack refused the results %d times (%s); giving up",
-                job.id,
-                retries - 1,
-                reason,
-            )
-            return await self._store.save(latest.changed(next_run_at=None))
-        log.warning("job %s: Slack refused the results (%s); retry %d", job.id, reason, retries)
-        return await self._store.save(
-            latest.changed(
-                retries=retries, next_run_at=self._clock() + self._timing.retry_delay(retries)
-            )
-        )
+            raise Lost
+        return latest
 
-    async def _step(self, job: Job) -> Job | None:
+    async def _release(self, synced: _Synced, owner: str) -> Job:
+        job, now = synced.job, self._clock()
+        retries = job.slack_retries
+        next_run_at = job.next_run_at
+        if synced.outcome is _Slack.FAILED:
+            retries += 1
+            slack_at: float | None = now + self._timing.retry_delay(retries)
+            if job.terminal and retries > MAX_SLACK_RETRIES:
+                log.error(
+                    "job %s: Slack refused the results %d times; giving up", job.id, retries - 1
+                )
+                slack_at = None
+        else:
+            slack_at = synced.retry_at
+            if synced.outcome is _Slack.OK:
+                retries = 0
+        if job.terminal:
+            next_run_at = None if job.settled else slack_at
+        else:
+            if slack_at is not None:
+                next_run_at = slack_at if next_run_at is None else min(next_run_at, slack_at)
+            if next_run_at is None or next_run_at < now:
+                next_run_at = now + self._timing.poll_min  # never a hot loop
+        released = await self._store.save(
+            job.changed(next_run_at=next_run_at, slack_retries=retries),
+            now=now,
+            owner=owner,
+            release=True,
+        )
+        if released is None:
+            raise Lost
+        return released
+
+    # --- the provider step -------------------------------------------------------------------
+    async def _advance(self, job: Job, owner: str) -> Job:
+        """One provider step. State changes are saved here; other changes (next_run_at, the
+        notice) ride along with the next save."""
         if job.terminal:
             return job
         now = self._clock()
@@ -122,115 +187,180 @@ class JobRunner:
         if provider is None:
             return await self._fail(
                 job,
-                "needs_admin",
+                owner,
+                ErrorKind.NOT_CONFIGURED,
                 f"{job.provider.title()} is no longer set up here; a workspace admin must "
-                "configure its API key again.",
-                now,
+                "configure it again.",
             )
+        started = job.submitted_at or job.create_started_at
         # Time spent queued for a rate limit does not count: a job never fails for waiting.
-        if job.submitted_at is not None and now - job.submitted_at > self._timing.job_timeout:
+        if started is not None and now - started > self._timing.job_timeout:
             hours = self._timing.job_timeout / 3600
             return await self._fail(
                 job,
-                "failed",
+                owner,
+                ErrorKind.TIMED_OUT,
                 f"{provider.label} did not finish within {hours:g} hours, so Reelbot stopped "
                 "waiting. Try again, perhaps with a shorter video.",
-                now,
             )
-        if job.state is JobState.QUEUED:
-            return await self._submit(job, provider, now)
-        return await self._poll(job, provider, now)
+        match job.state:
+            case JobState.AWAITING_CONFIRMATION:
+                return await self._await_confirmation(job, owner, now)
+            case JobState.QUEUED:
+                return await self._submit(job, provider, owner, now)
+            case JobState.SUBMITTING:
+                return await self._resume_create(job, provider, owner, now)
+            case _:
+                return await self._poll(job, provider, owner, now)
 
-    async def _submit(self, job: Job, provider: Provider, now: float) -> Job | None:
-        # Own the job before anything leaves this process: if a lease ran out and another
-        # replica holds the job too, only one of these saves wins, so only one creates.
-        owned = await self._store.save(job.changed(next_run_at=now + self._timing.lease))
-        if owned is None:
-            return None
-        job = owned
+    async def _await_confirmation(self, job: Job, owner: str, now: float) -> Job:
+        if job.confirm_by is None or now < job.confirm_by:
+            return job.changed(next_run_at=job.confirm_by)
+        minutes = max(1, round((job.confirm_by - job.created_at) / 60))
+        return await self._fail(
+            job,
+            owner,
+            ErrorKind.EXPIRED,
+            f"Nobody confirmed this request within {minutes} minutes, so nothing was sent and "
+            "nothing was spent. Ask again if you still want it.",
+        )
+
+    def _waiting(self, job: Job, notice: str, until: float) -> Job:
+        return job.changed(notice=notice, next_run_at=until)
+
+    async def _submit(self, job: Job, provider: Provider, owner: str, now: float) -> Job:
+        limit = provider.in_flight_limit
+        full = (
+            f"{provider.label} works on {limit} job{'s' if limit != 1 else ''} at a time for "
+            "this workspace; yours is next in line and starts as soon as one finishes."
+        )
+        if limit is not None and await self._store.in_flight(provider.name) >= limit:
+            return self._waiting(job, full, now + self._timing.poll_min)
         wait = await self._store.take_rate_slot(
             f"submit:{provider.name}", provider.rate_windows, now
         )
         if wait > 0:
             limits = " and ".join(f"{w.limit} per {_per(w.seconds)}" for w in provider.rate_windows)
             notice = (
-                f"{provider.label} accepts {limits} for this workspace, so your video waits "
+                f"{provider.label} accepts {limits} for this workspace, so your request waits "
                 f"in the queue and goes in {_minutes(wait)}. Nothing to do on your side."
             )
-            return await self._store.save(job.changed(notice=notice, next_run_at=now + wait))
-        request = provider.request_model.model_validate(job.request)
+            return self._waiting(job, notice, now + wait)
+        try:
+            sending = await self._store.save(
+                job.moved(JobState.SUBMITTING, create_started_at=now, notice=None),
+                now=now,
+                owner=owner,
+                in_flight_limit=limit,
+            )
+        except InFlightFull:
+            return self._waiting(job, full, now + self._timing.poll_min)
+        if sending is None:
+            raise Lost
+        return await self._create(sending, provider, owner)
+
+    async def _resume_create(self, job: Job, provider: Provider, owner: str, now: float) -> Job:
+        if not provider.retryable_create:
+            log.warning(
+                "job %s: found its %s create in flight; not sending it again", job.id, provider.name
+            )
+            return await self._fail(
+                job,
+                owner,
+                ErrorKind.CREATE_LOST,
+                f"Reelbot stopped while {provider.label} was receiving this request, so "
+                f"{provider.label} may be working on it anyway. So that your account is not "
+                f"charged twice, Reelbot did not send it again: check your {provider.label} "
+                "projects, or ask again.",
+            )
+        sending = await self._save(job.changed(create_started_at=now), owner)
+        return await self._create(sending, provider, owner)
+
+    async def _create(self, job: Job, provider: Provider, owner: str) -> Job:
+        now = self._clock()
+        request = provider.load_request(job.request)
         webhook = f"{self._webhook_base}/webhooks/{provider.name}" if self._webhook_base else None
         try:
-            submission = await provider.submit(request, webhook_url=webhook)
+            submission = await provider.submit(request, key=job.id, webhook_url=webhook)
         except Unavailable as error:
+            retries = job.provider_retries + 1
             if error.code == NOT_SENT:
-                return await self._setback(job, provider, error, now)
+                # Surely never reached the provider: back in the queue.
+                queued = job.moved(
+                    JobState.QUEUED,
+                    provider_retries=retries,
+                    notice=error.message,
+                    next_run_at=now + self._timing.retry_delay(retries),
+                )
+                return await self._save(queued, owner)
+            if provider.retryable_create:
+                return job.changed(
+                    provider_retries=retries,
+                    notice=error.message,
+                    next_run_at=now + self._timing.retry_delay(retries),
+                )
             log.warning("job %s: %s create unconfirmed (%s)", job.id, provider.name, error.code)
             return await self._fail(
                 job,
-                "failed",
-                f"{provider.label} did not confirm that it received the video, and it may be "
+                owner,
+                ErrorKind.CREATE_LOST,
+                f"{provider.label} did not confirm that it received the request, and it may be "
                 "working on it anyway. So that your account is not charged twice, Reelbot did "
                 f"not send it again: check your {provider.label} projects, or ask again.",
-                now,
+            )
+        except RateLimited as error:
+            notice = (
+                f"{provider.label} asked Reelbot to slow down; your request stays in the "
+                f"queue and is tried again in {_minutes(error.retry_after)}."
+            )
+            until = now + error.retry_after
+            if provider.retryable_create:
+                return self._waiting(job, notice, until)
+            # A refusal: surely not created, so back in the queue.
+            return await self._save(
+                job.moved(JobState.QUEUED, notice=notice, next_run_at=until), owner
             )
         except ProviderError as error:
-            return await self._setback(job, provider, error, now)
+            log.info("job %s: %s refused (%s): %s", job.id, provider.name, error.code, error.kind)
+            return await self._fail(job, owner, error.kind, error.message)
         log.info("job %s: submitted to %s as %s", job.id, provider.name, submission.ref)
-        return await self._store.save(
-            job.moved(
-                JobState.SUBMITTED,
-                provider_ref=submission.ref,
-                submitted_at=now,
-                notice=None,
-                retries=0,
-                next_run_at=now + submission.first_poll_after,
-            )
-        )
+        return await self._keep(job, submission, owner)
 
-    async def _poll(self, job: Job, provider: Provider, now: float) -> Job | None:
+    async def _keep(self, job: Job, submission: Submission, owner: str) -> Job:
+        """Record an accepted create whatever else changed meanwhile: its ref must never be
+        lost (a Cancel click during the create still gets the ref and the charge recorded)."""
+        now = self._clock()
+        first = submission.first_poll_after or self._timing.poll_min
+        for _ in range(_MAX_LOST):
+            if job.state is JobState.SUBMITTING:
+                changed = job.moved(
+                    JobState.SUBMITTED,
+                    provider_ref=submission.ref,
+                    charged_cents=submission.cost_cents,
+                    submitted_at=now,
+                    notice=None,
+                    provider_retries=0,
+                    next_run_at=now + first,
+                )
+            else:
+                changed = job.changed(
+                    provider_ref=submission.ref, charged_cents=submission.cost_cents
+                )
+            saved = await self._store.save(changed, now=now, owner=owner)
+            if saved is not None:
+                return saved
+            job = await self._latest(job)
+        log.error("job %s: could not record %s job %s", job.id, job.provider, submission.ref)
+        raise Lost
+
+    async def _poll(self, job: Job, provider: Provider, owner: str, now: float) -> Job:
         assert job.provider_ref is not None
         try:
             status = await provider.poll(job.provider_ref)
-        except ProviderError as error:
-            return await self._setback(job, provider, error, now)
-        polls = job.polls + 1
-        if status.state is Progress.DONE:
-            log.info("job %s: done with %d outputs", job.id, len(status.outputs))
-            return await self._store.save(
-                job.moved(
-                    JobState.DONE,
-                    next_run_at=self._unposted_guard(now),
-                    outputs=list(status.outputs),
-                    percent=100.0,
-                    polls=polls,
-                    notice=None,
-                )
-            )
-        return await self._store.save(
-            job.moved(
-                JobState.RENDERING,
-                percent=status.percent,
-                polls=polls,
-                retries=0,
-                notice=None,
-                next_run_at=now + self._timing.poll_delay(polls),
-            )
-        )
-
-    async def _setback(
-        self, job: Job, provider: Provider, error: ProviderError, now: float
-    ) -> Job | None:
-        if isinstance(error, RateLimited):
-            notice = (
-                f"{provider.label} asked Reelbot to slow down; your video stays in the "
-                f"queue and is tried again in {_minutes(error.retry_after)}."
-            )
-            return await self._store.save(
-                job.changed(notice=notice, next_run_at=now + error.retry_after)
-            )
-        if isinstance(error, Unavailable):
-            retries = job.retries + 1
+        except RateLimited as error:
+            return self._waiting(job, error.message, now + error.retry_after)
+        except Unavailable as error:
+            retries = job.provider_retries + 1
             log.warning(
                 "job %s: %s unavailable (%s), retry %d",
                 job.id,
@@ -238,27 +368,48 @@ class JobRunner:
                 error.code or "no answer",
                 retries,
             )
-            return await self._store.save(
-                job.changed(
-                    retries=retries,
-                    notice=error.message,
-                    next_run_at=now + self._timing.retry_delay(retries),
-                )
+            return job.changed(
+                provider_retries=retries,
+                notice=error.message,
+                next_run_at=now + self._timing.retry_delay(retries),
             )
-        log.info("job %s: %s refused (%s): %s", job.id, provider.name, error.code, error.kind)
-        return await self._fail(job, error.kind, error.message, now)
-
-    async def _fail(self, job: Job, kind: str, message: str, now: float) -> Job | None:
-        return await self._store.save(
-            job.moved(
-                JobState.FAILED,
-                error=message,
-                error_kind=kind,
-                next_run_at=self._unposted_guard(now),
+        except ProviderError as error:
+            log.info("job %s: %s refused (%s): %s", job.id, provider.name, error.code, error.kind)
+            return await self._fail(job, owner, error.kind, error.message)
+        polls = job.polls + 1
+        if status.state is Progress.DONE:
+            log.info("job %s: done with %d outputs", job.id, len(status.outputs))
+            done = job.moved(
+                JobState.DONE,
+                outputs=list(status.outputs),
+                percent=100.0,
+                stage=None,
+                polls=polls,
+                notice=None,
+                provider_retries=0,
             )
+            return await self._save(done, owner)
+        # Timed from when this poll was due, so a 60 s cap means a poll every 60 s.
+        delay = self._timing.poll_delay(polls)
+        due = job.next_run_at if job.next_run_at is not None else now
+        rendering = job.moved(
+            JobState.RENDERING,
+            percent=status.percent,
+            stage=status.stage,
+            polls=polls,
+            provider_retries=0,
+            notice=None,
+            next_run_at=max(due + delay, now + delay / 2),
         )
+        if job.state is JobState.RENDERING:
+            return rendering  # no state change: saved with the release
+        return await self._save(rendering, owner)
 
-    def _unposted_guard(self, now: float) -> float:
-        """A finished job stays due one lease ahead until sync has posted everything, so a
-        replica that stops in between leaves the posting to whoever claims it next."""
-        return now + self._timing.lease
+    async def _fail(self, job: Job, owner: str, kind: ErrorKind, message: str) -> Job:
+        return await self._save(job.moved(JobState.FAILED, error=message, error_kind=kind), owner)
+
+    async def _save(self, job: Job, owner: str) -> Job:
+        saved = await self._store.save(job, now=self._clock(), owner=owner)
+        if saved is None:
+            raise Lost
+        return saved

@@ -7,6 +7,7 @@ import logging
 import time
 from collections.abc import Callable
 
+import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
@@ -19,9 +20,11 @@ from bot.service import Reelbot
 from bot.settings import Settings
 from bot.store import JobStore, open_store
 from bot.web import build_web
-from providers.base import Provider
+from providers.base import JobKind, Provider
 
 log = logging.getLogger(__name__)
+# How long SIGTERM waits for the job turns in flight (docker-compose allows longer).
+STOP_GRACE_SECONDS = 30.0
 
 
 class StartupError(Exception):
@@ -49,14 +52,22 @@ class Runtime:
         )
         self.providers = build_providers(settings) if providers is None else providers
         self.client = build_slack_client(settings)
-        labels = {p.name: p.label for p in self.providers.values()}
+        self.poster = build_slack_client(settings, posting=True)
+        labels = {p.name: p.label for p in settings.plugins}
+        labels |= {p.name: p.label for p in self.providers.values()}
         self.notifier = Notifier(
-            self.client, self.store, labels, build_slack_client(settings, posting=True)
+            self.client,
+            self.store,
+            labels,
+            self.poster,
+            posts_per_second=settings.slack_channel_posts_per_second,
+            clock=clock,
         )
         timing = Timing(
             poll_min=settings.poll_min_seconds,
             poll_max=max(settings.poll_min_seconds, settings.poll_max_seconds),
             job_timeout=settings.job_timeout_hours * 3600,
+            lease=settings.job_lease_seconds,
         )
         webhook_base = str(settings.public_url) if settings.public_url else None
         self.runner = JobRunner(
@@ -70,15 +81,28 @@ class Runtime:
         self.poller = Poller(
             self.store,
             self.runner,
+            providers=[p.name for p in settings.plugins] + list(self.providers),
             tick_seconds=settings.poll_tick_seconds,
+            concurrency=settings.poll_concurrency,
+            per_provider=settings.poll_per_provider,
             lease_seconds=timing.lease,
+            stop_grace_seconds=STOP_GRACE_SECONDS,
+            retention_seconds=settings.job_retention_days * 86400,
             clock=clock,
         )
         self.reelbot = Reelbot(
-            self.store, self.providers, self.notifier, self.runner, self.poller, clock
+            self.store,
+            self.providers,
+            self.notifier,
+            self.poller,
+            plugins=settings.plugins,
+            defaults={kind: settings.default_provider(kind) for kind in JobKind},
+            confirm_expiry_seconds=settings.confirm_expiry_minutes * 60,
+            clock=clock,
         )
         self.app = build_app(settings, self.client, self.reelbot)
         self.web = build_web(self)
+        self._http: aiohttp.ClientSession | None = None
         self._site_runner: web.AppRunner | None = None
         self._socket: AsyncSocketModeHandler | None = None
         self.port: int | None = None
@@ -99,6 +123,10 @@ class Runtime:
                 )
             # Redis may just be starting (compose, restarts): serve, and let /healthz say 503.
             log.warning("Redis is not answering yet; /healthz reports 503 until it does")
+        # One aiohttp session for every Slack call (both clients), instead of one per call.
+        self._http = aiohttp.ClientSession()
+        self.client.session = self._http
+        self.poster.session = self._http
         runner = web.AppRunner(self.web, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, host, self.settings.port if port is None else port)
@@ -153,4 +181,7 @@ class Runtime:
             await self._site_runner.cleanup()
         for provider in self.providers.values():
             await provider.aclose()
+        if self._http is not None:
+            await self._http.close()
+            self._http = None
         await self.store.close()

@@ -1,41 +1,61 @@
-"""What listeners call: create a job, start it, cancel it. Listeners stay thin."""
+"""What listeners call: which providers a command offers, create a job, cancel or confirm it.
+
+Listeners stay thin. A job's id is derived from the Slack request that made it, so a store
+write whose answer was lost is repeated safely: storing it twice stores it once.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import enum
+import hashlib
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-
-from pydantic import BaseModel
+from typing import Any
 
 from bot.jobs import Job, JobState
 from bot.notify import Notifier
+from bot.parse import Submit
 from bot.poller import Poller
-from bot.runner import JobRunner
+from bot.store import STORE_DOWN
 from bot.store.base import JobStore
-from providers.base import Provider, describe_request
+from providers.base import JobKind, Provider, dump_request
+from providers.plugin import ProviderPlugin
 
 log = logging.getLogger(__name__)
+_ADD_BUDGET_S = 2.0  # of Slack's 3 s to acknowledge
+_UNREACHABLE: tuple[type[Exception], ...] = (*STORE_DOWN, TimeoutError)
 
 
 @dataclass(frozen=True)
 class Origin:
-    """Where a request came from and where its results go."""
+    """Where a request came from, where its results go, and which Slack request it was."""
 
     user_id: str
     channel_id: str
+    request_id: str
     team_id: str | None = None
     thread_ts: str | None = None
 
 
-class CancelOutcome(enum.Enum):
-    CANCELLED = "cancelled"
+class StoreUnsure(Exception):
+    """The job store could not be reached, so whether the job was stored is unknown."""
+
+
+class Outcome(enum.Enum):
+    DONE = "done"
     NOT_YOURS = "not_yours"
     ALREADY_FINISHED = "already_finished"
+    NOT_WAITING = "not_waiting"
+    EXPIRED = "expired"
     UNKNOWN = "unknown"
     BUSY = "busy"
+
+
+def job_id_for(team_id: str | None, request_id: str) -> str:
+    return hashlib.sha256(f"{team_id or '-'}:{request_id}".encode()).hexdigest()[:32]
 
 
 class Reelbot:
@@ -44,65 +64,128 @@ class Reelbot:
         store: JobStore,
         providers: Mapping[str, Provider],
         notifier: Notifier,
-        runner: JobRunner,
         poller: Poller,
+        *,
+        plugins: Sequence[ProviderPlugin[Any]] = (),
+        defaults: Mapping[JobKind, str | None] | None = None,
+        confirm_expiry_seconds: float = 15 * 60,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._clock = clock
+        self._plugins = tuple(plugins)
         self.store = store
         self.providers = providers
         self.notifier = notifier
-        self.runner = runner
         self.poller = poller
+        self._defaults = dict(defaults or {})
+        self._confirm_expiry = confirm_expiry_seconds
 
-    async def create_job(
-        self, provider: Provider, request: BaseModel, source: str, origin: Origin
-    ) -> Job:
-        """Persist the job as queued; call before acknowledging Slack.
+    def offers(self, kind: JobKind) -> dict[str, Provider]:
+        """The configured providers of a kind, the default one first."""
+        found = {name: p for name, p in self.providers.items() if p.kind is kind}
+        default = self._defaults.get(kind)
+        if default in found:
+            found = {default: found[default]} | found
+        return found
 
-        The job becomes due only one lease from now: until then this process holds it (see
-        `start`), and if this process dies first, any replica's poller takes it over then.
-        """
+    def forms(self, kind: JobKind) -> list[ProviderPlugin[Any]]:
+        """Every provider of a kind this build knows, configured or not (for help)."""
+        return [p for p in self._plugins if p.kind is kind]
+
+    def unconfigured(self, kind: JobKind) -> list[tuple[str, str]]:
+        """(label, variable to set) of each known provider of a kind that is not set up."""
+        return [(p.label, p.key_variable) for p in self.forms(kind) if p.name not in self.providers]
+
+    async def create_job(self, submit: Submit, origin: Origin) -> Job:
+        """Persist the job, due at once; call before acknowledging Slack.
+
+        A priced request waits for its requester's Confirm. Raises StoreUnsure when the store
+        could not say whether the job is stored."""
+        provider = self.providers[submit.provider]
+        now = self._clock()
+        quote = provider.quote(submit.request)
         job = Job(
+            id=job_id_for(origin.team_id, origin.request_id),
             kind=provider.kind,
             provider=provider.name,
-            source=source,
-            request=describe_request(request),
+            state=JobState.QUEUED if quote is None else JobState.AWAITING_CONFIRMATION,
+            title=submit.description.title,
+            source=submit.description.source,
+            request=dump_request(submit.request),
             user_id=origin.user_id,
             channel_id=origin.channel_id,
             team_id=origin.team_id,
             thread_ts=origin.thread_ts,
-            next_run_at=self._clock() + self.poller.lease_seconds,
+            created_at=now,
+            next_run_at=now,
+            quoted_cents=None if quote is None else quote.cents,
+            confirm_by=None if quote is None else now + self._confirm_expiry,
+            notice=None if quote is None else quote.sentence,
         )
-        stored = await self.store.add(job)
-        log.info("job %s: queued for %s by %s", stored.id, provider.name, origin.user_id)
+        stored = await self._add_once(job)
+        log.info("job %s: %s for %s by %s", stored.id, stored.state, provider.name, origin.user_id)
         return stored
 
-    async def start(self, job: Job) -> None:
-        """After the ack: post the root message, then run the first step right away."""
-        synced = await self.runner.sync(job)
-        if synced is not None and synced.root_ts is not None:
-            self.poller.kick_job(synced)
+    async def _add_once(self, job: Job) -> Job:
+        deadline = time.monotonic() + _ADD_BUDGET_S
+        for _ in range(3):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            try:
+                return await asyncio.wait_for(self.store.add(job), left)
+            except ValueError:
+                # Stored already: an earlier attempt's answer was lost, or Slack sent it twice.
+                existing = await self.store.get(job.id)
+                if existing is not None:
+                    return existing
+            except _UNREACHABLE as exc:
+                log.warning("job %s: store did not answer (%s)", job.id, type(exc).__name__)
+                await asyncio.sleep(0.05)
+        try:
+            existing = await asyncio.wait_for(self.store.get(job.id), 0.5)
+        except _UNREACHABLE:
+            existing = None
+        if existing is not None:
+            return existing
+        raise StoreUnsure(job.id)
 
-    async def cancel(self, job_id: str, user_id: str) -> tuple[CancelOutcome, Job | None]:
+    def start(self, job: Job) -> None:
+        """After the ack: the pool takes the job at once (the root message, then the step)."""
+        self.poller.wake()
+
+    async def cancel(self, job_id: str, user_id: str) -> tuple[Outcome, Job | None]:
+        return await self._decide(job_id, user_id, confirm=False)
+
+    async def confirm(self, job_id: str, user_id: str) -> tuple[Outcome, Job | None]:
+        return await self._decide(job_id, user_id, confirm=True)
+
+    async def _decide(
+        self, job_id: str, user_id: str, *, confirm: bool
+    ) -> tuple[Outcome, Job | None]:
         for _ in range(10):
             job = await self.store.get(job_id)
             if job is None:
-                return CancelOutcome.UNKNOWN, None
+                return Outcome.UNKNOWN, None
             if job.user_id != user_id:
-                return CancelOutcome.NOT_YOURS, job
+                return Outcome.NOT_YOURS, job
             if job.terminal:
-                return CancelOutcome.ALREADY_FINISHED, job
-            saved = await self.store.save(
-                job.moved(
-                    JobState.CANCELLED,
-                    cancelled_by=user_id,
-                    next_run_at=self._clock() + self.poller.lease_seconds,
-                )
-            )
+                return Outcome.ALREADY_FINISHED, job
+            now = self._clock()
+            if confirm:
+                if job.state is not JobState.AWAITING_CONFIRMATION:
+                    return Outcome.NOT_WAITING, job
+                if job.confirm_by is not None and now >= job.confirm_by:
+                    return Outcome.EXPIRED, job
+                changed = job.moved(JobState.QUEUED, confirmed_by=user_id, notice=None)
+            else:
+                changed = job.moved(JobState.CANCELLED, cancelled_by=user_id)
+            # Compare-and-set, so a double click or two replicas act once; the holder of the
+            # job's lease (or the pool, now) brings the root message up to date.
+            saved = await self.store.save(changed.changed(next_run_at=now), now=now)
             if saved is not None:
-                log.info("job %s: cancelled by its requester", job_id)
-                await self.runner.sync(saved)
-                return CancelOutcome.CANCELLED, saved
-        log.warning("job %s: cancel lost 10 races in a row", job_id)
-        return CancelOutcome.BUSY, None
+                log.info("job %s: %s by its requester", job_id, saved.state)
+                self.poller.wake()
+                return Outcome.DONE, saved
+        log.warning("job %s: a click lost 10 races in a row", job_id)
+        return Outcome.BUSY, None

@@ -1,17 +1,29 @@
-"""Configuration from the environment (and a `.env` file). Names are fixed: other tools set them."""
+"""Configuration from the environment (and a `.env` file). Names are fixed: other tools set them.
+
+The bot's own settings live here; each provider reads its own group of variables
+(`<PROVIDER>_API_KEY`, ...) through the settings class its plugin names, so nothing here
+names a provider.
+"""
 
 from __future__ import annotations
 
-import re
-from typing import Annotated
+from collections.abc import Mapping, Sequence
+from typing import Annotated, Any
 
-from pydantic import AliasChoices, Field, HttpUrl, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    HttpUrl,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from redis.connection import parse_url
 
-from providers import vizard
-
-_HEADER_SAFE = re.compile(r"[\x21-\x7e]+")
+from providers.base import JobKind
+from providers.plugin import HEADER_SAFE, ProviderPlugin, ProviderSettings
 
 
 class SettingsError(Exception):
@@ -35,27 +47,13 @@ class Settings(BaseSettings):
     slack_api_url: HttpUrl = Field(
         HttpUrl("https://slack.com/api/"), validation_alias=_env("SLACK_API_URL")
     )
+    slack_channel_posts_per_second: Annotated[float, Field(gt=0, le=100)] = Field(
+        1.0, validation_alias=_env("SLACK_CHANNEL_POSTS_PER_SECOND")
+    )
 
     redis_url: str | None = Field(None, validation_alias=_env("REDIS_URL"))
     reelbot_db: str = Field("./reelbot.db", validation_alias=_env("REELBOT_DB"))
     key_prefix: str = Field("reelbot:", validation_alias=_env("REELBOT_KEY_PREFIX"))
-
-    vizard_api_key: SecretStr | None = Field(None, validation_alias=_env("VIZARD_API_KEY"))
-    vizard_base_url: HttpUrl = Field(
-        HttpUrl(vizard.DEFAULT_BASE_URL), validation_alias=_env("VIZARD_BASE_URL")
-    )
-    vizard_per_minute: Annotated[int, Field(ge=1)] = Field(
-        3, validation_alias=_env("VIZARD_PER_MINUTE")
-    )
-    vizard_per_hour: Annotated[int, Field(ge=1)] = Field(
-        20, validation_alias=_env("VIZARD_PER_HOUR")
-    )
-    vizard_timeout_seconds: Annotated[float, Field(gt=0, le=600)] = Field(
-        30.0, validation_alias=_env("VIZARD_TIMEOUT_SECONDS")
-    )
-    vizard_link_ttl_hours: Annotated[float, Field(gt=0)] = Field(
-        168, validation_alias=_env("VIZARD_LINK_TTL_HOURS")
-    )
 
     port: Annotated[int, Field(ge=0, le=65535)] = Field(3000, validation_alias=_env("PORT"))
     public_url: HttpUrl | None = Field(None, validation_alias=_env("REELBOT_PUBLIC_URL"))
@@ -68,10 +66,29 @@ class Settings(BaseSettings):
     poll_max_seconds: Annotated[float, Field(gt=0)] = Field(
         60.0, validation_alias=_env("POLL_MAX_SECONDS")
     )
+    poll_concurrency: Annotated[int, Field(ge=1, le=4096)] = Field(
+        64, validation_alias=_env("POLL_CONCURRENCY")
+    )
+    poll_per_provider: Annotated[int, Field(ge=1, le=4096)] | None = Field(
+        None, validation_alias=_env("POLL_PER_PROVIDER")
+    )
+    job_lease_seconds: Annotated[float, Field(ge=1, le=3600)] = Field(
+        120.0, validation_alias=_env("JOB_LEASE_SECONDS")
+    )
     job_timeout_hours: Annotated[float, Field(gt=0)] = Field(
         24.0, validation_alias=_env("JOB_TIMEOUT_HOURS")
     )
+    job_retention_days: Annotated[float, Field(gt=0)] = Field(
+        30.0, validation_alias=_env("JOB_RETENTION_DAYS")
+    )
+    confirm_expiry_minutes: Annotated[float, Field(gt=0, le=24 * 60)] = Field(
+        15.0, validation_alias=_env("CONFIRM_EXPIRY_MINUTES")
+    )
+    clip_default_provider: str | None = Field(None, validation_alias=_env("CLIP_DEFAULT_PROVIDER"))
     log_level: str = Field("INFO", validation_alias=_env("LOG_LEVEL"))
+
+    _plugins: tuple[ProviderPlugin[Any], ...] = PrivateAttr(default=())
+    _groups: dict[str, ProviderSettings] = PrivateAttr(default_factory=dict)
 
     @field_validator("log_level")
     @classmethod
@@ -85,20 +102,21 @@ class Settings(BaseSettings):
         "slack_bot_token",
         "slack_signing_secret",
         "slack_app_token",
-        "vizard_api_key",
         "redis_url",
         "public_url",
+        "poll_per_provider",
+        "clip_default_provider",
         mode="before",
     )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("slack_bot_token", "slack_signing_secret", "slack_app_token", "vizard_api_key")
+    @field_validator("slack_bot_token", "slack_signing_secret", "slack_app_token")
     @classmethod
     def _header_safe(cls, value: SecretStr | None) -> SecretStr | None:
         # Tokens travel in HTTP headers: anything else fails at the first request instead.
-        if value is not None and not _HEADER_SAFE.fullmatch(value.get_secret_value()):
+        if value is not None and not HEADER_SAFE.fullmatch(value.get_secret_value()):
             raise ValueError("must be printable ASCII with no spaces (check for a stray character)")
         return value
 
@@ -123,15 +141,26 @@ class Settings(BaseSettings):
     def has_slack(self) -> bool:
         return self.slack_bot_token is not None
 
+    @property
+    def plugins(self) -> tuple[ProviderPlugin[Any], ...]:
+        """Every provider this build knows, configured or not."""
+        return self._plugins
+
+    def group(self, name: str) -> ProviderSettings:
+        """A provider's settings group, by provider name."""
+        return self._groups[name]
+
+    def default_provider(self, kind: JobKind) -> str | None:
+        """The provider an admin chose for a kind's command, if any."""
+        return {JobKind.CLIPS: self.clip_default_provider}.get(kind)
+
     def secrets(self) -> list[str]:
         """Every secret value set, for log redaction."""
-        values = [
-            self.slack_bot_token,
-            self.slack_signing_secret,
-            self.slack_app_token,
-            self.vizard_api_key,
-        ]
-        return [v.get_secret_value() for v in values if v is not None and v.get_secret_value()]
+        values = [self.slack_bot_token, self.slack_signing_secret, self.slack_app_token]
+        found = [v.get_secret_value() for v in values if v is not None and v.get_secret_value()]
+        for group in self._groups.values():
+            found.extend(group.secrets())
+        return found
 
     def require_slack(self) -> None:
         """`reelbot run` needs a bot token and, in HTTP mode, the signing secret."""
@@ -153,13 +182,55 @@ class Settings(BaseSettings):
             )
 
 
-def load_settings(**overrides: object) -> Settings:
-    """Settings from the environment, or SettingsError naming the first bad variable."""
+def _first_error(exc: ValidationError, name_of: Mapping[str, str] | None = None) -> str:
+    first = exc.errors()[0]
+    field = str(first["loc"][0]) if first["loc"] else "settings"
+    name = (name_of or {}).get(field, field.upper())
+    # Never echo the input: it may be a secret.
+    reason = str(first["msg"]).removeprefix("Value error, ")
+    return f"{name} is invalid: {reason}"
+
+
+def load_settings(
+    *, plugins: Sequence[ProviderPlugin[Any]] | None = None, **overrides: Any
+) -> Settings:
+    """Settings from the environment, or SettingsError naming the first bad variable.
+
+    `overrides` set values directly: the bot's own by field name, a provider's with its name
+    in front (`<provider>_api_key=...`). `plugins` defaults to the registry's.
+    """
+    if plugins is None:
+        from bot.registry import PLUGINS
+
+        plugins = PLUGINS
+    env_file = overrides.pop("_env_file", ".env")
+    own: dict[str, Any] = {}
+    grouped: dict[str, dict[str, Any]] = {p.name: {} for p in plugins}
+    for key, value in overrides.items():
+        plugin = next((p for p in plugins if key.startswith(f"{p.name}_")), None)
+        if plugin is None:
+            own[key] = value
+        else:
+            grouped[plugin.name][key.removeprefix(f"{plugin.name}_")] = value
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        settings = Settings(_env_file=env_file, **own)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        name = str(first["loc"][0]).upper() if first["loc"] else "settings"
-        # Never echo the input: it may be a secret.
-        reason = str(first["msg"]).removeprefix("Value error, ")
-        raise SettingsError(f"{name} is invalid: {reason}") from None
+        raise SettingsError(_first_error(exc)) from None
+    for plugin in plugins:
+        try:
+            group = plugin.settings(_env_file=env_file, **grouped[plugin.name])
+        except ValidationError as exc:
+            names = {f: plugin.settings.env_name(f) for f in plugin.settings.model_fields}
+            raise SettingsError(_first_error(exc, names)) from None
+        settings._groups[plugin.name] = group
+    settings._plugins = tuple(plugins)
+    _check_defaults(settings)
+    return settings
+
+
+def _check_defaults(settings: Settings) -> None:
+    for kind, variable in ((JobKind.CLIPS, "CLIP_DEFAULT_PROVIDER"),):
+        chosen = settings.default_provider(kind)
+        names = [p.name for p in settings.plugins if p.kind is kind]
+        if chosen is not None and chosen not in names:
+            raise SettingsError(f"{variable} is invalid: must be one of {', '.join(names)}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from typing import TYPE_CHECKING
@@ -14,6 +15,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 MAX_BODY = 1024 * 1024
+# Webhook calls handled at once; beyond that a provider is asked to retry (503). A webhook
+# only makes a job due, so this bounds store round trips, never the work itself.
+MAX_WEBHOOKS = 32
 
 
 def build_web(runtime: Runtime) -> web.Application:
@@ -22,17 +26,23 @@ def build_web(runtime: Runtime) -> web.Application:
         bolt_response = await runtime.app.async_dispatch(bolt_request)
         return await to_aiohttp_response(bolt_response)
 
+    webhooks = asyncio.Semaphore(MAX_WEBHOOKS)
+
     async def provider_webhook(request: web.Request) -> web.Response:
         provider = runtime.providers.get(request.match_info["provider"])
         if provider is None:
             raise web.HTTPNotFound()
-        body = await request.read()
-        ref = provider.webhook_ref(request.headers, body)
-        if ref is not None:
-            job_id = await runtime.store.find_by_ref(provider.name, ref)
-            if job_id is not None and await runtime.store.make_due(job_id, runtime.clock()):
-                log.info("job %s: %s webhook, polling now", job_id, provider.name)
-                runtime.poller.kick(job_id)
+        if webhooks.locked():
+            return web.json_response({"ok": False}, status=503, headers={"Retry-After": "5"})
+        async with webhooks:
+            body = await request.read()
+            ref = provider.webhook_ref(request.headers, body)
+            if ref is not None:
+                job_id = await runtime.store.find_by_ref(provider.name, ref)
+                # Due now, unless a turn holds it: a lease is never cut short.
+                if job_id is not None and await runtime.store.make_due(job_id, runtime.clock()):
+                    log.info("job %s: %s webhook, polling now", job_id, provider.name)
+                    runtime.poller.wake()
         # The same answer whether or not the call was about one of our jobs.
         return web.json_response({"ok": True})
 

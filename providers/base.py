@@ -1,7 +1,8 @@
-"""What every provider offers the bot: one protocol, one result model, one error taxonomy.
+"""What every provider offers the bot: one protocol, typed outputs, one error taxonomy.
 
 Providers never import `bot`. A provider turns its own API into these types; the bot turns
-these types into Slack messages.
+these types into Slack messages. What a provider module declares beyond the protocol (its
+form, its settings group) lives in `providers.forms` and `providers.plugin`.
 """
 
 from __future__ import annotations
@@ -9,15 +10,34 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar, Protocol
+from typing import Annotated, Any, ClassVar, Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
+
+from providers.forms import Form
 
 
 class JobKind(enum.StrEnum):
     CLIPS = "clips"
     AVATAR = "avatar"
     DESCRIPTION = "description"
+
+
+class ErrorKind(enum.StrEnum):
+    """Why a job failed, as a closed set: the provider taxonomy plus the bot's own reasons."""
+
+    BAD_INPUT = "bad_input"
+    NEEDS_ADMIN = "needs_admin"
+    RATE_LIMITED = "rate_limited"
+    UNAVAILABLE = "unavailable"
+    FAILED = "failed"
+    # A create was in flight when its holder stopped, and the provider takes no idempotency
+    # key: it may have made a job, so it is never sent again.
+    CREATE_LOST = "create_lost"
+    TIMED_OUT = "timed_out"
+    NOT_CONFIGURED = "not_configured"
+    # A priced request that nobody confirmed in time: nothing was spent.
+    EXPIRED = "expired"
 
 
 # --- errors ---------------------------------------------------------------------------------
@@ -27,7 +47,7 @@ class ProviderError(Exception):
     `code` is the provider's own code (for logs and tests), never shown alone to a person.
     """
 
-    kind: ClassVar[str] = "error"
+    kind: ClassVar[ErrorKind] = ErrorKind.FAILED
 
     def __init__(self, message: str, *, code: str | None = None) -> None:
         super().__init__(message)
@@ -38,19 +58,19 @@ class ProviderError(Exception):
 class BadInput(ProviderError):
     """The requester can fix it (a different link, option or file)."""
 
-    kind = "bad_input"
+    kind = ErrorKind.BAD_INPUT
 
 
 class NeedsAdmin(ProviderError):
     """Auth, plan or quota: a workspace admin must act."""
 
-    kind = "needs_admin"
+    kind = ErrorKind.NEEDS_ADMIN
 
 
 class RateLimited(ProviderError):
     """Over a provider limit: wait `retry_after` seconds, never fail the job for it."""
 
-    kind = "rate_limited"
+    kind = ErrorKind.RATE_LIMITED
 
     def __init__(self, message: str, *, retry_after: float, code: str | None = None) -> None:
         super().__init__(message, code=code)
@@ -64,7 +84,7 @@ class Unavailable(ProviderError):
     Unavailable from a create means the provider may have acted on it.
     """
 
-    kind = "unavailable"
+    kind = ErrorKind.UNAVAILABLE
 
 
 NOT_SENT = "unreachable"
@@ -73,32 +93,66 @@ NOT_SENT = "unreachable"
 class Failed(ProviderError):
     """The provider gave up on this job; the message says why."""
 
-    kind = "failed"
+    kind = ErrorKind.FAILED
 
 
-# --- models ---------------------------------------------------------------------------------
-class Output(BaseModel):
-    """One finished result: a clip, an avatar video or a description."""
-
+# --- outputs --------------------------------------------------------------------------------
+class _Output(BaseModel):
     model_config = ConfigDict(frozen=True)
 
+    # When the link stops working (epoch seconds), if the provider says or documents it.
+    expires_at: float | None = None
+    # The provider's own id for this output, for refreshing its link.
+    provider_id: str | None = None
+
+
+class Clip(_Output):
+    """One short clip cut from a long video."""
+
+    type: Literal["clip"] = "clip"
     url: str
     title: str = ""
     duration_s: float | None = None
     score: float | None = None
     reason: str = ""
-    text: str = ""
+    transcript: str = ""
     topics: tuple[str, ...] = ()
-    expires_at: float | None = None
     thumbnail_url: str | None = None
     editor_url: str | None = None
 
 
+class Video(_Output):
+    """One rendered video (an avatar video, a described video)."""
+
+    type: Literal["video"] = "video"
+    url: str
+    title: str = ""
+    thumbnail_url: str | None = None
+    duration_s: float | None = None
+
+
+class File(_Output):
+    """A file result: inline text (captions, a transcript) or a link to download it."""
+
+    type: Literal["file"] = "file"
+    name: str
+    media_type: str
+    text: str | None = None
+    url: str | None = None
+    title: str = ""
+
+
+Output = Annotated[Clip | Video | File, Field(discriminator="type")]
+
+
+# --- what a provider answers ----------------------------------------------------------------
 class Submission(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     ref: str
-    first_poll_after: float
+    # The provider's own advice for the first poll; None leaves it to the bot's settings.
+    first_poll_after: float | None = None
+    # What the provider reports it charged, in cents, when it charges per request.
     cost_cents: int | None = None
 
 
@@ -115,6 +169,8 @@ class Status(BaseModel):
 
     state: Progress
     percent: float | None = None
+    # The provider's own word for where it is ("waiting", "processing"), shown as is.
+    stage: str | None = None
     outputs: tuple[Output, ...] = ()
 
 
@@ -126,16 +182,63 @@ class RateWindow:
     limit: int
 
 
+@dataclass(frozen=True)
+class Description:
+    """How a request reads to a person: an optional title and where the input came from."""
+
+    source: str
+    title: str | None = None
+
+
+@dataclass(frozen=True)
+class Quote:
+    """What a request will cost before it is sent, and the sentence that says so."""
+
+    cents: int
+    sentence: str
+
+
 class Provider(Protocol):
+    """One provider, configured. Everything the bot needs to run its jobs and say what
+    happened; nothing here names Slack."""
+
     name: str
     label: str
     kind: JobKind
-    request_model: type[BaseModel]
+    form: Form
     rate_windows: tuple[RateWindow, ...]
+    # Jobs this provider may have open at once across all replicas; None: no limit.
+    in_flight_limit: int | None
+    # True when a create carries an idempotency key, so a create whose answer was lost may be
+    # sent again with the same key; False means it is never sent twice.
+    retryable_create: bool
 
-    async def submit(self, request: BaseModel, *, webhook_url: str | None = None) -> Submission: ...
+    def build_request(self, values: Mapping[str, Any]) -> BaseModel:
+        """The typed request from checked form values; FieldError for cross-field rules."""
+        ...
+
+    def load_request(self, stored: Mapping[str, Any]) -> BaseModel:
+        """A request back from the job store (what `dump_request` wrote)."""
+        ...
+
+    def describe(self, request: BaseModel) -> Description: ...
+
+    def quote(self, request: BaseModel) -> Quote | None:
+        """The price of a request, or None when it costs nothing per request."""
+        ...
+
+    async def submit(
+        self, request: BaseModel, *, key: str, webhook_url: str | None = None
+    ) -> Submission:
+        """Create the provider's job. `key` is stable for one request: providers that take an
+        idempotency key send it, so a repeated create is the same create."""
+        ...
 
     async def poll(self, ref: str) -> Status: ...
+
+    async def refresh(self, ref: str, output: Output) -> Output | None:
+        """The same output with a fresh link, or None when the provider no longer has it."""
+        ...
 
     def webhook_ref(self, headers: Mapping[str, str], body: bytes) -> str | None:
         """The provider job id a webhook call is about, or None when it is not ours."""
@@ -144,6 +247,6 @@ class Provider(Protocol):
     async def aclose(self) -> None: ...
 
 
-def describe_request(request: BaseModel) -> dict[str, Any]:
+def dump_request(request: BaseModel) -> dict[str, Any]:
     """A request as the JSON the job store keeps (provider field names)."""
     return request.model_dump(mode="json", by_alias=True, exclude_none=True)

@@ -1,8 +1,9 @@
 """The one httpx client every provider uses, and the retry rule that keeps creates single.
 
-Polls are safe to repeat, so they retry on timeouts, transport errors and 5xx. Creates are not
-(Vizard has no idempotency key), so they retry only when the request surely never left this
-machine; otherwise one Slack command could start two paid projects.
+Polls are safe to repeat, so they retry on timeouts, transport errors and 5xx. A create is safe
+to repeat only when it carries an idempotency key the provider honours; without one it is
+retried only when the request surely never left this machine, otherwise one Slack command
+could start two paid projects.
 
 Only method, path and status are logged, at DEBUG: headers and bodies can hold API keys.
 """
@@ -55,6 +56,7 @@ async def send(
     label: str,
     idempotent: bool,
     json: Any = None,
+    headers: Mapping[str, str] | None = None,
     attempts: int = 3,
     backoff: float = 0.5,
 ) -> httpx.Response:
@@ -69,7 +71,7 @@ async def send(
     for attempt in range(1, attempts + 1):
         last = attempt == attempts
         try:
-            response = await client.request(method, url, json=json)
+            response = await client.request(method, url, json=json, headers=headers)
         except _NEVER_SENT as exc:
             log.debug("%s %s not sent (%s), attempt %d", method, path, type(exc).__name__, attempt)
             if last:

@@ -8,7 +8,8 @@ from typing import Any
 
 import yaml
 
-from bot import ids
+from bot.kinds import KINDS
+from bot.runtime import STOP_GRACE_SECONDS
 
 MANIFEST = Path(__file__).resolve().parents[1] / "manifest.yml"
 
@@ -30,7 +31,7 @@ def test_display_information_fits_slack_limits() -> None:
 
 def test_every_command_the_app_answers_is_declared() -> None:
     commands = _manifest()["features"]["slash_commands"]
-    assert [c["command"] for c in commands] == [ids.CLIP_COMMAND]
+    assert [c["command"] for c in commands] == [words.command for words in KINDS.values()]
     for command in commands:
         assert re.fullmatch(r"/[a-z0-9_-]{1,31}", command["command"])
         assert command["description"] and len(command["description"]) <= 2000
@@ -43,6 +44,9 @@ def test_scopes_cover_what_the_bot_calls_and_nothing_is_a_yaml_surprise() -> Non
     manifest = _manifest()
     scopes = set(manifest["oauth_config"]["scopes"]["bot"])
     assert {"commands", "chat:write", "im:write", "files:write", "users:read"} <= scopes
+    # Reading its own posts back (with their metadata) is how a post whose answer was lost
+    # is found again instead of being posted twice.
+    assert {"channels:history", "groups:history", "im:history", "mpim:history"} <= scopes
     settings = manifest["settings"]
     assert settings["interactivity"]["is_enabled"] is True
     assert settings["interactivity"]["request_url"].endswith("/slack/events")
@@ -50,3 +54,10 @@ def test_scopes_cover_what_the_bot_calls_and_nothing_is_a_yaml_surprise() -> Non
         assert isinstance(settings[key], bool)
     assert manifest["features"]["bot_user"]["display_name"]
     assert len(manifest["features"]["bot_user"]["display_name"]) <= 80
+
+
+def test_compose_gives_the_bot_longer_to_stop_than_the_poller_drains() -> None:
+    compose = yaml.safe_load((MANIFEST.parent / "docker-compose.yml").read_text())
+    grace = str(compose["services"]["bot"]["stop_grace_period"])
+    assert grace.endswith("s")
+    assert float(grace[:-1]) > STOP_GRACE_SECONDS + 5

@@ -1,4 +1,4 @@
-"""Buttons on a job's root message."""
+"""Buttons on a job's root message: Cancel and Confirm, for its requester only."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot import ids
-from bot.service import CancelOutcome, Reelbot
+from bot.jobs import Job
+from bot.kinds import KINDS
+from bot.service import Outcome, Reelbot
 
 
 def register(app: AsyncApp, reelbot: Reelbot) -> None:
@@ -15,22 +17,45 @@ def register(app: AsyncApp, reelbot: Reelbot) -> None:
     async def cancel(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
         user_id = str(body["user"]["id"])
-        channel_id = str((body.get("channel") or {}).get("id") or "")
         outcome, job = await reelbot.cancel(str(action.get("value", "")), user_id)
-        if outcome is CancelOutcome.CANCELLED:
-            return
-        if outcome is CancelOutcome.NOT_YOURS and job is not None:
-            text = (
-                f"Only <@{job.user_id}>, who asked for these clips, can cancel them. "
-                "Ask them if the job should stop."
-            )
-        elif outcome is CancelOutcome.ALREADY_FINISHED and job is not None:
-            text = f"This job has already {job.state.value}; there is nothing left to cancel."
-        elif outcome is CancelOutcome.BUSY:
-            text = "That job is changing right now; please press Cancel again in a moment."
-        else:
-            text = "I can't find that job any more; it may have expired."
-        if channel_id:
-            await reelbot.notifier.ephemeral(channel_id, user_id, text)
-        else:
-            await reelbot.notifier.direct_message(user_id, text)
+        await _explain(reelbot, body, user_id, outcome, job, "cancel")
+
+    @app.action(ids.CONFIRM_ACTION)
+    async def confirm(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+        await ack()
+        user_id = str(body["user"]["id"])
+        outcome, job = await reelbot.confirm(str(action.get("value", "")), user_id)
+        await _explain(reelbot, body, user_id, outcome, job, "confirm")
+
+
+async def _explain(
+    reelbot: Reelbot,
+    body: dict[str, Any],
+    user_id: str,
+    outcome: Outcome,
+    job: Job | None,
+    verb: str,
+) -> None:
+    if outcome is Outcome.DONE:
+        return
+    noun = KINDS[job.kind].noun if job is not None else "results"
+    if outcome is Outcome.NOT_YOURS and job is not None:
+        text = (
+            f"Only <@{job.user_id}>, who asked for these {noun}, can {verb} this request. "
+            "Ask them if it should go ahead or stop."
+        )
+    elif outcome is Outcome.ALREADY_FINISHED and job is not None:
+        text = f"This job has already {job.state.value}; there is nothing left to {verb}."
+    elif outcome is Outcome.NOT_WAITING and job is not None:
+        text = "This request is already confirmed and on its way; nothing more is needed."
+    elif outcome is Outcome.EXPIRED:
+        text = "This request waited too long for a confirmation and has expired; nothing was spent."
+    elif outcome is Outcome.BUSY:
+        text = f"That job is changing right now; please press {verb.title()} again in a moment."
+    else:
+        text = "I can't find that job any more; it may have expired."
+    channel_id = str((body.get("channel") or {}).get("id") or "")
+    if channel_id:
+        await reelbot.notifier.ephemeral(channel_id, user_id, text)
+    else:
+        await reelbot.notifier.direct_message(user_id, text)

@@ -1,24 +1,28 @@
-"""Words and look-ups the listeners share."""
+"""Words the listeners share, and the one way they answer a person privately."""
 
 from __future__ import annotations
 
-from bot.service import Reelbot
-from providers import vizard
-from providers.base import Provider
+from collections.abc import Sequence
 
-NOT_CONFIGURED = (
-    ":warning: Vizard is not set up in this workspace yet, so I can't make clips. "
-    "A workspace admin must set VIZARD_API_KEY for Reelbot."
-)
+from bot.kinds import KindWords
+
 MODAL_FAILED = (
-    "Slack didn't let me open the form in time. Run `/clip` again, or give the link directly: "
-    "`/clip https://example.com/talk.mp4`."
+    "Slack didn't let me open the form in time. Run `{command}` again, or type the request "
+    "directly, e.g. `{command} {example}`."
 )
-STORE_DOWN = (
-    "Sorry, Reelbot can't save your request right now, so nothing was sent. "
-    "Please try again in a minute."
+STORE_UNSURE = (
+    "Sorry, Reelbot can't reach its job store right now, so it can't tell whether your "
+    "request was saved. If it was, its status message appears here within a few minutes; "
+    "if none does, please send it again."
 )
 
 
-def clip_provider(reelbot: Reelbot) -> Provider | None:
-    return reelbot.providers.get(vizard.NAME)
+def not_configured(words: KindWords, missing: Sequence[tuple[str, str]]) -> str:
+    """`missing` pairs each provider's label with the variable that would enable it."""
+    labels = " or ".join(label for label, _ in missing) or "No provider"
+    variables = " or ".join(variable for _, variable in missing) or "a provider's API key"
+    verb = "is" if len(missing) <= 1 else "are"
+    return (
+        f":warning: {labels} {verb} not set up in this workspace yet, so I can't make "
+        f"{words.noun}. A workspace admin must set {variables} for Reelbot."
+    )

@@ -6,11 +6,18 @@ import sqlite3
 
 from redis.exceptions import RedisError
 
-from bot.store.base import JobStore
+from bot.store.base import InFlightFull, JobStore
 from bot.store.redis import RedisJobStore
 from bot.store.sqlite import SqliteJobStore
 
-__all__ = ["STORE_DOWN", "JobStore", "RedisJobStore", "SqliteJobStore", "open_store"]
+__all__ = [
+    "STORE_DOWN",
+    "InFlightFull",
+    "JobStore",
+    "RedisJobStore",
+    "SqliteJobStore",
+    "open_store",
+]
 
 # What a store raises when it cannot be reached (as opposed to a bug in our code).
 STORE_DOWN: tuple[type[Exception], ...] = (RedisError, sqlite3.OperationalError, OSError)

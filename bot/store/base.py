@@ -1,4 +1,16 @@
-"""The JobStore protocol: every implementation passes tests/contract/test_store_contract.py."""
+"""The JobStore protocol: every implementation passes tests/contract/test_store_contract.py.
+
+Leases. A job is worked on only by the holder of its lease: an `owner` token (one per claim)
+and an end time. Claiming a job sets both and moves the job's due time to the lease end, so
+nobody else claims it until then, and a holder that dies gives the job back when the lease
+ends. The holder renews the lease while its step runs and ends it with `save(...,
+release=True)`. A save by anyone else (a Cancel click) changes the job's data by version as
+usual but never touches the lease: the job becomes due at its new `next_run_at` only when
+the holder releases it or the lease runs out.
+
+Due sets are per provider, so a poller can serve providers by their own limits. Times always
+come from the caller.
+"""
 
 from __future__ import annotations
 
@@ -9,33 +21,72 @@ from bot.jobs import Job
 from providers.base import RateWindow
 
 
+class InFlightFull(Exception):
+    """A save that would put one more job at the provider than its in-flight limit allows."""
+
+    def __init__(self, in_flight: int) -> None:
+        super().__init__(f"{in_flight} jobs already at the provider")
+        self.in_flight = in_flight
+
+
 class JobStore(Protocol):
-    async def add(self, job: Job) -> Job:
-        """Persist a new job (version becomes 1) and put it in the due set at job.next_run_at."""
+    async def add(
+        self, job: Job, *, owner: str | None = None, lease_until: float | None = None
+    ) -> Job:
+        """Persist a new job (version becomes 1), due at job.next_run_at (None: not due).
+
+        With `owner`, the job starts leased to it until `lease_until`. ValueError if the id
+        exists (the stored job is left as it was).
+        """
         ...
 
     async def get(self, job_id: str) -> Job | None: ...
 
-    async def save(self, job: Job) -> Job | None:
+    async def save(
+        self,
+        job: Job,
+        *,
+        now: float,
+        owner: str | None = None,
+        release: bool = False,
+        in_flight_limit: int | None = None,
+    ) -> Job | None:
         """Compare-and-set: store `job` only if the stored version equals job.version.
 
         Returns the stored job (version + 1), or None when another writer got there first.
-        The due set follows job.next_run_at alone (None removes the job from it; a finished job
-        stays due while Slack still owes it a post); the provider index follows job.provider_ref.
+        With `release` and the lease's `owner`, the lease ends. The due time follows
+        job.next_run_at (None: not due) unless a lease is held at `now` and not released;
+        then the job stays due at the lease end. The provider index follows job.provider_ref.
+        With `in_flight_limit`, a job that would newly be at the provider (state.at_provider)
+        while `in_flight_limit` others are raises InFlightFull and nothing is stored.
         """
         ...
 
-    async def claim_due(self, now: float, limit: int, lease_seconds: float) -> list[Job]:
-        """Lease up to `limit` jobs due at `now`: their due time moves to now + lease_seconds,
-        so no other caller gets them until then, and a crashed caller's jobs come back."""
+    async def claim_due(
+        self, provider: str, now: float, limit: int, lease_seconds: float, owner: str
+    ) -> list[Job]:
+        """Lease up to `limit` of `provider`'s jobs due at `now`, earliest due first."""
         ...
 
-    async def claim(self, job_id: str, now: float, lease_seconds: float) -> Job | None:
+    async def claim(self, job_id: str, now: float, lease_seconds: float, owner: str) -> Job | None:
         """Lease one job if it is due now; None if it is not due or someone holds it."""
         ...
 
+    async def renew(self, job_id: str, owner: str, until: float) -> bool:
+        """Extend `owner`'s lease to `until`; False when the lease is someone else's now."""
+        ...
+
     async def make_due(self, job_id: str, now: float) -> bool:
-        """Webhook fast path: a job still in the due set becomes due at `now`."""
+        """Webhook fast path: a job in a due set becomes due no later than `now`, unless its
+        lease is held (a lease is never cut short). True when the job is in a due set."""
+        ...
+
+    async def next_due(self, providers: Sequence[str]) -> float | None:
+        """The earliest due time among these providers' jobs (leased ones too), if any."""
+        ...
+
+    async def in_flight(self, provider: str) -> int:
+        """How many of the provider's jobs are at the provider (state.at_provider)."""
         ...
 
     async def find_by_ref(self, provider: str, ref: str) -> str | None:
@@ -49,6 +100,19 @@ class JobStore(Protocol):
     async def take_rate_slot(self, key: str, windows: Sequence[RateWindow], now: float) -> float:
         """Take one slot in every window at once, or none: 0.0 when taken, otherwise the
         seconds until a slot opens in the fullest window."""
+        ...
+
+    async def pace(self, key: str, interval: float, now: float, max_wait: float) -> float:
+        """Space calls on `key` `interval` seconds apart, across every replica.
+
+        Returns the seconds until the caller's turn. When that is at most `max_wait` the turn
+        is reserved (wait, then go); when it is longer nothing is reserved (come back then).
+        """
+        ...
+
+    async def purge(self, before: float, limit: int = 500) -> int:
+        """Delete up to `limit` finished jobs (terminal, not due) that finished before
+        `before`, with their provider index entries; returns how many went."""
         ...
 
     async def ping(self) -> bool: ...

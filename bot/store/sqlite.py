@@ -3,8 +3,14 @@
 One connection, used from worker threads one call at a time (a threading.Lock), so the event
 loop never blocks on disk. Every change that reads before it writes runs in BEGIN IMMEDIATE,
 which takes the file's write lock first: two processes sharing the file still never lease one
-job twice or take one rate slot twice. Semantics match RedisJobStore, down to the order of
-ties (due time, then id) and the 50 newest jobs kept per user.
+job twice, admit one job too many at a provider, or take one rate slot or pace turn twice.
+Semantics match RedisJobStore, down to the order of ties (due time, then id) and the 50
+newest jobs kept per user.
+
+A job's row keeps outside its JSON what the store decides by: due_at (the lease end while
+leased), leased_until and lease_owner (kept after a lease runs out, until its owner releases
+it), at_provider (1 while job.state.at_provider) and finished_at (only for a terminal job).
+A file made by an earlier Reelbot gets the missing columns on open (bot/store/sqlite_schema.py).
 """
 
 from __future__ import annotations
@@ -18,46 +24,27 @@ from pathlib import Path
 from typing import TypeVar
 
 from bot.jobs import Job
+from bot.store.base import InFlightFull
+from bot.store.sqlite_schema import create_or_upgrade
 from providers.base import RateWindow
 
 _T = TypeVar("_T")
 
 _USER_HISTORY = 50
 _BUSY_TIMEOUT_S = 30.0
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS jobs (
-    id TEXT PRIMARY KEY,
-    data TEXT NOT NULL,
-    version INTEGER NOT NULL,
-    due_at REAL NULL,
-    provider TEXT NOT NULL,
-    provider_ref TEXT NULL,
-    user_id TEXT NOT NULL,
-    created_at REAL NOT NULL,
-    leased_until REAL NULL
-);
-CREATE INDEX IF NOT EXISTS jobs_due ON jobs (due_at, id) WHERE due_at IS NOT NULL;
-CREATE INDEX IF NOT EXISTS jobs_ref ON jobs (provider, provider_ref)
-    WHERE provider_ref IS NOT NULL;
-CREATE INDEX IF NOT EXISTS jobs_user ON jobs (user_id);
-CREATE TABLE IF NOT EXISTS rate (
-    key TEXT NOT NULL,
-    seconds INTEGER NOT NULL,
-    at REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS rate_window ON rate (key, seconds, at);
-"""
-
-
-def _due_at(job: Job) -> float | None:
-    return job.next_run_at
+# A pace row this long past its next free time says nothing any more: it is deleted.
+_PACE_IDLE_S = 60.0
 
 
 def _job(data: str, version: int) -> Job:
     job = Job.model_validate_json(data)
     job.version = version
     return job
+
+
+def _finished_at(job: Job) -> float | None:
+    """What purge goes by: finished_at, for a terminal job only."""
+    return job.finished_at if job.terminal else None
 
 
 @contextmanager
@@ -100,34 +87,39 @@ class SqliteJobStore:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             with _immediate(conn):
-                for statement in _SCHEMA.split(";"):
-                    if statement.strip():
-                        conn.execute(statement)
-                columns = {row[1] for row in conn.execute("PRAGMA table_info(jobs)")}
-                if "leased_until" not in columns:  # a file made before leases were tracked
-                    conn.execute("ALTER TABLE jobs ADD COLUMN leased_until REAL NULL")
+                create_or_upgrade(conn)
         except BaseException:
             conn.close()
             raise
         return conn
 
-    async def add(self, job: Job) -> Job:
+    async def add(
+        self, job: Job, *, owner: str | None = None, lease_until: float | None = None
+    ) -> Job:
+        if (owner is None) != (lease_until is None):
+            raise ValueError("owner and lease_until go together")
         stored = job.model_copy(update={"version": 1})
+        due_at = job.next_run_at if lease_until is None else lease_until
 
         def add(conn: sqlite3.Connection) -> None:
             with _immediate(conn):
                 try:
                     conn.execute(
                         "INSERT INTO jobs (id, data, version, due_at, provider, provider_ref,"
-                        " user_id, created_at) VALUES (?, ?, 1, ?, ?, ?, ?, ?)",
+                        " user_id, created_at, leased_until, lease_owner, at_provider,"
+                        " finished_at) VALUES (?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         (
                             job.id,
                             stored.model_dump_json(),
-                            _due_at(job),
+                            due_at,
                             job.provider,
                             job.provider_ref,
                             job.user_id,
                             job.created_at,
+                            lease_until,
+                            owner,
+                            int(job.state.at_provider),
+                            _finished_at(job),
                         ),
                     )
                 except sqlite3.IntegrityError:
@@ -146,59 +138,109 @@ class SqliteJobStore:
         row = await self._run(get)
         return None if row is None else _job(*row)
 
-    async def save(self, job: Job) -> Job | None:
+    async def save(
+        self,
+        job: Job,
+        *,
+        now: float,
+        owner: str | None = None,
+        release: bool = False,
+        in_flight_limit: int | None = None,
+    ) -> Job | None:
         stored = job.model_copy(update={"version": job.version + 1})
+        at_provider = job.state.at_provider
 
-        # Like the Redis ref hash, a job's provider_ref is indexed once known and never unset.
+        # The version is checked first: a stale writer hears None, never InFlightFull.
         def save(conn: sqlite3.Connection) -> bool:
             with _immediate(conn):
-                cursor = conn.execute(
-                    "UPDATE jobs SET data = ?, version = version + 1, due_at = ?,"
-                    " leased_until = NULL, provider_ref = COALESCE(?, provider_ref)"
-                    " WHERE id = ? AND version = ?",
+                row: tuple[int, str, int, float | None, str | None] | None = conn.execute(
+                    "SELECT version, provider, at_provider, leased_until, lease_owner"
+                    " FROM jobs WHERE id = ?",
+                    (job.id,),
+                ).fetchone()
+                if row is None or row[0] != job.version:
+                    return False
+                version, provider, counted, leased_until, lease_owner = row
+                if provider != job.provider:
+                    raise ValueError(f"job {job.id} belongs to {provider}, not {job.provider}")
+                if in_flight_limit is not None and at_provider and not counted:
+                    (others,) = conn.execute(
+                        "SELECT COUNT(*) FROM jobs WHERE provider = ? AND at_provider = 1",
+                        (job.provider,),
+                    ).fetchone()
+                    if others >= in_flight_limit:
+                        raise InFlightFull(others)
+                if release and owner is not None and owner == lease_owner:
+                    leased_until = lease_owner = None
+                held = leased_until is not None and leased_until > now
+                # Like the Redis ref key, a provider_ref is indexed once known, never unset.
+                conn.execute(
+                    "UPDATE jobs SET data = ?, version = ?, due_at = ?, leased_until = ?,"
+                    " lease_owner = ?, at_provider = ?, finished_at = ?,"
+                    " provider_ref = COALESCE(?, provider_ref) WHERE id = ?",
                     (
                         stored.model_dump_json(),
-                        _due_at(job),
+                        version + 1,
+                        leased_until if held else job.next_run_at,
+                        leased_until,
+                        lease_owner,
+                        int(at_provider),
+                        _finished_at(job),
                         job.provider_ref,
                         job.id,
-                        job.version,
                     ),
                 )
-                return cursor.rowcount == 1
+                return True
 
         return stored if await self._run(save) else None
 
-    async def claim_due(self, now: float, limit: int, lease_seconds: float) -> list[Job]:
+    async def claim_due(
+        self, provider: str, now: float, limit: int, lease_seconds: float, owner: str
+    ) -> list[Job]:
         if limit <= 0:
             return []
+        until = now + lease_seconds
 
         def claim_due(conn: sqlite3.Connection) -> list[tuple[str, str, int]]:
             with _immediate(conn):
                 rows: list[tuple[str, str, int]] = conn.execute(
-                    "SELECT id, data, version FROM jobs WHERE due_at IS NOT NULL AND due_at <= ?"
-                    " ORDER BY due_at, id LIMIT ?",
-                    (now, limit),
+                    "SELECT id, data, version FROM jobs WHERE provider = ?"
+                    " AND due_at IS NOT NULL AND due_at <= ? ORDER BY due_at, id LIMIT ?",
+                    (provider, now, limit),
                 ).fetchall()
                 conn.executemany(
-                    "UPDATE jobs SET due_at = ?, leased_until = ? WHERE id = ?",
-                    [(now + lease_seconds, now + lease_seconds, job_id) for job_id, _, _ in rows],
+                    "UPDATE jobs SET due_at = ?, leased_until = ?, lease_owner = ? WHERE id = ?",
+                    [(until, until, owner, job_id) for job_id, _, _ in rows],
                 )
                 return rows
 
         return [_job(data, version) for _, data, version in await self._run(claim_due)]
 
-    async def claim(self, job_id: str, now: float, lease_seconds: float) -> Job | None:
+    async def claim(self, job_id: str, now: float, lease_seconds: float, owner: str) -> Job | None:
+        until = now + lease_seconds
+
         def claim(conn: sqlite3.Connection) -> tuple[str, int] | None:
             with _immediate(conn):
                 row: tuple[str, int] | None = conn.execute(
-                    "UPDATE jobs SET due_at = ?, leased_until = ? WHERE id = ?"
+                    "UPDATE jobs SET due_at = ?, leased_until = ?, lease_owner = ? WHERE id = ?"
                     " AND due_at IS NOT NULL AND due_at <= ? RETURNING data, version",
-                    (now + lease_seconds, now + lease_seconds, job_id, now),
+                    (until, until, owner, job_id, now),
                 ).fetchone()
                 return row
 
         row = await self._run(claim)
         return None if row is None else _job(*row)
+
+    async def renew(self, job_id: str, owner: str, until: float) -> bool:
+        def renew(conn: sqlite3.Connection) -> bool:
+            with _immediate(conn):
+                cursor = conn.execute(
+                    "UPDATE jobs SET leased_until = ?, due_at = ? WHERE id = ? AND lease_owner = ?",
+                    (until, until, job_id, owner),
+                )
+                return cursor.rowcount == 1
+
+        return await self._run(renew)
 
     async def make_due(self, job_id: str, now: float) -> bool:
         def make_due(conn: sqlite3.Connection) -> bool:
@@ -217,6 +259,31 @@ class SqliteJobStore:
                 return True
 
         return await self._run(make_due)
+
+    async def next_due(self, providers: Sequence[str]) -> float | None:
+        wanted = list(dict.fromkeys(providers))
+        if not wanted:
+            return None
+
+        def next_due(conn: sqlite3.Connection) -> float | None:
+            marks = ", ".join("?" * len(wanted))
+            row: tuple[float | None] = conn.execute(
+                f"SELECT MIN(due_at) FROM jobs WHERE provider IN ({marks})"  # noqa: S608
+                " AND due_at IS NOT NULL",
+                wanted,
+            ).fetchone()
+            return row[0]
+
+        return await self._run(next_due)
+
+    async def in_flight(self, provider: str) -> int:
+        def in_flight(conn: sqlite3.Connection) -> int:
+            row: tuple[int] = conn.execute(
+                "SELECT COUNT(*) FROM jobs WHERE provider = ? AND at_provider = 1", (provider,)
+            ).fetchone()
+            return row[0]
+
+        return await self._run(in_flight)
 
     async def find_by_ref(self, provider: str, ref: str) -> str | None:
         def find_by_ref(conn: sqlite3.Connection) -> str | None:
@@ -271,6 +338,42 @@ class SqliteJobStore:
                 return 0.0
 
         return await self._run(take)
+
+    async def pace(self, key: str, interval: float, now: float, max_wait: float) -> float:
+        def pace(conn: sqlite3.Connection) -> float:
+            with _immediate(conn):
+                conn.execute("DELETE FROM pace WHERE next_free < ?", (now - _PACE_IDLE_S,))
+                row: tuple[float] | None = conn.execute(
+                    "SELECT next_free FROM pace WHERE key = ?", (key,)
+                ).fetchone()
+                turn = now if row is None else max(now, row[0])
+                wait = turn - now
+                if wait <= max_wait:
+                    conn.execute(
+                        "INSERT INTO pace (key, next_free) VALUES (?, ?)"
+                        " ON CONFLICT (key) DO UPDATE SET next_free = excluded.next_free",
+                        (key, turn + interval),
+                    )
+                return wait
+
+        return await self._run(pace)
+
+    async def purge(self, before: float, limit: int = 500) -> int:
+        if limit <= 0:
+            return 0
+
+        # Deleting the row deletes its provider index entry and its in-flight count with it.
+        def purge(conn: sqlite3.Connection) -> int:
+            with _immediate(conn):
+                cursor = conn.execute(
+                    "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs"
+                    " WHERE finished_at IS NOT NULL AND finished_at < ? AND due_at IS NULL"
+                    " ORDER BY finished_at, id LIMIT ?)",
+                    (before, limit),
+                )
+                return cursor.rowcount
+
+        return await self._run(purge)
 
     async def ping(self) -> bool:
         def ping(conn: sqlite3.Connection) -> bool:

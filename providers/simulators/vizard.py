@@ -14,6 +14,7 @@ import json
 import random
 import time
 from collections import defaultdict, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -21,9 +22,44 @@ from urllib.parse import urlsplit
 import aiohttp
 from aiohttp import web
 
-from providers.vizard import API_KEY_HEADER, LANGUAGES, PREFER_LENGTHS, VIDEO_EXTS, VIDEO_HOSTS
-
+# The simulator's tables are copied from Vizard's documents (seed 000 and docs.vizard.ai, see
+# shared/providers.md), never imported from the client: a client table that drifted from the
+# documents must make the tests fail, not move the simulator with it.
+API_KEY_HEADER = "VIZARDAI_API_KEY"
 PREFIX = "/hvizard-server-front/open-api/v1"
+# The seed's appendix (ar ... vi, "Russian" without a code) plus the codes docs.vizard.ai's
+# supported-languages page adds (ru, pl, mal, iw, no) and "auto".
+LANGUAGES = frozenset(
+    [
+        "auto",
+        "ar",
+        "nl",
+        "en",
+        "fr",
+        "de",
+        "hi",
+        "id",
+        "it",
+        "ja",
+        "ko",
+        "zh",
+        "zh-TW",
+        "pt",
+        "ru",
+        "es",
+        "tr",
+        "uk",
+        "vi",
+        "pl",
+        "mal",
+        "iw",
+        "no",
+    ]
+)
+PREFER_LENGTHS = frozenset({0, 1, 2, 3, 4})
+VIDEO_EXTS = frozenset({"mp4", "3gp", "avi", "mov"})
+# videoType 1 = remote file, 2..12 = YouTube ... LinkedIn (docs.vizard.ai).
+VIDEO_TYPES = range(1, 13)
 # Minutes a simulated source video uses up from the account.
 SOURCE_MINUTES = 1.0
 
@@ -33,7 +69,6 @@ Fault = Literal["http500", "timeout", "malformed", "code"]
 _HINTS = {"fail-clipping": 4002, "no-download": 4008, "no-speech": 4010}
 # Clip length ranges in seconds per preferLength value (0, auto, spans them all).
 _LENGTH_RANGES = {0: (20, 120), 1: (12, 29), 2: (30, 60), 3: (60, 90), 4: (90, 180)}
-_VIDEO_TYPES = range(1, max(VIDEO_HOSTS.values()) + 1)
 
 
 @dataclass
@@ -90,6 +125,7 @@ class VizardSimulator:
         self._stopping = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self._origin = ""
+        self.on_create: Callable[[dict[str, Any]], None] | None = None
 
     # --- lifecycle --------------------------------------------------------------------------
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
@@ -166,6 +202,10 @@ class VizardSimulator:
         self.minutes_left -= SOURCE_MINUTES
         self.creates.append(body)
         project = self._new_project(body)
+        if self.on_create is not None:
+            # Runs after the project exists and before the answer leaves: a crash test stops
+            # the caller here, so it never learns the projectId.
+            self.on_create(body)
         return web.json_response(
             {
                 "code": 2000,
@@ -317,7 +357,7 @@ def _validate(body: dict[str, Any]) -> int | None:
     lengths = body.get("preferLength")
     if not isinstance(url, str) or not isinstance(lang, str):
         return 4006
-    if not _is_int(video_type) or video_type not in _VIDEO_TYPES:
+    if not _is_int(video_type) or video_type not in VIDEO_TYPES:
         return 4006
     if not isinstance(lengths, list):
         return 4006

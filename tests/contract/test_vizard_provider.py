@@ -18,7 +18,10 @@ from aiohttp import web
 
 from providers.base import (
     BadInput,
+    Clip,
+    Description,
     Failed,
+    JobKind,
     NeedsAdmin,
     Progress,
     Provider,
@@ -26,6 +29,7 @@ from providers.base import (
     RateLimited,
     Status,
     Unavailable,
+    dump_request,
 )
 from providers.simulators.vizard import Endpoint, Fault, VizardSimulator
 from providers.vizard import (
@@ -37,6 +41,7 @@ from providers.vizard import (
 )
 
 SECRET = "vz-live-0f3c9a7d1e2b4c6a8e0f"
+KEY = "job-0001"
 SEVEN_DAYS = 7 * 86400
 
 
@@ -90,17 +95,25 @@ async def raw_query(sim: VizardSimulator, ref: str) -> dict[str, Any]:
 def test_vizard_provider_satisfies_the_provider_protocol() -> None:
     vizard: Provider = VizardProvider(SECRET)
     assert vizard.name == "vizard"
-    assert vizard.request_model is VizardRequest
+    assert vizard.kind is JobKind.CLIPS
+    assert vizard.form.subject == "url"
+    assert vizard.retryable_create is False, "Vizard takes no idempotency key"
+    assert vizard.quote(a_request()) is None
     assert [(w.seconds, w.limit) for w in vizard.rate_windows] == [(60, 3), (3600, 20)]
+    stored = vizard.load_request(dump_request(a_request()))
+    assert stored == a_request()
+    assert vizard.describe(stored) == Description(
+        source="https://cdn.example.com/all-hands.mp4", title="All hands"
+    )
 
 
 async def test_create_body_uses_vizard_field_names(
     sim: VizardSimulator, provider: VizardProvider
 ) -> None:
-    submission = await provider.submit(a_request())
+    submission = await provider.submit(a_request(), key=KEY)
 
     assert submission.ref.isdigit()
-    assert submission.first_poll_after == 10.0
+    assert submission.first_poll_after is None, "the bot's own poll settings decide"
     assert sim.creates == [
         {
             "videoUrl": "https://cdn.example.com/all-hands.mp4",
@@ -118,7 +131,7 @@ async def test_create_body_uses_vizard_field_names(
 async def test_submitted_video_runs_then_arrives_as_clips_in_vizards_order(
     sim: VizardSimulator, provider: VizardProvider
 ) -> None:
-    submission = await provider.submit(a_request())
+    submission = await provider.submit(a_request(), key=KEY)
     first = await provider.poll(submission.ref)
     assert first.state is Progress.RUNNING
     assert first.outputs == ()
@@ -130,13 +143,15 @@ async def test_submitted_video_runs_then_arrives_as_clips_in_vizards_order(
     assert done.state is Progress.DONE
     assert len(done.outputs) == 3
     assert [o.url for o in done.outputs] == [v["videoUrl"] for v in raw["videos"]]
-    scores = [o.score for o in done.outputs if o.score is not None]
+    scores = [o.score for o in done.outputs if isinstance(o, Clip) and o.score is not None]
     assert scores == [float(v["viralScore"]) for v in raw["videos"]]
     assert scores == sorted(scores, reverse=True)
     for output, video in zip(done.outputs, raw["videos"], strict=True):
         assert isinstance(video["viralScore"], str)
         assert output.title == video["title"]
-        assert output.text == video["transcript"]
+        assert isinstance(output, Clip)
+        assert output.transcript == video["transcript"]
+        assert output.provider_id == str(video["videoId"])
         assert output.reason == video["viralReason"]
         assert output.topics == tuple(json.loads(video["relatedTopic"]))
         assert output.duration_s == video["videoMsDuration"] / 1000
@@ -145,14 +160,37 @@ async def test_submitted_video_runs_then_arrives_as_clips_in_vizards_order(
         assert abs(output.expires_at - (polled_at + SEVEN_DAYS)) < 5
 
 
+async def test_refresh_finds_the_same_clip_with_a_fresh_link(
+    sim: VizardSimulator, provider: VizardProvider
+) -> None:
+    submission = await provider.submit(a_request(), key=KEY)
+    done = await poll_until_done(provider, submission.ref)
+    second = done.outputs[1]
+    await asyncio.sleep(0.01)
+
+    fresh = await provider.refresh(submission.ref, second)
+
+    assert isinstance(fresh, Clip) and isinstance(second, Clip)
+    assert (fresh.provider_id, fresh.url, fresh.title) == (
+        second.provider_id,
+        second.url,
+        second.title,
+    )
+    assert fresh.expires_at is not None and second.expires_at is not None
+    assert fresh.expires_at > second.expires_at
+    gone = second.model_copy(update={"provider_id": "999"})
+    assert await provider.refresh(submission.ref, gone) is None
+
+
 async def test_clip_links_download_from_the_simulator(
     sim: VizardSimulator, provider: VizardProvider
 ) -> None:
-    submission = await provider.submit(a_request())
+    submission = await provider.submit(a_request(), key=KEY)
     done = await poll_until_done(provider, submission.ref)
 
     async with httpx.AsyncClient() as client:
         for output in done.outputs:
+            assert isinstance(output, Clip)
             response = await client.get(output.url)
             assert response.status_code == 200
             assert response.headers["content-type"] == "video/mp4"
@@ -176,7 +214,7 @@ async def test_webhook_url_is_sent_and_vizard_calls_it_once_the_project_is_done(
     host, port = runner.addresses[0][:2]
     hook = f"http://{host}:{port}/hooks/vizard"
     try:
-        submission = await provider.submit(a_request(), webhook_url=hook)
+        submission = await provider.submit(a_request(), key=KEY, webhook_url=hook)
         assert sim.creates[0]["webhookUrl"] == hook
 
         body = await asyncio.wait_for(received.get(), 5)
@@ -259,7 +297,7 @@ async def test_simulator_rejection_becomes_the_right_error_with_a_sentence(
     vizard = VizardProvider(case.api_key, sim.base_url)
     try:
         with pytest.raises(error) as raised:
-            submission = await vizard.submit(a_request(**case.changes))
+            submission = await vizard.submit(a_request(**case.changes), key=KEY)
             assert case.on_poll, "the create should have been refused"
             await poll_until_done(vizard, submission.ref)
     finally:
@@ -280,12 +318,12 @@ async def test_every_documented_code_maps_to_its_error_on_both_endpoints(
     expected, sentence = CODES[code]
     ref = "1"
     if endpoint == "query":
-        ref = (await provider.submit(a_request())).ref
+        ref = (await provider.submit(a_request(), key=KEY)).ref
     sim.inject("create" if endpoint == "create" else "query", "code", code=code)
 
     with pytest.raises(ProviderError) as raised:
         if endpoint == "create":
-            await provider.submit(a_request())
+            await provider.submit(a_request(), key=KEY)
         else:
             await provider.poll(ref)
 
@@ -319,7 +357,7 @@ async def test_unknown_code_becomes_failed_naming_the_code(
     sim.inject("create", "code", code=4242)
 
     with pytest.raises(Failed) as raised:
-        await provider.submit(a_request())
+        await provider.submit(a_request(), key=KEY)
 
     assert raised.value.message == "Vizard could not finish this video (code 4242)."
 
@@ -328,10 +366,10 @@ async def test_fourth_create_within_a_minute_is_rate_limited(
     sim: VizardSimulator, provider: VizardProvider
 ) -> None:
     for _ in range(3):
-        await provider.submit(a_request())
+        await provider.submit(a_request(), key=KEY)
 
     with pytest.raises(RateLimited) as raised:
-        await provider.submit(a_request())
+        await provider.submit(a_request(), key=KEY)
 
     assert raised.value.retry_after == 60
     assert len(sim.creates) == 3
@@ -342,10 +380,10 @@ async def test_creates_over_the_hourly_limit_are_rate_limited() -> None:
     await sim.start()
     vizard = VizardProvider(SECRET, sim.base_url)
     try:
-        await vizard.submit(a_request())
-        await vizard.submit(a_request())
+        await vizard.submit(a_request(), key=KEY)
+        await vizard.submit(a_request(), key=KEY)
         with pytest.raises(RateLimited):
-            await vizard.submit(a_request())
+            await vizard.submit(a_request(), key=KEY)
     finally:
         await vizard.aclose()
         await sim.stop()
@@ -356,7 +394,7 @@ async def test_creates_over_the_hourly_limit_are_rate_limited() -> None:
 async def test_query_answering_500_twice_is_retried_until_it_succeeds(
     sim: VizardSimulator, provider: VizardProvider
 ) -> None:
-    submission = await provider.submit(a_request())
+    submission = await provider.submit(a_request(), key=KEY)
     await poll_until_done(provider, submission.ref)
     queries_before = sim.queries
     sim.inject("query", "http500", times=2)
@@ -374,7 +412,7 @@ async def test_create_answering_500_is_not_retried(
     sim.inject("create", "http500", times=3)
 
     with pytest.raises(Unavailable) as raised:
-        await provider.submit(a_request())
+        await provider.submit(a_request(), key=KEY)
 
     assert raised.value.message == "Vizard is not answering right now; Reelbot will keep trying."
     assert sim.create_attempts == 1
@@ -386,7 +424,7 @@ async def test_create_that_times_out_is_not_retried(sim: VizardSimulator) -> Non
     vizard = VizardProvider(SECRET, sim.base_url, timeout=0.3)
     try:
         with pytest.raises(Unavailable):
-            await vizard.submit(a_request())
+            await vizard.submit(a_request(), key=KEY)
     finally:
         await vizard.aclose()
 
@@ -396,7 +434,7 @@ async def test_create_that_times_out_is_not_retried(sim: VizardSimulator) -> Non
 async def test_query_that_keeps_timing_out_gives_unavailable(sim: VizardSimulator) -> None:
     vizard = VizardProvider(SECRET, sim.base_url, timeout=0.3)
     try:
-        submission = await vizard.submit(a_request())
+        submission = await vizard.submit(a_request(), key=KEY)
         sim.inject("query", "timeout", times=3, delay=2.0)
         with pytest.raises(Unavailable) as raised:
             await vizard.poll(submission.ref)
@@ -414,7 +452,7 @@ async def test_vizard_that_refuses_connections_gives_unavailable() -> None:
     vizard = VizardProvider(SECRET, f"http://127.0.0.1:{closed_port}/open-api/v1")
     try:
         with pytest.raises(Unavailable):
-            await vizard.submit(a_request())
+            await vizard.submit(a_request(), key=KEY)
     finally:
         await vizard.aclose()
 
@@ -425,12 +463,12 @@ async def test_malformed_body_gives_unavailable(
 ) -> None:
     ref = "1"
     if endpoint == "query":
-        ref = (await provider.submit(a_request())).ref
+        ref = (await provider.submit(a_request(), key=KEY)).ref
     sim.inject("create" if endpoint == "create" else "query", "malformed")
 
     with pytest.raises(Unavailable) as raised:
         if endpoint == "create":
-            await provider.submit(a_request())
+            await provider.submit(a_request(), key=KEY)
         else:
             await provider.poll(ref)
 
@@ -445,7 +483,7 @@ async def test_api_key_never_appears_in_errors_or_logs(
     vizard = VizardProvider(SECRET, sim.base_url, timeout=0.3)
     stranger = VizardProvider(SECRET + "-revoked", sim.base_url)
     try:
-        ref = (await vizard.submit(a_request())).ref
+        ref = (await vizard.submit(a_request(), key=KEY)).ref
         # Each fault is used up by exactly one call: creates are never retried, and these
         # query answers are not ones a poll retries.
         faults: list[tuple[Endpoint, Fault]] = [
@@ -459,12 +497,12 @@ async def test_api_key_never_appears_in_errors_or_logs(
             sim.inject(endpoint, fault, code=4001, delay=1.0)
             with pytest.raises(ProviderError) as raised:
                 if endpoint == "create":
-                    await vizard.submit(a_request())
+                    await vizard.submit(a_request(), key=KEY)
                 else:
                     await vizard.poll(ref)
             errors.append(raised.value)
         with pytest.raises(NeedsAdmin) as refused:
-            await stranger.submit(a_request())
+            await stranger.submit(a_request(), key=KEY)
         errors.append(refused.value)
     finally:
         await vizard.aclose()

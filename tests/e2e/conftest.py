@@ -7,6 +7,7 @@ import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest_asyncio
@@ -16,6 +17,7 @@ from bot.jobs import Job
 from bot.runtime import Runtime
 from bot.sandbox import SlackRequests, SlackSandbox
 from providers.simulators.vizard import VizardSimulator
+from tests.e2e.processes import BOT_TOKEN, VIZARD_KEY, Stage
 
 CHANNEL = "C0GENERAL"
 ALICE = "U0ALICE"
@@ -58,7 +60,7 @@ class Stack:
     async def wait_until_settled(self, user: str = ALICE, seconds: float = 20.0) -> list[Job]:
         async def settled() -> bool:
             jobs = await self.jobs(user)
-            return bool(jobs) and all(j.terminal and not j.unposted for j in jobs)
+            return bool(jobs) and all(j.settled for j in jobs)
 
         await self.wait_for(settled, seconds)
         return await self.jobs(user)
@@ -104,3 +106,17 @@ async def make_stack(redis_url: str, redis_prefix: str) -> AsyncIterator[StackFa
 @pytest_asyncio.fixture
 async def stack(make_stack: StackFactory) -> Stack:
     return await make_stack()
+
+
+@pytest_asyncio.fixture
+async def stage(redis_url: str, redis_prefix: str, tmp_path: Path) -> AsyncIterator[Stage]:
+    """A sandbox and a simulator here, for `reelbot run` processes on one Redis."""
+    sandbox = SlackSandbox(bot_token=BOT_TOKEN)
+    vizard = VizardSimulator(
+        VIZARD_KEY, clips_per_job=3, render_seconds=0.4, per_minute=100_000, per_hour=1_000_000
+    )
+    await sandbox.start()
+    await vizard.start()
+    yield Stage(sandbox, vizard, redis_url, redis_prefix, tmp_path)
+    await vizard.stop()
+    await sandbox.stop()

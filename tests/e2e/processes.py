@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import sys
 import time
 from dataclasses import dataclass
@@ -12,6 +13,9 @@ from typing import IO
 
 import httpx
 
+from bot.sandbox import SlackSandbox
+from bot.store import RedisJobStore
+from providers.simulators.vizard import VizardSimulator
 from tests.conftest import free_port
 
 REPO = Path(__file__).resolve().parents[2]
@@ -40,6 +44,17 @@ class BotProcess:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
+
+    def freeze(self) -> None:
+        """SIGSTOP: the process stops at once, mid-call, and hears no answer."""
+        if self.process.returncode is None:
+            os.kill(self.process.pid, signal.SIGSTOP)
+
+    async def kill(self) -> None:
+        """SIGKILL (after a freeze too): no handler runs, nothing is cleaned up."""
+        if self.process.returncode is None:
+            os.kill(self.process.pid, signal.SIGKILL)
+        await self.process.wait()
 
 
 def bot_env(**values: str) -> dict[str, str]:
@@ -81,3 +96,44 @@ async def start_bot(env: dict[str, str], log_path: Path) -> BotProcess:
             await asyncio.sleep(0.1)
     await bot.stop()
     raise AssertionError(f"bot did not become healthy:\n{bot.log()}")
+
+
+BOT_TOKEN = "xoxb-1111111111-2222222222-KnownBotTokenValue42"
+SIGNING_SECRET = "known-signing-secret-5f2a9c0d7e"
+VIZARD_KEY = "known-vizard-key-8c1b7e93aa"
+
+
+@dataclass
+class Stage:
+    """A Slack sandbox and a Vizard simulator in this process, and the environment that points
+    `reelbot run` processes at them and at one Redis."""
+
+    sandbox: SlackSandbox
+    vizard: VizardSimulator
+    redis_url: str
+    prefix: str
+    logs: Path
+
+    def env(self, **extra: str) -> dict[str, str]:
+        return bot_env(
+            SLACK_BOT_TOKEN=BOT_TOKEN,
+            SLACK_SIGNING_SECRET=SIGNING_SECRET,
+            SLACK_API_URL=self.sandbox.api_url,
+            VIZARD_API_KEY=VIZARD_KEY,
+            VIZARD_BASE_URL=self.vizard.base_url,
+            REDIS_URL=self.redis_url,
+            REELBOT_KEY_PREFIX=self.prefix,
+            POLL_TICK_SECONDS="0.2",
+            POLL_MIN_SECONDS="0.3",
+            POLL_MAX_SECONDS="1",
+            VIZARD_PER_MINUTE="100000",
+            VIZARD_PER_HOUR="1000000",
+            **extra,
+        )
+
+    def store(self) -> RedisJobStore:
+        """The replicas' store, read from this process (close it when done)."""
+        return RedisJobStore.from_url(self.redis_url, self.prefix)
+
+    async def start(self, name: str, **extra: str) -> BotProcess:
+        return await start_bot(self.env(**extra), self.logs / f"{name}.log")

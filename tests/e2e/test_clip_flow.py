@@ -51,20 +51,16 @@ async def test_modal_submission_becomes_clips_in_the_thread(stack: Stack) -> Non
     await stack.wait_for(lambda: _true(bool(stack.sandbox.views_opened)))
     view = stack.sandbox.views_opened[-1]
     values: dict[str, dict[str, dict[str, Any]]] = {
-        ids.URL_BLOCK: {
-            ids.URL_BLOCK: {
+        "url": {
+            "url": {
                 "type": "plain_text_input",
                 "value": "https://www.youtube.com/watch?v=abc",
             }
         },
-        ids.LANG_BLOCK: {
-            ids.LANG_BLOCK: {"type": "static_select", "selected_option": {"value": "fr"}}
-        },
-        ids.LENGTH_BLOCK: {
-            ids.LENGTH_BLOCK: {"type": "multi_static_select", "selected_options": [{"value": "3"}]}
-        },
+        "lang": {"lang": {"type": "static_select", "selected_option": {"value": "fr"}}},
+        "length": {"length": {"type": "multi_static_select", "selected_options": [{"value": "3"}]}},
         ids.SWITCHES_BLOCK: {ids.SWITCHES_BLOCK: {"type": "checkboxes", "selected_options": []}},
-        ids.NAME_BLOCK: {ids.NAME_BLOCK: {"type": "plain_text_input", "value": "Keynote"}},
+        "name": {"name": {"type": "plain_text_input", "value": "Keynote"}},
     }
     submitted = await stack.slack.view_submission(view, values, user_id=ALICE)
     assert submitted.status_code == 200
@@ -87,16 +83,14 @@ async def test_bad_modal_fields_come_back_as_field_errors(stack: Stack) -> None:
     await stack.wait_for(lambda: _true(bool(stack.sandbox.views_opened)))
     view = stack.sandbox.views_opened[-1]
     values: dict[str, dict[str, dict[str, Any]]] = {
-        ids.URL_BLOCK: {ids.URL_BLOCK: {"type": "plain_text_input", "value": "ftp://x/y.mp4"}},
-        ids.LENGTH_BLOCK: {
-            ids.LENGTH_BLOCK: {"type": "multi_static_select", "selected_options": []}
-        },
+        "url": {"url": {"type": "plain_text_input", "value": "ftp://x/y.mp4"}},
+        "length": {"length": {"type": "multi_static_select", "selected_options": []}},
     }
     answer = await stack.slack.view_submission(view, values, user_id=ALICE)
     assert answer.status_code == 200
     body = answer.json()
     assert body["response_action"] == "errors"
-    assert set(body["errors"]) == {ids.URL_BLOCK, ids.LENGTH_BLOCK}
+    assert set(body["errors"]) == {"url", "length"}
     assert await stack.jobs() == []
     assert stack.vizard.create_attempts == 0
 

@@ -191,7 +191,8 @@ async def test_two_holders_of_one_job_make_one_create(stack: Stack) -> None:
     await stack.wait_for(lambda: _created(stack))
     [created] = await stack.jobs()
     store = stack.runtime.store
-    # A queued job held twice (say, a lease that ran out): both try to submit it.
+    # A queued job held twice (a holder frozen past its lease, and the next one): both try
+    # to submit it. The create in flight is recorded by compare-and-set before it is sent.
     queued = await store.add(
         created.model_copy(
             update={
@@ -199,15 +200,17 @@ async def test_two_holders_of_one_job_make_one_create(stack: Stack) -> None:
                 "state": JobState.QUEUED,
                 "version": 0,
                 "provider_ref": None,
-                "root_ts": None,
+                "deliveries": {},
                 "next_run_at": stack.clock(),
             }
         )
     )
-    first = await store.claim(queued.id, stack.clock(), 120)
-    second = await store.claim(queued.id, stack.clock() + 121, 120)
+    first = await store.claim(queued.id, stack.clock(), 120, "holder-1")
+    second = await store.claim(queued.id, stack.clock() + 121, 120, "holder-2")
     assert first is not None and second is not None
-    await asyncio.gather(stack.runtime.runner.run(first), stack.runtime.runner.run(second))
+    await asyncio.gather(
+        stack.runtime.runner.run(first, "holder-1"), stack.runtime.runner.run(second, "holder-2")
+    )
     assert len(stack.vizard.creates) == 2, "one for the original job, one for the copy"
 
 

@@ -6,8 +6,8 @@ import json
 
 import httpx
 
-from bot.jobs import JobState
-from providers.base import Output
+from bot.jobs import Job, JobState
+from providers.base import Clip
 from tests.conftest import free_port
 from tests.e2e.conftest import ALICE, CHANNEL, Stack, StackFactory
 from tests.factories import make_job
@@ -71,9 +71,7 @@ async def test_slack_rate_limits_while_posting_clips_delay_but_never_duplicate(
     [job] = await stack.wait_until_settled(seconds=30)
     [root] = stack.sandbox.roots(CHANNEL)
     replies = stack.sandbox.thread(CHANNEL, root.ts)
-    assert [r.text for r in replies] == [
-        f"Clip {n}/3: {o.title}" for n, o in enumerate(job.outputs, 1)
-    ]
+    assert [r.text for r in replies] == _clip_texts(job)
 
 
 async def test_a_clip_slack_refuses_is_posted_on_a_later_tick_exactly_once(stack: Stack) -> None:
@@ -101,7 +99,7 @@ async def test_vizard_down_for_a_while_then_back_the_job_still_finishes(stack: S
     )
 
     async def retried() -> bool:
-        return any(j.retries for j in await stack.jobs())
+        return any(j.provider_retries for j in await stack.jobs())
 
     await stack.wait_for(retried)
     stack.clock.advance(30)
@@ -119,10 +117,14 @@ async def test_clips_a_stopped_replica_never_posted_are_posted_by_the_next_one(
     # What a replica leaves behind when it stops right after recording "done": the clips are
     # stored, nothing is posted, and the job is due one lease later.
     now = stack.clock()
-    outputs = [Output(url=f"https://cdn.example.com/{n}.mp4", title=f"Clip {n}") for n in (1, 2, 3)]
+    outputs = [Clip(url=f"https://cdn.example.com/{n}.mp4", title=f"Clip {n}") for n in (1, 2, 3)]
     job = make_job(channel_id=CHANNEL, user_id=ALICE, provider_ref="42")
-    job = job.moved(JobState.SUBMITTED).moved(JobState.DONE, outputs=outputs, next_run_at=now + 120)
-    await stack.runtime.store.add(job)
+    job = (
+        job.moved(JobState.SUBMITTING)
+        .moved(JobState.SUBMITTED)
+        .moved(JobState.DONE, outputs=outputs, next_run_at=now)
+    )
+    await stack.runtime.store.add(job, owner="a-stopped-replica", lease_until=now + 120)
 
     await stack.runtime.poller.tick()
     assert stack.sandbox.roots(CHANNEL) == [], "not before the lease ends"
@@ -136,7 +138,7 @@ async def test_clips_a_stopped_replica_never_posted_are_posted_by_the_next_one(
         "Clip 3/3: Clip 3",
     ]
     stored = await stack.runtime.store.get(job.id)
-    assert stored is not None and stored.next_run_at is None and stored.posted == 3
+    assert stored is not None and stored.next_run_at is None and stored.settled
 
     stack.clock.advance(3600)
     await stack.runtime.poller.tick()
@@ -163,7 +165,26 @@ async def test_bot_removed_from_the_channel_mid_job_moves_the_job_to_a_dm(stack:
     )
 
 
-async def test_a_clip_post_slack_may_have_made_is_never_sent_again(stack: Stack) -> None:
+def _clip_texts(job: Job) -> list[str]:
+    return [
+        f"Clip {n}/{len(job.outputs)}: {o.title}"
+        for n, o in enumerate(job.outputs, 1)
+        if isinstance(o, Clip)
+    ]
+
+
+def _clip_posts(stack: Stack, root_ts: str) -> list[str | None]:
+    """The errors of every chat.postMessage into the root's thread, in order."""
+    return [
+        c.error
+        for c in stack.sandbox.calls_to("chat.postMessage")
+        if c.params.get("thread_ts") == root_ts
+    ]
+
+
+async def test_a_clip_post_answered_500_that_slack_never_made_is_posted_once(
+    stack: Stack,
+) -> None:
     stack.vizard.render_seconds = 0.5
     await stack.slack.slash_command(
         "/clip", "https://v.example.com/a.mp4", user_id=ALICE, channel_id=CHANNEL
@@ -172,19 +193,45 @@ async def test_a_clip_post_slack_may_have_made_is_never_sent_again(stack: Stack)
     stack.sandbox.fail_next(
         "chat.postMessage", error="internal_error", status=500, retry_after=None
     )
-
-    async def settled() -> bool:
-        jobs = await stack.jobs()
-        return bool(jobs) and jobs[0].terminal and jobs[0].next_run_at is None
-
-    await stack.wait_for(settled, seconds=30)
-    [job] = await stack.jobs()
-    assert job.posted == 3
+    [job] = await stack.wait_until_settled(seconds=30)
     [root] = stack.sandbox.roots(CHANNEL)
-    answered = [
-        c
-        for c in stack.sandbox.calls_to("chat.postMessage")
-        if c.params.get("thread_ts") == root.ts
-    ]
-    assert len(answered) == 3, "three clip posts were sent in all: the 500 one was not resent"
-    assert len(stack.sandbox.thread(CHANNEL, root.ts)) == 2
+    replies = stack.sandbox.thread(CHANNEL, root.ts)
+    assert [r.text for r in replies] == _clip_texts(job)
+    assert _clip_posts(stack, root.ts) == ["internal_error", None, None, None]
+    assert stack.sandbox.calls_to("conversations.replies"), "the thread was read back first"
+
+
+async def test_a_clip_slack_posted_but_answered_500_for_is_not_posted_again(
+    stack: Stack,
+) -> None:
+    stack.vizard.render_seconds = 0.5
+    await stack.slack.slash_command(
+        "/clip", "https://v.example.com/a.mp4", user_id=ALICE, channel_id=CHANNEL
+    )
+    await stack.wait_for(lambda: _true(bool(stack.sandbox.roots(CHANNEL))))
+    stack.sandbox.fail_next(
+        "chat.postMessage", error="internal_error", status=500, retry_after=None, after_commit=True
+    )
+    [job] = await stack.wait_until_settled(seconds=30)
+    [root] = stack.sandbox.roots(CHANNEL)
+    texts = [r.text for r in stack.sandbox.thread(CHANNEL, root.ts)]
+    assert sorted(texts) == sorted(_clip_texts(job))
+    assert _clip_posts(stack, root.ts) == ["internal_error", None, None]
+    assert all(d.ts for d in job.deliveries.values()), "the found post's ts was recorded"
+
+
+async def test_a_root_message_slack_posted_but_answered_500_for_is_posted_once(
+    stack: Stack,
+) -> None:
+    stack.sandbox.fail_next(
+        "chat.postMessage", error="internal_error", status=500, retry_after=None, after_commit=True
+    )
+    await stack.slack.slash_command(
+        "/clip", "https://v.example.com/a.mp4", user_id=ALICE, channel_id=CHANNEL
+    )
+    [job] = await stack.wait_until_settled(seconds=30)
+    [root] = stack.sandbox.roots(CHANNEL)
+    assert root.ts == job.root_ts
+    assert "Done: 3 clips" in json.dumps(root.blocks)
+    assert len(stack.sandbox.thread(CHANNEL, root.ts)) == 3
+    assert stack.sandbox.calls_to("conversations.history"), "the channel was read back first"

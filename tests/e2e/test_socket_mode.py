@@ -19,7 +19,6 @@ import pytest_asyncio
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import ids
 from bot.demo import loopback_settings
 from bot.jobs import JobState
 from bot.runtime import Runtime, StartupError
@@ -167,16 +166,14 @@ async def test_modal_opens_from_the_envelope_and_field_errors_come_back_in_the_a
         await stack.sandbox.wait_for(lambda: bool(stack.sandbox.views_opened))
     view = stack.sandbox.views_opened[-1]
     values: dict[str, dict[str, dict[str, Any]]] = {
-        ids.URL_BLOCK: {ids.URL_BLOCK: {"type": "plain_text_input", "value": "ftp://x/y.mp4"}},
-        ids.LENGTH_BLOCK: {
-            ids.LENGTH_BLOCK: {"type": "multi_static_select", "selected_options": []}
-        },
+        "url": {"url": {"type": "plain_text_input", "value": "ftp://x/y.mp4"}},
+        "length": {"length": {"type": "multi_static_select", "selected_options": []}},
     }
     ack = await socket.send_interactive(
         stack.slack.view_submission_payload(view, values, user_id=ALICE)
     )
     assert ack["response_action"] == "errors"
-    assert set(ack["errors"]) == {ids.URL_BLOCK, ids.LENGTH_BLOCK}
+    assert set(ack["errors"]) == {"url", "length"}
     assert socket.envelopes[-1]["type"] == "interactive"
     assert socket.envelopes[-1]["accepts_response_payload"] is True
     assert await stack.jobs() == []

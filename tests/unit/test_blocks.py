@@ -1,15 +1,20 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from bot import blocks, ids
 from bot.jobs import Job, JobState
-from providers.base import Output
+from bot.kinds import KINDS
+from bot.modals import ModalContext, request_modal
+from bot.sandbox.transcript import render_blocks
+from providers.base import Clip, File, JobKind, Video
+from providers.vizard import FORM
 from tests.factories import make_job
 
 
-def _job() -> Job:
-    return make_job(source="https://v.example.com/a.mp4?x=1&y=<2>", request={"projectName": "Q3"})
+def _job(**changes: Any) -> Job:
+    return make_job(source="https://v.example.com/a.mp4?x=1&y=<2>", title="Q3", **changes)
 
 
 def _section_texts(body: list[dict[str, object]]) -> list[str]:
@@ -25,6 +30,17 @@ def test_root_message_names_requester_source_provider_state_and_offers_cancel() 
     assert text.endswith("queued")
 
 
+def test_nothing_a_person_typed_can_mention_the_channel_in_blocks_or_fallback_text() -> None:
+    job = make_job(
+        source="https://v.example.com/<!channel>.mp4", title="<!here> <@U0BOSS> <#C0X|x>"
+    )
+    text, body = blocks.root_message(job, "Vizard")
+    for shown in (text, json.dumps(body)):
+        assert "<!channel>" not in shown and "<!here>" not in shown
+        assert "<@U0BOSS>" not in shown and "<#C0X" not in shown
+    assert "&lt;!channel&gt;" in text
+
+
 def test_a_finished_job_has_no_cancel_button_and_says_why_it_failed() -> None:
     failed = _job().moved(JobState.FAILED, error="Vizard could not <download> it.")
     _, body = blocks.root_message(failed, "Vizard")
@@ -32,18 +48,33 @@ def test_a_finished_job_has_no_cancel_button_and_says_why_it_failed() -> None:
     assert "could not &lt;download&gt; it." in json.dumps(body)
 
 
+def test_a_job_awaiting_confirmation_shows_the_price_with_confirm_and_cancel() -> None:
+    job = _job(
+        state=JobState.AWAITING_CONFIRMATION,
+        quoted_cents=300,
+        notice="2 clips will cost $3.00 from the team wallet.",
+    )
+    _, body = blocks.root_message(job, "Made")
+    lines = render_blocks(body)
+    assert any("Waiting for @U1 to confirm" in line and "$3.00" in line for line in lines)
+    assert "[Confirm] [Cancel]" in lines
+    assert "quoted $3.00" in json.dumps(body)
+    charged = job.moved(JobState.QUEUED).changed(charged_cents=450)
+    assert "charged $4.50 (quoted $3.00)" in json.dumps(blocks.root_message(charged, "Made")[1])
+
+
 def test_clip_reply_carries_title_length_score_reason_excerpt_and_expiry() -> None:
-    clip = Output(
+    clip = Clip(
         url="https://cdn.example.com/1.mp4",
         title="Hook <1>",
         duration_s=75.4,
         score=8.7,
         reason="Strong open",
-        text="word " * 200,
+        transcript="word " * 200,
         expires_at=1_800_000_000,
         editor_url="https://vizard.example.com/e/1",
     )
-    text, body = blocks.clip_reply(1, 3, clip)
+    text, body = blocks.result_reply(1, 3, clip)
     assert text == "Clip 1/3: Hook &lt;1&gt;"
     rendered = json.dumps(body)
     for part in ("1/3", "1:15", "8.7/10", "Strong open", "Download the clip", "<!date^1800000000^"):
@@ -54,22 +85,61 @@ def test_clip_reply_carries_title_length_score_reason_excerpt_and_expiry() -> No
 
 def test_a_link_too_long_for_a_section_is_never_cut() -> None:
     long_url = "https://cdn.example.com/clip.mp4?sig=" + "a" * 3200
-    _, body = blocks.clip_reply(1, 1, Output(url=long_url, editor_url=long_url, title="t"))
+    _, body = blocks.result_reply(1, 1, Clip(url=long_url, editor_url=long_url, title="t"))
     for text in _section_texts(body):
         assert len(text) <= 3000
         assert long_url[:100] not in text
     assert "too long" in json.dumps(body)
 
 
-def test_clip_modal_fits_slack_limits() -> None:
-    view = blocks.clip_modal('{"channel_id": "C1"}')
+def test_a_link_cannot_close_its_own_markup() -> None:
+    shown = blocks.link("https://x.example.com/a|b><!channel>", "<label>")
+    assert shown == "<https://x.example.com/a%7Cb%3E%3C!channel%3E|&lt;label&gt;>"
+
+
+def test_video_and_file_replies_say_what_they_are() -> None:
+    video = Video(
+        url="https://cdn.example.com/v.mp4",
+        title="Welcome",
+        duration_s=62,
+        thumbnail_url="https://cdn.example.com/v.jpg",
+        expires_at=1_800_000_000,
+    )
+    text, body = blocks.result_reply(1, 1, video)
+    assert text == "Welcome is ready"
+    assert body[0]["accessory"]["image_url"] == "https://cdn.example.com/v.jpg"
+    assert "1:02" in json.dumps(body) and "Download the video" in json.dumps(body)
+    file = File(name="talk.vtt", media_type="text/vtt", text="WEBVTT\n\n00:01 ```A door```")
+    _, body = blocks.result_reply(1, 2, file)
+    rendered = json.dumps(body)
+    assert "talk.vtt" in rendered and "WEBVTT" in rendered
+    assert rendered.count("```") == 2, "the text cannot end its own code block"
+
+
+def test_the_modal_is_built_from_the_form_and_fits_slack_limits() -> None:
+    context = ModalContext(JobKind.CLIPS.value, "vizard", "C1")
+    view = request_modal(KINDS[JobKind.CLIPS], FORM, context)
     assert len(view["blocks"]) <= 100
     assert all(len(view[k]["text"]) <= 24 for k in ("title", "submit", "close"))
     assert [b["block_id"] for b in view["blocks"]] == [
-        ids.URL_BLOCK,
-        ids.LANG_BLOCK,
-        ids.LENGTH_BLOCK,
+        "url",
+        "lang",
+        "length",
         ids.SWITCHES_BLOCK,
-        ids.NAME_BLOCK,
+        "name",
     ]
+    switches = view["blocks"][3]["element"]
+    assert [o["value"] for o in switches["initial_options"]] == ["subtitles", "headline"]
+    assert ModalContext.load(view["private_metadata"]) == context
     assert len(json.dumps(view)) < 250_000
+
+
+def test_with_several_providers_the_modal_starts_with_a_provider_switch() -> None:
+    context = ModalContext(JobKind.CLIPS.value, "vizard", "C1", thread_ts="1.2")
+    view = request_modal(
+        KINDS[JobKind.CLIPS], FORM, context, [("vizard", "Vizard"), ("made", "Made")]
+    )
+    first = view["blocks"][0]
+    assert first["block_id"] == ids.PROVIDER_BLOCK and first["dispatch_action"] is True
+    assert first["element"]["initial_option"]["value"] == "vizard"
+    assert ModalContext.load(view["private_metadata"]) == context

@@ -7,6 +7,7 @@ import pytest
 
 from bot.logs import REDACTED, RedactingFormatter, configure_logging
 from bot.settings import SettingsError, load_settings
+from providers.vizard import VizardSettings
 
 
 def test_defaults_need_no_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -28,6 +29,9 @@ def test_defaults_need_no_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         ("REDIS_URL", "http://cache:6379"),
         ("LOG_LEVEL", "LOUD"),
         ("VIZARD_BASE_URL", "ftp://x"),
+        ("VIZARD_PER_MINUTE", "0"),
+        ("POLL_CONCURRENCY", "0"),
+        ("JOB_RETENTION_DAYS", "-1"),
     ],
 )
 def test_a_bad_setting_is_named_and_its_value_not_echoed(
@@ -38,6 +42,24 @@ def test_a_bad_setting_is_named_and_its_value_not_echoed(
         load_settings(_env_file=None)
     assert str(caught.value).startswith(name)
     assert value not in str(caught.value)
+
+
+def test_provider_settings_come_from_their_own_group(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VIZARD_API_KEY", "vz-from-env-1234")
+    monkeypatch.setenv("VIZARD_PER_MINUTE", "7")
+    settings = load_settings(_env_file=None, vizard_per_hour=9)
+    group = settings.group("vizard")
+    assert isinstance(group, VizardSettings) and group.configured
+    assert (group.per_minute, group.per_hour) == (7, 9)
+    assert "vz-from-env-1234" in settings.secrets()
+    monkeypatch.setenv("VIZARD_API_KEY", "  ")
+    assert not load_settings(_env_file=None).group("vizard").configured, "blank is unset"
+
+
+def test_a_default_provider_must_be_one_this_build_knows(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CLIP_DEFAULT_PROVIDER", "nope")
+    with pytest.raises(SettingsError, match=r"^CLIP_DEFAULT_PROVIDER is invalid: must be one of"):
+        load_settings(_env_file=None)
 
 
 def test_run_needs_a_bot_token_and_a_signing_secret(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,4 +1,4 @@
-"""Vizard.ai: one long video in, short clips out.
+"""Vizard.ai's wire format: constants, request and response models, and every code as a sentence.
 
 Two sources disagree in places: the older public doc (vizardai.github.io) and the current
 docs.vizard.ai plus Vizard's own api-reference. Where they differ this module follows the
@@ -11,10 +11,8 @@ from __future__ import annotations
 import json
 import math
 import posixpath
-import time
-from collections.abc import Mapping
 from typing import Annotated, Any, TypeVar
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import unquote, urlsplit
 
 import httpx
 from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
@@ -22,19 +20,12 @@ from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field
 from providers.base import (
     BadInput,
     Failed,
-    JobKind,
     NeedsAdmin,
-    Output,
-    Progress,
     ProviderError,
     RateLimited,
     RateWindow,
-    Status,
-    Submission,
     Unavailable,
-    describe_request,
 )
-from providers.http import make_client, send
 
 # --- constants ------------------------------------------------------------------------------
 NAME = "vizard"
@@ -288,7 +279,7 @@ def error_for(code: int) -> ProviderError:
     return cls(sentence, code=str(code))
 
 
-def _unreadable() -> Unavailable:
+def unreadable() -> Unavailable:
     return Unavailable(
         "Vizard sent an answer Reelbot could not read; Reelbot will keep trying.",
         code="malformed",
@@ -298,7 +289,7 @@ def _unreadable() -> Unavailable:
 _M = TypeVar("_M", bound=BaseModel)
 
 
-def _read(response: httpx.Response, model: type[_M]) -> _M:
+def read_body(response: httpx.Response, model: type[_M]) -> _M:
     """The documented JSON body, whatever the HTTP status (Vizard reports errors by `code`)."""
     try:
         return model.model_validate_json(response.content)
@@ -306,97 +297,4 @@ def _read(response: httpx.Response, model: type[_M]) -> _M:
         if response.status_code == httpx.codes.TOO_MANY_REQUESTS:
             raise error_for(4003) from None
         # `from None`: the validation error quotes the body, which must not reach the logs.
-        raise _unreadable() from None
-
-
-# --- provider -------------------------------------------------------------------------------
-class VizardProvider:
-    name: str = NAME
-    label: str = LABEL
-    kind: JobKind = JobKind.CLIPS
-    request_model: type[BaseModel] = VizardRequest
-
-    def __init__(
-        self,
-        api_key: str,
-        base_url: str = DEFAULT_BASE_URL,
-        *,
-        rate_windows: tuple[RateWindow, ...] = RATE_WINDOWS,
-        link_ttl_seconds: float = 7 * 86400,
-        first_poll_after: float = 10.0,
-        timeout: float = 30.0,
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> None:
-        self.rate_windows = rate_windows
-        self._link_ttl_seconds = link_ttl_seconds
-        self._first_poll_after = first_poll_after
-        self._client = make_client(
-            base_url,
-            {API_KEY_HEADER: api_key, "Content-Type": "application/json"},
-            timeout=timeout,
-            transport=transport,
-        )
-
-    async def submit(self, request: BaseModel, *, webhook_url: str | None = None) -> Submission:
-        if not isinstance(request, VizardRequest):
-            raise TypeError(f"Vizard takes a VizardRequest, not {type(request).__name__}")
-        body = describe_request(request)
-        if webhook_url is not None:
-            body["webhookUrl"] = webhook_url
-        response = await send(
-            self._client, "POST", CREATE_PATH, label=LABEL, idempotent=False, json=body
-        )
-        created = _read(response, VizardCreateResponse)
-        if created.code != CODE_OK:
-            raise error_for(created.code)
-        if created.project_id is None or str(created.project_id).strip() == "":
-            raise _unreadable()
-        return Submission(ref=str(created.project_id), first_poll_after=self._first_poll_after)
-
-    async def poll(self, ref: str) -> Status:
-        path = QUERY_PATH.format(project_id=quote(ref, safe=""))
-        response = await send(self._client, "GET", path, label=LABEL, idempotent=True)
-        queried = _read(response, VizardQueryResponse)
-        if queried.code == CODE_RUNNING:
-            return Status(state=Progress.RUNNING)
-        if queried.code != CODE_OK:
-            raise error_for(queried.code)
-        # The link lifetime counts from this answer: every query hands out fresh links.
-        expires_at = time.time() + self._link_ttl_seconds
-        outputs = tuple(
-            Output(
-                url=clip.video_url,
-                title=clip.title,
-                duration_s=None
-                if clip.video_ms_duration is None
-                else clip.video_ms_duration / 1000,
-                score=clip.viral_score,
-                reason=clip.viral_reason,
-                text=clip.transcript,
-                topics=tuple(clip.related_topic),
-                expires_at=expires_at,
-                editor_url=clip.clip_editor_url,
-            )
-            for clip in queried.videos
-        )
-        return Status(state=Progress.DONE, outputs=outputs)
-
-    def webhook_ref(self, headers: Mapping[str, str], body: bytes) -> str | None:
-        """The projectId a callback names. Vizard signs nothing, so this only hastens a poll."""
-        try:
-            payload = json.loads(body)
-        except ValueError:
-            return None
-        if not isinstance(payload, dict):
-            return None
-        project_id = payload.get("projectId")
-        if isinstance(project_id, bool):
-            return None
-        if isinstance(project_id, int):
-            return str(project_id)
-        if isinstance(project_id, str) and project_id.strip().isdigit():
-            return project_id.strip()
-        return None
-
-    async def aclose(self) -> None:
-        await self._client.aclose()
+        raise unreadable() from None

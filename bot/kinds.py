@@ -1,0 +1,44 @@
+"""The words and commands of each job kind (clips, avatar videos, descriptions): generic over
+providers, so a new provider of a kind needs nothing here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from providers.base import JobKind
+
+
+@dataclass(frozen=True)
+class KindWords:
+    command: str
+    # "clips", as in "asked <provider> for clips of ..." and "The clips arrive as replies ..."
+    noun: str
+    modal_title: str
+    modal_submit: str
+    # "is making the clips", after the provider's name
+    working: str
+    # One result, and many ("clip", "clips")
+    one: str
+    many: str
+
+
+KINDS: dict[JobKind, KindWords] = {
+    JobKind.CLIPS: KindWords(
+        command="/clip",
+        noun="clips",
+        modal_title="Clip a video",
+        modal_submit="Make clips",
+        working="is making the clips",
+        one="clip",
+        many="clips",
+    ),
+}
+
+
+def kind_of_command(command: str) -> JobKind | None:
+    return next((kind for kind, words in KINDS.items() if words.command == command), None)
+
+
+def results(kind: JobKind, count: int) -> str:
+    words = KINDS[kind]
+    return f"{count} {words.one if count == 1 else words.many}"

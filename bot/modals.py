@@ -1,0 +1,178 @@
+"""The one modal builder: any provider's form as Block Kit inputs. Pure: no I/O.
+
+Each field is an input block whose block_id and action_id are the field's name; every on/off
+field shares one checkbox group. With several providers of a kind, a provider select comes
+first and re-renders the modal when changed (views.update).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bot import ids
+from bot.blocks import Block, plain
+from bot.kinds import KindWords
+from providers.forms import FieldType, Form, FormField
+
+_SELECT_MAX = 100
+
+
+@dataclass(frozen=True)
+class ModalContext:
+    """What the modal carries between opening and submission (in private_metadata)."""
+
+    kind: str
+    provider: str
+    channel_id: str
+    thread_ts: str | None = None
+
+    def dump(self) -> str:
+        return json.dumps(
+            {"kind": self.kind, "provider": self.provider, "channel_id": self.channel_id}
+            | ({"thread_ts": self.thread_ts} if self.thread_ts else {})
+        )
+
+    @classmethod
+    def load(cls, raw: str | None) -> ModalContext | None:
+        try:
+            data = json.loads(raw or "")
+        except ValueError:
+            return None
+        if not isinstance(data, dict):
+            return None
+        kind, provider, channel = data.get("kind"), data.get("provider"), data.get("channel_id")
+        if not all(isinstance(v, str) for v in (kind, provider, channel)):
+            return None
+        thread = data.get("thread_ts")
+        return cls(str(kind), str(provider), str(channel), str(thread) if thread else None)
+
+
+def _option(value: str, text: str) -> dict[str, Any]:
+    return {"text": plain(text, 75), "value": value}
+
+
+def _input(spec: FormField, element: dict[str, Any]) -> Block:
+    block: Block = {
+        "type": "input",
+        "block_id": spec.name,
+        "label": plain(spec.label),
+        "element": {"action_id": spec.name, **element},
+        "optional": not spec.required,
+    }
+    if spec.type in (FieldType.URL, FieldType.TEXT, FieldType.INTEGER):
+        block["hint"] = plain(spec.help[:1].upper() + spec.help[1:], 2000)
+    return block
+
+
+def _field_block(spec: FormField, value: Any) -> Block:
+    match spec.type:
+        case FieldType.URL | FieldType.TEXT:
+            element: dict[str, Any] = {"type": "plain_text_input", "multiline": spec.multiline}
+            if spec.max_length:
+                element["max_length"] = min(spec.max_length, 3000)
+            if spec.placeholder:
+                element["placeholder"] = plain(spec.placeholder)
+            if value:
+                element["initial_value"] = str(value)
+            return _input(spec, element)
+        case FieldType.CHOICE:
+            options = [_option(c.value, c.label) for c in spec.choices][:_SELECT_MAX]
+            element = {"type": "static_select", "options": options}
+            initial = next((o for o in options if o["value"] == value), None)
+            if initial is not None:
+                element["initial_option"] = initial
+            return _input(spec, element)
+        case FieldType.CHOICES:
+            options = [_option(c.value, c.label) for c in spec.choices][:_SELECT_MAX]
+            element = {"type": "multi_static_select", "options": options}
+            chosen = [o for o in options if o["value"] in (value or ())]
+            if chosen:
+                element["initial_options"] = chosen
+            if spec.maximum is not None:
+                element["max_selected_items"] = spec.maximum
+            return _input(spec, element)
+        case FieldType.INTEGER:
+            element = {"type": "number_input", "is_decimal_allowed": False}
+            if spec.minimum is not None:
+                element["min_value"] = str(spec.minimum)
+            if spec.maximum is not None:
+                element["max_value"] = str(spec.maximum)
+            if value is not None:
+                element["initial_value"] = str(value)
+            return _input(spec, element)
+        case FieldType.SWITCH:
+            raise ValueError("switches are rendered together")
+
+
+def _switches(form: Form, values: Mapping[str, Any]) -> Block | None:
+    specs = [f for f in form.fields if f.type is FieldType.SWITCH]
+    if not specs:
+        return None
+    options = [_option(f.name, f.label) for f in specs]
+    element: dict[str, Any] = {
+        "type": "checkboxes",
+        "action_id": ids.SWITCHES_BLOCK,
+        "options": options,
+    }
+    on = [o for o, f in zip(options, specs, strict=True) if values.get(f.name, f.default)]
+    if on:
+        element["initial_options"] = on
+    return {
+        "type": "input",
+        "block_id": ids.SWITCHES_BLOCK,
+        "optional": True,
+        "label": plain(form.switches_label),
+        "element": element,
+    }
+
+
+def _provider_select(offers: Sequence[tuple[str, str]], chosen: str) -> Block:
+    options = [_option(name, label) for name, label in offers]
+    return {
+        "type": "input",
+        "block_id": ids.PROVIDER_BLOCK,
+        "dispatch_action": True,
+        "label": plain("Provider"),
+        "element": {
+            "type": "static_select",
+            "action_id": ids.PROVIDER_ACTION,
+            "options": options,
+            "initial_option": next(o for o in options if o["value"] == chosen),
+        },
+    }
+
+
+def request_modal(
+    words: KindWords,
+    form: Form,
+    context: ModalContext,
+    offers: Sequence[tuple[str, str]] = (),
+    values: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The modal for one provider's form. `offers` (name, label) adds the provider select when
+    there are several; `values` are starting values (defaults otherwise)."""
+    start = {f.name: f.default for f in form.fields} | dict(values or {})
+    body: list[Block] = []
+    if len(offers) > 1:
+        body.append(_provider_select(offers, context.provider))
+    switches_at = None
+    for spec in form.fields:
+        if spec.type is FieldType.SWITCH:
+            switches_at = len(body) if switches_at is None else switches_at
+            continue
+        body.append(_field_block(spec, start.get(spec.name)))
+    switches = _switches(form, start)
+    if switches is not None:
+        body.insert(len(body) if switches_at is None else switches_at, switches)
+    return {
+        "type": "modal",
+        "callback_id": ids.REQUEST_MODAL,
+        "private_metadata": context.dump(),
+        "title": plain(words.modal_title, 24),
+        "submit": plain(words.modal_submit, 24),
+        "close": plain("Cancel", 24),
+        "blocks": body,
+    }
