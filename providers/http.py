@@ -5,6 +5,9 @@ to repeat only when it carries an idempotency key the provider honours; without 
 retried only when the request surely never left this machine, otherwise one Slack command
 could start two paid projects.
 
+Requests travel over aiohttp (httpx-aiohttp's transport): httpx's own pool slows down sharply
+with many requests in flight (encode/httpx#3215), and the poller keeps many in flight.
+
 Only method, path and status are logged, at DEBUG: headers and bodies can hold API keys.
 """
 
@@ -16,14 +19,29 @@ import random
 from collections.abc import Mapping
 from typing import Any
 
+import aiohttp
 import httpx
+from httpx_aiohttp import AiohttpTransport
 
 from providers.base import NOT_SENT, Unavailable
 
 log = logging.getLogger(__name__)
 
-# The connection was never established, so the server cannot have seen the request.
-_NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout)
+# As many connections as the poller may use at once; idle ones close after 5 s, as httpx's
+# own default, before a server is likely to drop them.
+LIMITS = httpx.Limits(max_connections=256, max_keepalive_connections=256, keepalive_expiry=5.0)
+
+
+def never_sent(exc: httpx.TransportError) -> bool:
+    """Whether the connection was never established, so the server cannot have seen the
+    request. The aiohttp transport reports every aiohttp connection error as ConnectTimeout,
+    a connection dropped mid-answer too: only a failure to connect counts."""
+    if not isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
+        return False
+    cause = exc.__cause__
+    return not isinstance(cause, aiohttp.ClientError) or isinstance(
+        cause, aiohttp.ClientConnectorError
+    )
 
 
 def make_client(
@@ -37,7 +55,7 @@ def make_client(
         base_url=base_url,
         headers=dict(headers),
         timeout=timeout,
-        transport=transport,
+        transport=transport or AiohttpTransport(limits=LIMITS),
         follow_redirects=False,
     )
 
@@ -72,11 +90,15 @@ async def send(
         last = attempt == attempts
         try:
             response = await client.request(method, url, json=json, headers=headers)
-        except _NEVER_SENT as exc:
-            log.debug("%s %s not sent (%s), attempt %d", method, path, type(exc).__name__, attempt)
-            if last:
-                raise Unavailable(unavailable, code=NOT_SENT) from None
         except httpx.TransportError as exc:
+            if never_sent(exc):
+                log.debug(
+                    "%s %s not sent (%s), attempt %d", method, path, type(exc).__name__, attempt
+                )
+                if last:
+                    raise Unavailable(unavailable, code=NOT_SENT) from None
+                await asyncio.sleep(_delay(backoff, attempt))
+                continue
             log.debug("%s %s failed (%s), attempt %d", method, path, type(exc).__name__, attempt)
             if last or not idempotent:
                 reason = "timeout" if isinstance(exc, httpx.TimeoutException) else "transport"

@@ -181,6 +181,46 @@ class SlackRequests:
         }
         return await self._interaction(payload)
 
+    async def view_select(
+        self,
+        view: Mapping[str, Any],
+        block_id: str,
+        action_id: str,
+        value: str,
+        *,
+        user_id: str = "U0ALICE",
+    ) -> httpx.Response:
+        """A choice in a select with `dispatch_action` inside an open modal (block_actions)."""
+        submitted = json.loads(json.dumps(dict(view)))
+        selected = {"text": {"type": "plain_text", "text": value}, "value": value}
+        submitted["state"] = {
+            "values": {
+                block_id: {action_id: {"type": "static_select", "selected_option": selected}}
+            }
+        }
+        payload: dict[str, Any] = {
+            "type": "block_actions",
+            "user": self._user(user_id),
+            "api_app_id": self.api_app_id,
+            "token": VERIFICATION_TOKEN,
+            "container": {"type": "view", "view_id": submitted.get("id")},
+            "trigger_id": self._trigger(user_id),
+            "team": self._team(),
+            "enterprise": None,
+            "is_enterprise_install": False,
+            "view": submitted,
+            "actions": [
+                {
+                    "type": "static_select",
+                    "action_id": action_id,
+                    "block_id": block_id,
+                    "selected_option": selected,
+                    "action_ts": self._action_ts(),
+                }
+            ],
+        }
+        return await self._interaction(payload)
+
     async def view_submission(
         self,
         view: Mapping[str, Any],

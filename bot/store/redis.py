@@ -84,12 +84,20 @@ class RedisJobStore:
         self._take_rate_slot = client.register_script(lua.TAKE_RATE_SLOT)
 
     @classmethod
-    def from_url(cls, url: str, prefix: str = "reelbot:") -> RedisJobStore:
-        # Bounded waits: a hung Redis must not hold a Slack ack past its 3 s.
-        client = redis.asyncio.Redis.from_url(
-            url, decode_responses=True, socket_timeout=5.0, socket_connect_timeout=2.0
+    def from_url(
+        cls, url: str, prefix: str = "reelbot:", *, max_connections: int = 512
+    ) -> RedisJobStore:
+        # Bounded waits: a hung Redis must not hold a Slack ack past its 3 s. A busy poller
+        # waits for a free connection instead of failing with "Too many connections".
+        pool = redis.asyncio.BlockingConnectionPool.from_url(
+            url,
+            decode_responses=True,
+            socket_timeout=5.0,
+            socket_connect_timeout=2.0,
+            max_connections=max_connections,
+            timeout=5.0,
         )
-        return cls(client, prefix)
+        return cls(redis.asyncio.Redis(connection_pool=pool), prefix)
 
     def _job_key(self, job_id: str) -> str:
         return f"{self._prefix}job:{job_id}"

@@ -17,6 +17,7 @@ import pytest
 from aiohttp import web
 
 from providers.base import (
+    NOT_SENT,
     BadInput,
     Clip,
     Description,
@@ -451,10 +452,32 @@ async def test_vizard_that_refuses_connections_gives_unavailable() -> None:
         closed_port = probe.getsockname()[1]
     vizard = VizardProvider(SECRET, f"http://127.0.0.1:{closed_port}/open-api/v1")
     try:
-        with pytest.raises(Unavailable):
+        with pytest.raises(Unavailable) as raised:
             await vizard.submit(a_request(), key=KEY)
     finally:
         await vizard.aclose()
+    assert raised.value.code == NOT_SENT, "a refused connection surely sent nothing"
+
+
+async def test_a_create_whose_connection_drops_after_sending_is_not_taken_as_unsent() -> None:
+    received: list[bytes] = []
+
+    async def hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        received.append(await reader.read(65536))  # the whole request arrived...
+        writer.close()  # ...and the answer never comes
+
+    server = await asyncio.start_server(hang_up, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    vizard = VizardProvider(SECRET, f"http://127.0.0.1:{port}/open-api/v1")
+    try:
+        with pytest.raises(Unavailable) as raised:
+            await vizard.submit(a_request(), key=KEY)
+    finally:
+        await vizard.aclose()
+        server.close()
+        await server.wait_closed()
+    assert raised.value.code != NOT_SENT, "Vizard may have acted on it"
+    assert len(received) == 1 and b"POST /open-api/v1/project/create" in received[0]
 
 
 @pytest.mark.parametrize("endpoint", ["create", "query"])

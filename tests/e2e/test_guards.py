@@ -12,6 +12,7 @@ import pytest
 from bot.jobs import JobState
 from tests.bad_inputs import BAD_CLIP_TEXTS
 from tests.e2e.conftest import ALICE, CHANNEL, Stack, StackFactory
+from tests.e2e.flaky_redis import FlakyRedis
 
 
 def test_the_catalogue_has_at_least_twenty_cases() -> None:
@@ -228,3 +229,40 @@ async def test_slack_escaped_query_string_reaches_vizard_unescaped(stack: Stack)
 
 async def _created(stack: Stack) -> bool:
     return len(stack.vizard.creates) == 1
+
+
+async def test_a_store_answer_lost_after_the_write_stores_the_job_once_and_says_nothing_wrong(
+    make_stack: StackFactory, redis_url: str
+) -> None:
+    flaky = FlakyRedis(redis_url)
+    await flaky.start()
+    try:
+        stack = await make_stack(redis_url=flaky.url)
+        # The job's first write reaches Redis; its answer is lost with the connection.
+        flaky.lose_reply_to(f"user:{ALICE}".encode())
+        answer = await stack.slack.slash_command(
+            "/clip", "https://v.example.com/a.mp4", user_id=ALICE, channel_id=CHANNEL
+        )
+        assert answer.status_code == 200
+        assert flaky.dropped == 1
+        assert not answer.content, "a plain ack: nothing went wrong as far as the person knows"
+        [job] = await stack.wait_until_settled()
+        assert job.state is JobState.DONE
+        assert len(stack.vizard.creates) == 1
+        assert len(stack.sandbox.roots(CHANNEL)) == 1
+    finally:
+        await flaky.stop()
+
+
+async def test_a_link_that_spells_a_channel_mention_notifies_nobody(stack: Stack) -> None:
+    await stack.slack.slash_command(
+        "/clip",
+        "https://v.example.com/&lt;!channel&gt;.mp4 name=&lt;!here&gt;",
+        user_id=ALICE,
+        channel_id=CHANNEL,
+    )
+    [job] = await stack.wait_until_settled()
+    assert job.source == "https://v.example.com/<!channel>.mp4"
+    for call in stack.sandbox.calls_to("chat.postMessage") + stack.sandbox.calls_to("chat.update"):
+        shown = json.dumps([call.params.get("text"), call.params.get("blocks")])
+        assert "<!channel>" not in shown and "<!here>" not in shown, shown

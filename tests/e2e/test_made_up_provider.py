@@ -7,12 +7,14 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest_asyncio
 
 from bot import ids
 from bot.jobs import Job, JobState
 from bot.registry import PLUGINS
+from bot.sandbox import Call
 from bot.sandbox.transcript import render_blocks
 from providers.base import ErrorKind
 from tests.e2e.conftest import ALICE, BOB, CHANNEL, Stack, StackFactory
@@ -207,3 +209,45 @@ async def test_cancel_instead_of_confirm_sends_nothing(
         )
     )
     assert sim.create_calls == []
+
+
+async def test_the_modal_switches_its_fields_with_the_provider(
+    make_stack: StackFactory, sim: SnipSimulator
+) -> None:
+    stack = await _stack(make_stack, sim)
+    await stack.slack.slash_command("/clip", "", user_id=ALICE, channel_id=CHANNEL)
+    await stack.wait_for(lambda: _true(bool(stack.sandbox.views_opened)))
+    view = stack.sandbox.views_opened[-1]
+    assert [b["block_id"] for b in view["blocks"]][:2] == [ids.PROVIDER_BLOCK, "url"]
+    assert "lang" in [b["block_id"] for b in view["blocks"]]
+
+    await stack.slack.view_select(view, ids.PROVIDER_BLOCK, ids.PROVIDER_ACTION, "snip")
+    [update] = await _updates(stack)
+    switched = update.params["view"]
+    assert [b["block_id"] for b in switched["blocks"]] == [
+        ids.PROVIDER_BLOCK,
+        "url",
+        "count",
+        "style",
+    ]
+    values: dict[str, dict[str, dict[str, Any]]] = {
+        ids.PROVIDER_BLOCK: {
+            ids.PROVIDER_ACTION: {"type": "static_select", "selected_option": {"value": "snip"}}
+        },
+        "url": {"url": {"type": "plain_text_input", "value": "https://v.example.com/m.mp4"}},
+        "count": {"count": {"type": "number_input", "value": "3"}},
+        "style": {"style": {"type": "static_select", "selected_option": {"value": "fun"}}},
+    }
+    stored = stack.sandbox.views_opened[-1] | {
+        "private_metadata": switched["private_metadata"],
+        "blocks": switched["blocks"],
+    }
+    answer = await stack.slack.view_submission(stored, values, user_id=ALICE)
+    assert answer.status_code == 200 and not answer.content
+    job = await _awaiting_root(stack)
+    assert (job.provider, job.quoted_cents) == ("snip", 375)
+
+
+async def _updates(stack: Stack) -> list[Call]:
+    await stack.wait_for(lambda: _true(bool(stack.sandbox.calls_to("views.update"))))
+    return stack.sandbox.calls_to("views.update")

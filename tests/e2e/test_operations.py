@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import httpx
@@ -235,3 +236,65 @@ async def test_a_root_message_slack_posted_but_answered_500_for_is_posted_once(
     assert "Done: 3 clips" in json.dumps(root.blocks)
     assert len(stack.sandbox.thread(CHANNEL, root.ts)) == 3
     assert stack.sandbox.calls_to("conversations.history"), "the channel was read back first"
+
+
+async def test_polls_come_when_they_are_due_not_at_the_next_tick(
+    make_stack: StackFactory,
+) -> None:
+    # A 5 s tick and a 0.4 s poll cap: polls must follow the cap, not wait for ticks.
+    stack = await make_stack(poll_tick_seconds=5, poll_min_seconds=0.4, poll_max_seconds=0.4)
+    stack.vizard.render_seconds = 3.0
+    await stack.slack.slash_command(
+        "/clip", "https://v.example.com/a.mp4", user_id=ALICE, channel_id=CHANNEL
+    )
+    [job] = await stack.wait_until_settled(seconds=15)
+    assert job.state is JobState.DONE
+    # About 3 s of rendering at one poll every 0.4 s: 7 or 8 polls; at the tick, one or two.
+    assert stack.vizard.queries >= 6, stack.vizard.queries
+
+
+async def test_posts_into_one_channel_keep_slacks_pace_across_jobs(
+    make_stack: StackFactory,
+) -> None:
+    stack = await make_stack(slack_channel_posts_per_second=4)
+    stack.sandbox.post_rate_per_channel = 4.0
+    stack.sandbox.post_burst = 2  # Slack allows short bursts; exact spacing would jitter
+    for name in ("first", "second"):
+        await stack.slack.slash_command(
+            "/clip", f"https://v.example.com/{name}.mp4", user_id=ALICE, channel_id=CHANNEL
+        )
+    jobs = await stack.wait_until_settled(seconds=30)
+    assert [j.state for j in jobs] == [JobState.DONE, JobState.DONE]
+    posts = [c for c in stack.sandbox.calls_to("chat.postMessage") if c.error is None]
+    assert len(posts) == 8
+    gaps = [b.at - a.at for a, b in itertools.pairwise(posts)]
+    assert min(gaps) > 0.2, gaps
+    refused = [c for c in stack.sandbox.calls_to("chat.postMessage") if c.error == "ratelimited"]
+    assert refused == [], "the pacer keeps Slack from having to refuse"
+
+
+async def test_one_aiohttp_session_carries_every_slack_call(stack: Stack) -> None:
+    runtime = stack.runtime
+    assert runtime.client.session is not None
+    assert runtime.client.session is runtime.poster.session
+    await stack.slack.slash_command(
+        "/clip", "https://v.example.com/a.mp4", user_id=ALICE, channel_id=CHANNEL
+    )
+    await stack.wait_until_settled()
+    assert not runtime.client.session.closed
+
+
+async def test_finished_jobs_leave_the_store_after_the_retention_period(
+    make_stack: StackFactory,
+) -> None:
+    stack = await make_stack(job_retention_days=1)
+    await stack.slack.slash_command(
+        "/clip", "https://v.example.com/a.mp4", user_id=ALICE, channel_id=CHANNEL
+    )
+    [job] = await stack.wait_until_settled()
+    await stack.runtime.poller.purge_finished()
+    assert await stack.runtime.store.get(job.id) is not None, "kept within the period"
+    stack.clock.advance(86400 + 1)
+    await stack.runtime.poller.purge_finished()
+    assert await stack.runtime.store.get(job.id) is None
+    assert await stack.runtime.store.find_by_ref("vizard", str(job.provider_ref)) is None
