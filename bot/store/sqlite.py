@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -59,6 +60,21 @@ def _immediate(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         raise
 
 
+def _wal(conn: sqlite3.Connection) -> None:
+    """Switch to WAL. Switching needs the file to itself and SQLite answers "database is
+    locked" at once, without its busy timeout, while another process opens the same new
+    file: so wait and try again here, up to the busy timeout."""
+    deadline = time.monotonic() + _BUSY_TIMEOUT_S
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
 class SqliteJobStore:
     def __init__(self, path: str) -> None:
         self._path = path
@@ -84,7 +100,7 @@ class SqliteJobStore:
             check_same_thread=False,
         )
         try:
-            conn.execute("PRAGMA journal_mode=WAL")
+            _wal(conn)
             conn.execute("PRAGMA synchronous=NORMAL")
             with _immediate(conn):
                 create_or_upgrade(conn)
