@@ -7,6 +7,7 @@ import asyncio
 import json
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -62,24 +63,31 @@ def _keys(messages: list[Any]) -> list[str]:
     return [str(((m.metadata or {}).get("event_payload") or {}).get("key")) for m in messages]
 
 
-async def test_a_replica_killed_between_the_create_answer_and_the_save_makes_one_create(
-    stage: Stage,
-) -> None:
+@dataclass
+class Takeover:
+    job: Job
+    survivor_log: str
+
+
+async def _freeze_then_take_over(
+    stage: Stage, arm: Callable[[Callable[[], None]], None]
+) -> Takeover:
+    """A replica takes /clip; `arm` installs a hook that freezes it (SIGSTOP) at the moment
+    under test. A second replica starts, the first is killed (SIGKILL), and the second takes
+    the job over when its lease runs out."""
     first = await stage.start("first", **FAST)
     frozen = asyncio.Event()
 
-    def freeze(_: dict[str, Any]) -> None:
-        # Vizard has made the project; the replica never hears its id.
+    def freeze() -> None:
         first.freeze()
         frozen.set()
 
-    stage.vizard.on_create = freeze
+    arm(freeze)
     second: BotProcess | None = None
     try:
         await _clip(first, stage, frozen)
         async with asyncio.timeout(20):
             await frozen.wait()
-        stage.vizard.on_create = None
         second = await stage.start("second", **FAST)
         await first.kill()
         job = await _settled_job(stage)
@@ -87,6 +95,22 @@ async def test_a_replica_killed_between_the_create_answer_and_the_save_makes_one
         await first.kill()
         if second is not None:
             await second.stop()
+    assert second is not None
+    return Takeover(job, second.log())
+
+
+async def test_a_replica_killed_between_the_create_answer_and_the_save_makes_one_create(
+    stage: Stage,
+) -> None:
+    def arm(freeze: Callable[[], None]) -> None:
+        def made(_: dict[str, Any]) -> None:
+            # Vizard has made the project; the replica never hears its id.
+            stage.vizard.on_create = None
+            freeze()
+
+        stage.vizard.on_create = made
+
+    job = (await _freeze_then_take_over(stage, arm)).job
     assert len(stage.vizard.creates) == 1, "the create in flight was not sent again"
     assert job.state is JobState.FAILED
     assert job.error_kind is ErrorKind.CREATE_LOST
@@ -100,70 +124,39 @@ async def test_a_replica_killed_between_the_create_answer_and_the_save_makes_one
 async def test_a_replica_killed_between_a_thread_post_and_its_save_posts_it_once(
     stage: Stage,
 ) -> None:
-    first = await stage.start("first", **FAST)
-    frozen = asyncio.Event()
-
-    def freeze() -> None:
-        first.freeze()
-        frozen.set()
-
     # The first clip reply is stored by Slack; the replica is stopped before the answer.
-    stage.sandbox.on_call(
-        "chat.postMessage", freeze, when=lambda params, _: bool(params.get("thread_ts"))
-    )
-    second: BotProcess | None = None
-    try:
-        await _clip(first, stage, frozen)
-        async with asyncio.timeout(20):
-            await frozen.wait()
-        second = await stage.start("second", **FAST)
-        await first.kill()
-        job = await _settled_job(stage)
-    finally:
-        await first.kill()
-        if second is not None:
-            await second.stop()
-    assert job.state is JobState.DONE
+    def arm(freeze: Callable[[], None]) -> None:
+        stage.sandbox.on_call(
+            "chat.postMessage", freeze, when=lambda params, _: bool(params.get("thread_ts"))
+        )
+
+    takeover = await _freeze_then_take_over(stage, arm)
+    assert takeover.job.state is JobState.DONE
     [root] = stage.sandbox.roots(CHANNEL)
     replies = stage.sandbox.thread(CHANNEL, root.ts)
     assert sorted(_keys(replies)) == ["out:0", "out:1", "out:2"], "each clip once"
     assert len({r.text for r in replies}) == 3
     assert "Done: 3 clips" in json.dumps(root.blocks)
     assert stage.sandbox.calls_to("conversations.replies"), "the survivor read the thread back"
-    assert second is not None and "was posted before" in second.log()
+    assert "was posted before" in takeover.survivor_log
 
 
 async def test_a_replica_killed_between_the_root_post_and_its_save_posts_one_root(
     stage: Stage,
 ) -> None:
-    first = await stage.start("first", **FAST)
-    frozen = asyncio.Event()
+    def arm(freeze: Callable[[], None]) -> None:
+        stage.sandbox.on_call(
+            "chat.postMessage", freeze, when=lambda params, _: not params.get("thread_ts")
+        )
 
-    def freeze() -> None:
-        first.freeze()
-        frozen.set()
-
-    stage.sandbox.on_call(
-        "chat.postMessage", freeze, when=lambda params, _: not params.get("thread_ts")
-    )
-    second: BotProcess | None = None
-    try:
-        await _clip(first, stage, frozen)
-        async with asyncio.timeout(20):
-            await frozen.wait()
-        second = await stage.start("second", **FAST)
-        await first.kill()
-        job = await _settled_job(stage)
-    finally:
-        await first.kill()
-        if second is not None:
-            await second.stop()
+    job = (await _freeze_then_take_over(stage, arm)).job
     [root] = stage.sandbox.roots(CHANNEL)
     assert root.ts == job.root_ts
     assert job.state is JobState.DONE
     assert len(stage.vizard.creates) == 1
     assert "Done: 3 clips" in json.dumps(root.blocks)
     assert sorted(_keys(stage.sandbox.thread(CHANNEL, root.ts))) == ["out:0", "out:1", "out:2"]
+    assert stage.sandbox.calls_to("conversations.history"), "the survivor read the channel back"
 
 
 async def test_posts_slack_answered_500_for_appear_once_whether_or_not_it_stored_them(
