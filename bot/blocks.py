@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import time
 from typing import Any
 
 from bot import ids
 from bot.jobs import Job, JobState
 from bot.kinds import KINDS, results
+from bot.mrkdwn import escape, link
 from providers.base import Clip, File, Output, Video
 
 Block = dict[str, Any]
@@ -22,17 +24,8 @@ EXCERPT = 280
 PREVIEW = 1500
 _SECTION_MAX = 3000
 _LINK_MAX = 2800
-
-
-def escape(text: str) -> str:
-    """Text a person typed or a provider returned, made inert in mrkdwn."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def link(url: str, label: str) -> str:
-    """A mrkdwn link whose URL cannot close the link early or smuggle markup."""
-    safe = url.replace(" ", "%20").replace("<", "%3C").replace(">", "%3E").replace("|", "%7C")
-    return f"<{safe}|{escape(label)}>"
+_IMAGE_URL_MAX = 3000
+_EDITOR = "Edit in the provider's editor"
 
 
 def _cut(text: str, limit: int) -> str:
@@ -61,7 +54,7 @@ def slack_date(at: float, fallback_format: str = "%Y-%m-%d %H:%M UTC") -> str:
 
 
 def duration(seconds: float | None) -> str:
-    if seconds is None:
+    if seconds is None or not math.isfinite(seconds) or seconds < 0:
         return "unknown length"
     whole = round(seconds)
     return f"{whole // 60}:{whole % 60:02d}"
@@ -174,16 +167,22 @@ def moved_notice(channel_id: str) -> str:
 
 
 # --- results ---------------------------------------------------------------------------------
-def result_reply(index: int, total: int, output: Output) -> tuple[str, list[Block]]:
-    """One result as a thread reply; `index` counts from 1."""
+def result_reply(
+    index: int, total: int, output: Output, *, job_id: str | None = None
+) -> tuple[str, list[Block]]:
+    """One result as a thread reply; `index` counts from 1. With `job_id`, a link that
+    expires gets a Fresh link button (its value names the job and the output)."""
+    refresh = f"{job_id}:{index - 1}" if job_id and output.expires_at is not None else None
     if isinstance(output, Clip):
-        return clip_reply(index, total, output)
+        return clip_reply(index, total, output, refresh)
     if isinstance(output, Video):
-        return video_reply(index, total, output)
-    return file_reply(index, total, output)
+        return video_reply(index, total, output, refresh)
+    return file_reply(index, total, output, refresh)
 
 
-def clip_reply(index: int, total: int, clip: Clip) -> tuple[str, list[Block]]:
+def clip_reply(
+    index: int, total: int, clip: Clip, refresh: str | None = None
+) -> tuple[str, list[Block]]:
     title = clip.title.strip() or f"Clip {index}"
     facts = [f"*Length* {duration(clip.duration_s)}"]
     if clip.score is not None:
@@ -195,26 +194,37 @@ def clip_reply(index: int, total: int, clip: Clip) -> tuple[str, list[Block]]:
         body.append(f"_Why it works:_ {escape(_cut(clip.reason, 500))}")
     if clip.transcript:
         body.append("> " + escape(_cut(clip.transcript, EXCERPT)))
-    blocks: list[Block] = [_section("\n".join(body)), _link_section(clip.url, "clip", clip)]
-    if clip.editor_url and len(clip.editor_url) <= _LINK_MAX:
-        blocks.append(_context(link(clip.editor_url, "Edit in the provider's editor")))
+    blocks: list[Block] = [
+        _section("\n".join(body)),
+        _link_section(clip.url, "clip", clip, refresh),
+    ]
+    if clip.editor_url and len(link(clip.editor_url, _EDITOR)) <= _SECTION_MAX:
+        blocks.append(_context(link(clip.editor_url, _EDITOR)))
     return f"Clip {index}/{total}: {escape(_cut(title, 200))}", blocks
 
 
-def video_reply(index: int, total: int, video: Video) -> tuple[str, list[Block]]:
+def video_reply(
+    index: int, total: int, video: Video, refresh: str | None = None
+) -> tuple[str, list[Block]]:
     title = video.title.strip() or ("Your video" if total == 1 else f"Video {index}")
     counter = f"{index}/{total} · " if total > 1 else ""
     head = _section(f"*{counter}{escape(_cut(title, 200))}*\n*Length* {duration(video.duration_s)}")
-    if video.thumbnail_url and video.thumbnail_url.startswith("https://"):
+    thumbnail = video.thumbnail_url
+    if thumbnail and thumbnail.startswith("https://") and len(thumbnail) <= _IMAGE_URL_MAX:
         head["accessory"] = {
             "type": "image",
-            "image_url": video.thumbnail_url,
+            "image_url": thumbnail,
             "alt_text": _cut(f"Thumbnail of {title}", 200),
         }
-    return f"{escape(_cut(title, 200))} is ready", [head, _link_section(video.url, "video", video)]
+    return f"{escape(_cut(title, 200))} is ready", [
+        head,
+        _link_section(video.url, "video", video, refresh),
+    ]
 
 
-def file_reply(index: int, total: int, file: File) -> tuple[str, list[Block]]:
+def file_reply(
+    index: int, total: int, file: File, refresh: str | None = None
+) -> tuple[str, list[Block]]:
     name = file.title.strip() or file.name
     blocks: list[Block] = [_section(f"*{escape(_cut(name, 200))}* ({escape(file.media_type)})")]
     if file.text:
@@ -222,13 +232,13 @@ def file_reply(index: int, total: int, file: File) -> tuple[str, list[Block]]:
         preview = _limit(file.text.strip(), PREVIEW).replace("```", "`\u200b`\u200b`")
         blocks.append(_section(f"```{escape(preview)}```"))
     if file.url:
-        blocks.append(_link_section(file.url, "file", file))
+        blocks.append(_link_section(file.url, "file", file, refresh))
     return f"{escape(_cut(name, 200))} is ready", blocks
 
 
-def _link_section(url: str, noun: str, output: Output) -> Block:
+def _link_section(url: str, noun: str, output: Output, refresh: str | None) -> Block:
     # A link is never cut: one that does not fit a section is left out, and the reply says so.
-    if len(url) > _LINK_MAX:
+    if len(link(url, "x")) > _LINK_MAX:
         return _section(
             f"The download link is too long for Slack to show; find this {noun} in "
             "the provider's project page."
@@ -236,4 +246,14 @@ def _link_section(url: str, noun: str, output: Output) -> Block:
     shown = link(url, f"Download the {noun}")
     if output.expires_at is not None:
         shown += f" (link works until {slack_date(output.expires_at)})"
-    return _section(shown)
+    section = _section(shown)
+    if refresh is not None:
+        section["accessory"] = _button(ids.FRESH_LINK_ACTION, "Fresh link", refresh)
+    return section
+
+
+def fresh_link(index: int, output: Output) -> str:
+    """The ephemeral answer to Fresh link: the new link and how long it works."""
+    url = output.url if isinstance(output, Clip | Video) else output.url or ""
+    until = f" It works until {slack_date(output.expires_at)}." if output.expires_at else ""
+    return f"A fresh link to result {index}: {link(url, 'download it here')}.{until}"

@@ -13,6 +13,7 @@ SWITCHES_BLOCK = "switches"
 
 CANCEL_ACTION = "job_cancel"
 CONFIRM_ACTION = "job_confirm"
+FRESH_LINK_ACTION = "result_fresh_link"
 
 # Message metadata on every message Reelbot posts for a job, so a post whose answer was lost
 # can be found in the channel again: event_payload {"job": job id, "key": delivery key}.

@@ -114,7 +114,10 @@ class Job(BaseModel):
     updated_at: float = Field(default_factory=time.time)
     confirm_by: float | None = None
     confirmed_by: str | None = None
+    # When the first create was sent, and how many were sent (more only with an idempotency
+    # key): a create in flight is given up a while after the first, never reset.
     create_started_at: float | None = None
+    create_attempts: int = 0
     submitted_at: float | None = None
     finished_at: float | None = None
     next_run_at: float | None = None

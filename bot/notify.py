@@ -9,7 +9,10 @@ if the message is not there. A definite refusal hands the reservation back.
 
 Root message updates follow the job's version: only the holder sends them, one at a time,
 always rendering the latest stored job, and a Cancel click by anyone else is a stored change
-that the holder renders on its next save.
+that the holder renders on its next save. Every save of a holder is fenced by its lease, and
+the lease is checked again right before each Slack write, so a replica that stalled past its
+lease stops instead of writing; should its write still slip out in the instant between, a
+post is deleted again when another copy exists and an update is followed by the latest one.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -39,6 +43,8 @@ _HISTORY_PAGES = 5
 _PACE_MAX_WAIT = 2.0
 
 Save = Callable[[Job], Awaitable[Job | None]]
+# Renews the caller's lease; False when another replica holds the job now.
+Held = Callable[[], Awaitable[bool]]
 
 
 class Lost(Exception):
@@ -109,80 +115,89 @@ class Notifier:
             job.terminal and bool(job.unposted)
         )
 
-    async def deliver(self, job: Job, save: Save) -> Job:
+    async def deliver(self, job: Job, save: Save, held: Held) -> Job:
         """Bring Slack up to date with `job` and return the job as last saved.
 
         Raises Lost (start again from the stored job), SlackBusy, or what Slack raised.
         """
-        job = await self._ensure_root(job, save)
-        job = await self._update_root(job, save)
+        turn = _Turn(save, held)
+        job = await self._ensure_root(job, turn)
+        job = await self._update_root(job, turn)
         if not job.terminal:
             return job
         try:
-            return await self._post_results(job, save)
+            return await self._post_results(job, turn)
         except SlackApiError as exc:
             if slack_error(exc) not in _ROOT_GONE or _is_dm(job.root_channel):
                 raise
             log.info("job %s: thread unusable (%s); moving to a DM", job.id, slack_error(exc))
-        job = await self._move_to_dm(await self._latest(job), save)
-        return await self._post_results(job, save)
+        job = await self._move_to_dm(await self._latest(job), turn)
+        return await self._post_results(job, turn)
 
-    async def _post_results(self, job: Job, save: Save) -> Job:
+    async def _post_results(self, job: Job, turn: _Turn) -> Job:
         for index in job.unposted:
             output = job.outputs[index]
-            text, body = blocks.result_reply(index + 1, len(job.outputs), output)
+            text, body = blocks.result_reply(index + 1, len(job.outputs), output, job_id=job.id)
             job = await self._post_once(
-                job, output_key(index), str(job.root_channel), job.reply_thread, text, body, save
+                job, output_key(index), str(job.root_channel), job.reply_thread, text, body, turn
             )
         return job
 
     # --- the root message -------------------------------------------------------------------
-    async def _ensure_root(self, job: Job, save: Save) -> Job:
+    async def _ensure_root(self, job: Job, turn: _Turn) -> Job:
         root = job.root
         if root is not None and root.state is DeliveryState.POSTED:
             return job
         channel = root.channel if root is not None else job.channel_id
         try:
-            return await self._post_root(job, channel, save)
+            return await self._post_root(job, channel, turn)
         except SlackApiError as exc:
-            if slack_error(exc) not in _CANNOT_POST or _is_dm(channel):
+            error = slack_error(exc)
+            if error not in _CANNOT_POST or _is_dm(channel):
                 raise
-            log.info(
-                "job %s: cannot post in %s (%s); using a DM", job.id, channel, slack_error(exc)
-            )
-        return await self._move_to_dm(await self._latest(job), save)
+            if error == "not_in_channel" and root is None and await self._join(channel):
+                # A public channel the request came from: join it rather than leave it.
+                return await self._post_root(await self._latest(job), channel, turn)
+            log.info("job %s: cannot post in %s (%s); using a DM", job.id, channel, error)
+        return await self._move_to_dm(await self._latest(job), turn)
 
-    async def _post_root(self, job: Job, channel: str, save: Save) -> Job:
+    async def _join(self, channel: str) -> bool:
+        try:
+            await self._client.conversations_join(channel=channel)
+        except SlackApiError as exc:
+            log.info("cannot join %s (%s)", channel, slack_error(exc))
+            return False
+        return True
+
+    async def _post_root(self, job: Job, channel: str, turn: _Turn) -> Job:
         text, body = blocks.root_message(job, self.label(job))
         thread = job.thread_ts if channel == job.channel_id else None
-        posted = await self._post_once(job, ROOT, channel, thread, text, body, save)
+        posted = await self._post_once(job, ROOT, channel, thread, text, body, turn)
         if posted.rendered == blocks.render_key(text, body):
             return posted
-        saved = await save(posted.changed(rendered=blocks.render_key(text, body)))
-        if saved is None:
-            raise Lost
-        return saved
+        return await self._saved(posted.changed(rendered=blocks.render_key(text, body)), turn)
 
-    async def _move_to_dm(self, job: Job, save: Save) -> Job:
+    async def _move_to_dm(self, job: Job, turn: _Turn) -> Job:
         opened = await self._client.conversations_open(users=job.user_id)
         dm = str(opened["channel"]["id"])
-        job = await self._post_once(
-            job, _MOVED, dm, None, blocks.moved_notice(job.channel_id), [], save
-        )
+        notice = blocks.moved_notice(job.channel_id)
+        job = await self._post_once(job, _MOVED, dm, None, notice, [], turn)
         root = job.root
         if root is not None and root.channel != dm:
             # The channel root can no longer carry the job: a new one is owed in the DM.
             moved = Delivery(
                 state=DeliveryState.RESERVED, channel=dm, reserved_at=self._clock(), attempt=0
             )
-            job = await self._saved(job.delivered(ROOT, moved).changed(rendered=None), save)
-        return await self._post_root(job, dm, save)
+            job = await self._saved(job.delivered(ROOT, moved).changed(rendered=None), turn)
+        return await self._post_root(job, dm, turn)
 
-    async def _update_root(self, job: Job, save: Save) -> Job:
+    async def _update_root(self, job: Job, turn: _Turn) -> Job:
         text, body = blocks.root_message(job, self.label(job))
         key = blocks.render_key(text, body)
         if key == job.rendered or job.root_ts is None or job.root_channel is None:
             return job
+        if not await turn.held():
+            raise Lost
         try:
             await self._client.chat_update(
                 channel=job.root_channel, ts=job.root_ts, text=text, blocks=body
@@ -191,8 +206,28 @@ class Notifier:
             if slack_error(exc) not in _ROOT_GONE or _is_dm(job.root_channel):
                 raise
             log.info("job %s: root message unusable (%s); moving to a DM", job.id, slack_error(exc))
-            return await self._move_to_dm(job, save)
-        return await self._saved(job.changed(rendered=key), save)
+            return await self._move_to_dm(job, turn)
+        saved = await turn.save(job.changed(rendered=key))
+        if saved is None:
+            await self._catch_up(job, key)
+            raise Lost
+        return saved
+
+    async def _catch_up(self, job: Job, sent: str) -> None:
+        """Our update raced a newer version (or another holder): show the latest stored one,
+        so the last update Slack takes is never older than the job."""
+        for _ in range(2):
+            latest = await self._store.get(job.id)
+            if latest is None or latest.root_ts is None or latest.root_channel is None:
+                return
+            text, body = blocks.root_message(latest, self.label(latest))
+            key = blocks.render_key(text, body)
+            if key == sent:
+                return
+            await self._client.chat_update(
+                channel=latest.root_channel, ts=latest.root_ts, text=text, blocks=body
+            )
+            sent = key
 
     # --- one message, once ------------------------------------------------------------------
     async def _post_once(
@@ -203,7 +238,7 @@ class Notifier:
         thread_ts: str | None,
         text: str,
         body: list[blocks.Block],
-        save: Save,
+        turn: _Turn,
     ) -> Job:
         held = job.deliveries.get(key)
         if held is not None and held.state is DeliveryState.POSTED:
@@ -215,7 +250,7 @@ class Notifier:
                     "job %s: %s was posted before (ts %s); not posting again", job.id, key, found
                 )
                 return await self._saved(
-                    job.delivered(key, _posted(held, held.channel, found)), save
+                    job.delivered(key, _posted(held, held.channel, found)), turn
                 )
         await self._pace(channel)
         attempt = (held.attempt if held is not None else 0) + 1
@@ -226,7 +261,9 @@ class Notifier:
             reserved_at=self._clock(),
             attempt=attempt,
         )
-        reserved = await self._saved(job.delivered(key, reservation), save)
+        reserved = await self._saved(job.delivered(key, reservation), turn)
+        if not await turn.held():
+            raise Lost  # stalled past the lease after reserving: the new holder posts it
         try:
             answer = await self._poster.chat_postMessage(
                 channel=channel,
@@ -250,44 +287,64 @@ class Notifier:
                 )
                 raise
             # A definite refusal: nothing was posted, so the next attempt starts clean.
-            await self._saved(reserved.delivered(key, None), save)
+            await self._saved(reserved.delivered(key, None), turn)
             wait = _retry_after(exc)
             if wait is not None:
                 raise SlackBusy(wait) from exc
             raise
         posted = _posted(reservation, str(answer["channel"]), str(answer["ts"]))
-        return await self._saved(reserved.delivered(key, posted), save)
+        recorded = await turn.save(reserved.delivered(key, posted))
+        if recorded is None:
+            await self._withdraw_if_copied(job, key, posted)
+            raise Lost
+        return recorded
+
+    async def _withdraw_if_copied(self, job: Job, key: str, ours: Delivery) -> None:
+        """We posted, but could not record it: the job moved on without us (we stalled past
+        our lease). If another copy of this message exists, ours goes; otherwise it is the
+        one, and the job's holder finds it by its metadata."""
+        try:
+            copies = await self._posted_copies(job, key, ours)
+        except SlackApiError as exc:
+            log.warning("job %s: cannot check %s for copies (%s)", job.id, key, slack_error(exc))
+            return
+        if any(ts != ours.ts for ts in copies):
+            log.warning("job %s: %s was posted twice; deleting our copy", job.id, key)
+            await self._client.chat_delete(channel=ours.channel, ts=str(ours.ts))
 
     async def _find_posted(self, job: Job, key: str, held: Delivery) -> str | None:
-        """The ts of the message this delivery posted earlier, if Slack has it."""
-        pages = _HISTORY_PAGES
+        """The ts of the message this delivery posted earlier, if Slack has it (the oldest,
+        should there be two)."""
+        try:
+            copies = await self._posted_copies(job, key, held)
+        except SlackApiError as exc:
+            if slack_error(exc) in _ROOT_GONE:
+                return None  # no such thread, or no longer ours to read: post it anew
+            raise
+        return min(copies, key=float) if copies else None
+
+    async def _posted_copies(self, job: Job, key: str, held: Delivery) -> list[str]:
+        """Every ts of a message in `held`'s channel (and thread) naming this job and key."""
+        found: list[str] = []
         cursor: str | None = None
-        while pages > 0:
-            pages -= 1
+        for _ in range(_HISTORY_PAGES):
             args: dict[str, Any] = {
                 "channel": held.channel,
                 "include_all_metadata": True,
                 "limit": 200,
                 "cursor": cursor,
             }
-            try:
-                if held.thread_ts is not None:
-                    answer = await self._client.conversations_replies(ts=held.thread_ts, **args)
-                else:
-                    # A root message in a channel: look back from now, newest first.
-                    oldest = f"{held.reserved_at - 86400:.6f}"
-                    answer = await self._client.conversations_history(oldest=oldest, **args)
-            except SlackApiError as exc:
-                if slack_error(exc) == "thread_not_found":
-                    return None  # no thread, so nothing was posted into it
-                raise
-            for message in answer.get("messages") or []:
-                if _names(message, job.id, key):
-                    return str(message["ts"])
+            if held.thread_ts is not None:
+                answer = await self._client.conversations_replies(ts=held.thread_ts, **args)
+            else:
+                # A root message in a channel: look back from now, newest first.
+                oldest = f"{held.reserved_at - 86400:.6f}"
+                answer = await self._client.conversations_history(oldest=oldest, **args)
+            found += [str(m["ts"]) for m in answer.get("messages") or [] if _names(m, job.id, key)]
             cursor = (answer.get("response_metadata") or {}).get("next_cursor") or None
             if not answer.get("has_more") or cursor is None:
-                return None
-        return None
+                break
+        return found
 
     async def _pace(self, channel: str) -> None:
         wait = await self._store.pace(
@@ -298,8 +355,8 @@ class Notifier:
         if wait > 0:
             await asyncio.sleep(wait)
 
-    async def _saved(self, job: Job, save: Save) -> Job:
-        saved = await save(job)
+    async def _saved(self, job: Job, turn: _Turn) -> Job:
+        saved = await turn.save(job)
         if saved is None:
             raise Lost
         return saved
@@ -311,9 +368,13 @@ class Notifier:
         return latest
 
     # --- messages that are not a job's -------------------------------------------------------
-    async def ephemeral(self, channel: str, user: str, text: str) -> None:
+    async def ephemeral(
+        self, channel: str, user: str, text: str, *, thread_ts: str | None = None
+    ) -> None:
         try:
-            await self._client.chat_postEphemeral(channel=channel, user=user, text=text)
+            await self._client.chat_postEphemeral(
+                channel=channel, user=user, text=text, thread_ts=thread_ts
+            )
         except SlackApiError as exc:
             if slack_error(exc) not in _CANNOT_POST:
                 raise
@@ -324,6 +385,14 @@ class Notifier:
         channel = str(opened["channel"]["id"])
         await self._poster.chat_postMessage(channel=channel, text=text)
         return channel
+
+
+@dataclass(frozen=True)
+class _Turn:
+    """The holder's means to write: a fenced save, and a check that it still holds the job."""
+
+    save: Save
+    held: Held
 
 
 def _posted(held: Delivery, channel: str, ts: str) -> Delivery:

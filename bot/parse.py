@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel
 
 from bot.ids import SWITCHES_BLOCK
+from bot.mrkdwn import quoted
 from providers.base import Description
 from providers.forms import FieldError, FieldType, Form, FormField
 
@@ -118,17 +119,22 @@ def _check_url(spec: FormField, raw: str, label: str) -> str:
         raise FieldError(spec.name, f"That link is longer than {limit} characters.")
     if _has_control(url) or any(ch.isspace() for ch in url):
         raise FieldError(spec.name, "That link contains spaces or control characters.")
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname
+        _ = parts.port  # raises on a port that is not a number
+    except ValueError:
+        raise FieldError(spec.name, "That link is not a valid web address.") from None
     if parts.scheme.lower() not in {"http", "https"}:
-        shown = parts.scheme or url[:20]
-        raise FieldError(spec.name, f"Only http:// and https:// links can be used (got `{shown}`).")
-    if not parts.hostname:
+        shown = quoted(parts.scheme or url[:20])
+        raise FieldError(spec.name, f"Only http:// and https:// links can be used (got {shown}).")
+    if not hostname:
         raise FieldError(spec.name, "That link has no host name.")
     if parts.username or parts.password:
         raise FieldError(
             spec.name, f"Links with a user name or password in them can't be shared with {label}."
         )
-    if is_private_host(parts.hostname):
+    if is_private_host(hostname):
         raise FieldError(spec.name, f"That link points at a private address {label} cannot reach.")
     return url
 
@@ -162,7 +168,7 @@ def _check_choice(spec: FormField, raw: str, label: str) -> str:
     if choice is None:
         raise FieldError(
             spec.name,
-            f"`{raw}` is not a {spec.label.lower()} {label} knows. "
+            f"{quoted(raw)} is not a {spec.label.lower()} {label} knows. "
             f"Use one of: {_choices_help(spec)}.",
         )
     return choice.value
@@ -177,7 +183,7 @@ def _check_choices(spec: FormField, raws: Sequence[str]) -> tuple[str, ...]:
         if choice is None:
             raise FieldError(
                 spec.name,
-                f"`{raw}` is not one of the {spec.label.lower()}. "
+                f"{quoted(raw)} is not one of the {spec.label.lower()}. "
                 f"Use one or more of: {_choices_help(spec)}.",
             )
         if choice.value not in chosen:
@@ -207,7 +213,8 @@ def _check_switch(spec: FormField, raw: str) -> bool:
     if word in _FALSE:
         return False
     raise FieldError(
-        spec.name, f"`{spec.name}={raw}` is not valid: use `{spec.name}=on` or `{spec.name}=off`."
+        spec.name,
+        f"{quoted(f'{spec.name}={raw}')} is not valid: use `{spec.name}=on` or `{spec.name}=off`.",
     )
 
 
@@ -218,7 +225,7 @@ def _check_integer(spec: FormField, raw: str) -> int:
         number = int(raw.strip())
     except ValueError:
         raise FieldError(
-            spec.name, f"`{raw}` is not a whole number; give the {spec.label.lower()}{span}."
+            spec.name, f"{quoted(raw)} is not a whole number; give the {spec.label.lower()}{span}."
         ) from None
     if (low is not None and number < low) or (high is not None and number > high):
         raise FieldError(spec.name, f"The {spec.label.lower()} must be{span} (got {number}).")
@@ -278,7 +285,7 @@ def parse_command(text: str, offers: Mapping[str, Offer], default: str) -> Comma
     chosen = options.pop(PROVIDER_OPTION, None)
     if chosen is not None and chosen.lower() not in offers:
         names = ", ".join(f"`{n}`" for n in offers)
-        return Invalid(f"`provider={chosen}` is not set up here. Use one of: {names}.")
+        return Invalid(f"{quoted(f'provider={chosen}')} is not set up here. Use one of: {names}.")
     offer = offers[chosen.lower() if chosen else default]
     if not subjects and not options:
         return OpenModal(offer.name)
@@ -298,7 +305,7 @@ def _split(tokens: list[str]) -> tuple[list[str], dict[str, str] | Invalid]:
         if eq and not looks_like_link:
             key = key.lower()
             if key in options:
-                return subjects, Invalid(f"`{key}=` is given twice; give it once.")
+                return subjects, Invalid(f"{quoted(key + '=')} is given twice; give it once.")
             options[key] = _unescape(value)
         else:
             subjects.append(_unescape(_unwrap_slack_link(token)))
@@ -314,7 +321,7 @@ def _parse_for(
     for key in options:
         if key not in known:
             valid = ", ".join(f"`{k}=`" for k in known)
-            return Invalid(f"Unknown option `{key}`. Valid options are {valid}.")
+            return Invalid(f"Unknown option {quoted(key)}. Valid options are {valid}.")
     if subject.type is FieldType.URL:
         if not subjects:
             return Invalid(

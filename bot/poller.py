@@ -18,6 +18,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -98,6 +99,7 @@ class Poller:
             id="reelbot-purge",
             coalesce=True,
             max_instances=1,
+            next_run_time=datetime.now(UTC),  # and once at start, for short-lived replicas
         )
         scheduler.start()
         self._scheduler = scheduler
@@ -167,9 +169,15 @@ class Poller:
         self._wakeup.set()
 
     async def _turn(self, job: Job, owner: str) -> None:
-        renewing = asyncio.create_task(self._renew(job.id, owner))
+        turn = asyncio.current_task()
+        assert turn is not None
+        renewing = asyncio.create_task(self._renew(job.id, owner, turn))
         try:
             await self._runner.run(job, owner)
+        except asyncio.CancelledError:
+            if self._stopping:
+                raise
+            # Stopped by _renew: the lease is another replica's; nothing to clean up.
         except Exception:
             # The job stays due (its lease runs out), so a later turn retries it.
             log.exception("job %s: step failed; it will be retried", job.id)
@@ -178,7 +186,9 @@ class Poller:
             with contextlib.suppress(asyncio.CancelledError):
                 await renewing
 
-    async def _renew(self, job_id: str, owner: str) -> None:
+    async def _renew(self, job_id: str, owner: str, turn: asyncio.Task[None]) -> None:
+        """Keep the lease while the turn runs; stop the turn if another replica has the job
+        (this one stalled past its lease): whatever it was doing is the new holder's now."""
         while True:
             await asyncio.sleep(self._lease / 3)
             try:
@@ -187,7 +197,8 @@ class Poller:
                 log.warning("job %s: lease not renewed (%s)", job_id, type(exc).__name__)
                 continue
             if not held:
-                log.warning("job %s: lease lost to another replica", job_id)
+                log.warning("job %s: lease lost to another replica; stopping this turn", job_id)
+                turn.cancel()
                 return
 
     async def tick(self) -> int:

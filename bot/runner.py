@@ -9,6 +9,7 @@ again from the stored job, so what Slack shows always follows the latest version
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import logging
 import random
@@ -20,7 +21,8 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 
 from bot.jobs import Job, JobState
-from bot.notify import Lost, Notifier, Save, SlackBusy, slack_error
+from bot.notify import Held, Lost, Notifier, Save, SlackBusy, slack_error
+from bot.store import STORE_DOWN
 from bot.store.base import InFlightFull, JobStore
 from providers.base import (
     NOT_SENT,
@@ -35,7 +37,11 @@ from providers.base import (
 
 log = logging.getLogger(__name__)
 MAX_SLACK_RETRIES = 8
+# A create with an idempotency key is sent again for this long at most: keys are replayed
+# for a limited time (HeyGen: 24 h), after which a resend could be a second job.
+CREATE_RETRY_SECONDS = 6 * 3600.0
 _MAX_LOST = 5
+_STORE_PATIENCE_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -104,6 +110,12 @@ class JobRunner:
             try:
                 return await self._turn(job, owner)
             except Lost:
+                if not await self._still_held(job.id, owner):
+                    # Our lease ran out and another replica claimed the job: its turn now.
+                    log.warning(
+                        "job %s: lease lost mid-turn; leaving the job to its holder", job.id
+                    )
+                    return None
                 latest = await self._store.get(job.id)
                 if latest is None:
                     return None
@@ -113,23 +125,30 @@ class JobRunner:
         )
         return None
 
+    async def _still_held(self, job_id: str, owner: str) -> bool:
+        """Renew our lease; False when it is another replica's now (we must stop)."""
+        return await self._store.renew(job_id, owner, self._clock() + self._timing.lease)
+
     async def _turn(self, job: Job, owner: str) -> Job:
         async def save(changed: Job) -> Job | None:
             return await self._store.save(changed, now=self._clock(), owner=owner)
 
+        async def held() -> bool:
+            return await self._still_held(job.id, owner)
+
         if job.root_ts is None:
             # The root message first, so the person sees the request before a slow create.
-            job = (await self._sync(job, save)).job
+            job = (await self._sync(job, save, held)).job
         job = await self._advance(job, owner)
-        synced = await self._sync(job, save)
+        synced = await self._sync(job, save, held)
         return await self._release(synced, owner)
 
     # --- Slack -------------------------------------------------------------------------------
-    async def _sync(self, job: Job, save: Save) -> _Synced:
+    async def _sync(self, job: Job, save: Save, held: Held) -> _Synced:
         if not self._notifier.needs_slack(job):
             return _Synced(job)
         try:
-            return _Synced(await self._notifier.deliver(job, save))
+            return _Synced(await self._notifier.deliver(job, save, held))
         except SlackBusy as busy:
             return _Synced(await self._latest(job), _Slack.BUSY, self._clock() + busy.wait)
         except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
@@ -248,7 +267,9 @@ class JobRunner:
             return self._waiting(job, notice, now + wait)
         try:
             sending = await self._store.save(
-                job.moved(JobState.SUBMITTING, create_started_at=now, notice=None),
+                job.moved(
+                    JobState.SUBMITTING, create_started_at=now, create_attempts=1, notice=None
+                ),
                 now=now,
                 owner=owner,
                 in_flight_limit=limit,
@@ -260,6 +281,29 @@ class JobRunner:
         return await self._create(sending, provider, owner)
 
     async def _resume_create(self, job: Job, provider: Provider, owner: str, now: float) -> Job:
+        if job.provider_ref is not None:
+            # A holder fenced off after its create succeeded recorded the provider's job id.
+            log.info("job %s: its create in flight was recorded as %s", job.id, job.provider_ref)
+            return await self._save(
+                job.moved(
+                    JobState.SUBMITTED,
+                    submitted_at=now,
+                    notice=None,
+                    next_run_at=now + self._timing.poll_min,
+                ),
+                owner,
+            )
+        window = min(self._timing.job_timeout, CREATE_RETRY_SECONDS)
+        started = job.create_started_at or now
+        if provider.retryable_create and now - started > window:
+            hours = window / 3600
+            return await self._fail(
+                job,
+                owner,
+                ErrorKind.UNAVAILABLE,
+                f"{provider.label} did not confirm this request for {hours:g} hours, so Reelbot "
+                f"stopped sending it. Check your {provider.label} account before asking again.",
+            )
         if not provider.retryable_create:
             log.warning(
                 "job %s: found its %s create in flight; not sending it again", job.id, provider.name
@@ -273,7 +317,8 @@ class JobRunner:
                 f"charged twice, Reelbot did not send it again: check your {provider.label} "
                 "projects, or ask again.",
             )
-        sending = await self._save(job.changed(create_started_at=now), owner)
+        # Sent again with the same idempotency key: the same create, never a second one.
+        sending = await self._save(job.changed(create_attempts=job.create_attempts + 1), owner)
         return await self._create(sending, provider, owner)
 
     async def _create(self, job: Job, provider: Provider, owner: str) -> Job:
@@ -327,12 +372,16 @@ class JobRunner:
         return await self._keep(job, submission, owner)
 
     async def _keep(self, job: Job, submission: Submission, owner: str) -> Job:
-        """Record an accepted create whatever else changed meanwhile: its ref must never be
-        lost (a Cancel click during the create still gets the ref and the charge recorded)."""
+        """Record an accepted create whatever else happened meanwhile: its ref must never be
+        lost. A Cancel click during the create still gets the ref and the charge recorded; a
+        store that stops answering is waited for; a holder fenced off meanwhile records just
+        the ref, for the job's new holder to pick up."""
         now = self._clock()
         first = submission.first_poll_after or self._timing.poll_min
-        for _ in range(_MAX_LOST):
-            if job.state is JobState.SUBMITTING:
+        deadline = time.monotonic() + _STORE_PATIENCE_S
+        fenced = False
+        for _ in range(4 * _MAX_LOST):
+            if job.state is JobState.SUBMITTING and not fenced:
                 changed = job.moved(
                     JobState.SUBMITTED,
                     provider_ref=submission.ref,
@@ -342,14 +391,32 @@ class JobRunner:
                     provider_retries=0,
                     next_run_at=now + first,
                 )
-            else:
+            elif job.provider_ref is None:
                 changed = job.changed(
                     provider_ref=submission.ref, charged_cents=submission.cost_cents
                 )
-            saved = await self._store.save(changed, now=now, owner=owner)
-            if saved is not None:
-                return saved
-            job = await self._latest(job)
+            else:
+                raise Lost  # recorded already, by us or by the job's new holder
+            try:
+                saved = await self._store.save(
+                    changed, now=self._clock(), owner=None if fenced else owner
+                )
+                if saved is not None:
+                    if fenced:
+                        raise Lost
+                    return saved
+                fenced = fenced or not await self._still_held(job.id, owner)
+                job = await self._latest(job)
+            except STORE_DOWN as exc:
+                if time.monotonic() > deadline:
+                    raise
+                log.warning(
+                    "job %s: store did not take %s (%s); retrying",
+                    job.id,
+                    submission.ref,
+                    type(exc).__name__,
+                )
+                await asyncio.sleep(1.0)
         log.error("job %s: could not record %s job %s", job.id, job.provider, submission.ref)
         raise Lost
 

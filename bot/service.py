@@ -15,13 +15,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from bot import blocks
 from bot.jobs import Job, JobState
 from bot.notify import Notifier
 from bot.parse import Submit
 from bot.poller import Poller
 from bot.store import STORE_DOWN
 from bot.store.base import JobStore
-from providers.base import JobKind, Provider, dump_request
+from providers.base import JobKind, Provider, ProviderError, dump_request
 from providers.plugin import ProviderPlugin
 
 log = logging.getLogger(__name__)
@@ -153,6 +154,25 @@ class Reelbot:
     def start(self, job: Job) -> None:
         """After the ack: the pool takes the job at once (the root message, then the step)."""
         self.poller.wake()
+
+    async def fresh_link(self, value: str) -> str:
+        """The answer to a Fresh link click (`value` is "<job id>:<output index>"): a new link
+        from the provider, or a sentence saying why there is none."""
+        job_id, _, raw = value.partition(":")
+        job = await self.store.get(job_id)
+        if job is None or not raw.isdigit() or int(raw) >= len(job.outputs):
+            return "I can't find that result any more; it may have expired."
+        provider = self.providers.get(job.provider)
+        if provider is None or job.provider_ref is None:
+            return "That provider is no longer set up here, so I can't ask it for a fresh link."
+        index = int(raw)
+        try:
+            fresh = await provider.refresh(job.provider_ref, job.outputs[index])
+        except ProviderError as error:
+            return error.message
+        if fresh is None:
+            return f"{provider.label} no longer has this result, so there is no fresh link."
+        return blocks.fresh_link(index + 1, fresh)
 
     async def cancel(self, job_id: str, user_id: str) -> tuple[Outcome, Job | None]:
         return await self._decide(job_id, user_id, confirm=False)

@@ -8,11 +8,12 @@ form, its settings group) lives in `providers.forms` and `providers.plugin`.
 from __future__ import annotations
 
 import enum
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar, Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from providers.forms import Form
 
@@ -97,6 +98,16 @@ class Failed(ProviderError):
 
 
 # --- outputs --------------------------------------------------------------------------------
+def _finite(value: Any) -> Any:
+    """NaN, infinities and negative lengths from a provider read as unknown."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value) if math.isfinite(value) and value >= 0 else None
+    return value
+
+
+_Number = Annotated[float | None, BeforeValidator(_finite)]
+
+
 class _Output(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -112,8 +123,8 @@ class Clip(_Output):
     type: Literal["clip"] = "clip"
     url: str
     title: str = ""
-    duration_s: float | None = None
-    score: float | None = None
+    duration_s: _Number = None
+    score: _Number = None
     reason: str = ""
     transcript: str = ""
     topics: tuple[str, ...] = ()
@@ -128,7 +139,7 @@ class Video(_Output):
     url: str
     title: str = ""
     thumbnail_url: str | None = None
-    duration_s: float | None = None
+    duration_s: _Number = None
 
 
 class File(_Output):

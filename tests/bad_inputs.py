@@ -31,4 +31,7 @@ BAD_CLIP_TEXTS: list[tuple[str, str, tuple[str, ...]]] = [
     ("unclosed_quote", 'https://a.example.com/a.mp4 name="Q3 review', ("quote",)),
     ("long_name", "https://a.example.com/a.mp4 name=" + "n" * 150, ("100",)),
     ("no_host", "https:///a.mp4", ("host",)),
+    ("unclosed_ipv6_host", "http://[/a.mp4", ("valid web address",)),
+    ("bad_ipv6_host", "https://[zz]/a.mp4", ("valid web address",)),
+    ("port_out_of_range", "https://a.example.com:99999/a.mp4", ("valid web address",)),
 ]

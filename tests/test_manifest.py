@@ -47,6 +47,10 @@ def test_scopes_cover_what_the_bot_calls_and_nothing_is_a_yaml_surprise() -> Non
     # Reading its own posts back (with their metadata) is how a post whose answer was lost
     # is found again instead of being posted twice.
     assert {"channels:history", "groups:history", "im:history", "mpim:history"} <= scopes
+    # Posting where it is no member (chat:write.public) would leave posts it cannot read back;
+    # it joins the public channel a request came from instead.
+    assert "chat:write.public" not in scopes
+    assert "channels:join" in scopes
     settings = manifest["settings"]
     assert settings["interactivity"]["is_enabled"] is True
     assert settings["interactivity"]["request_url"].endswith("/slack/events")

@@ -20,6 +20,18 @@ def register(app: AsyncApp, reelbot: Reelbot) -> None:
         outcome, job = await reelbot.cancel(str(action.get("value", "")), user_id)
         await _explain(reelbot, body, user_id, outcome, job, "cancel")
 
+    @app.action(ids.FRESH_LINK_ACTION)
+    async def fresh_link(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+        await ack()
+        user_id = str(body["user"]["id"])
+        text = await reelbot.fresh_link(str(action.get("value", "")))
+        channel_id = str((body.get("channel") or {}).get("id") or "")
+        thread = (body.get("message") or {}).get("thread_ts")
+        if channel_id:
+            await reelbot.notifier.ephemeral(channel_id, user_id, text, thread_ts=thread)
+        else:
+            await reelbot.notifier.direct_message(user_id, text)
+
     @app.action(ids.CONFIRM_ACTION)
     async def confirm(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import hashlib
+import inspect
 import json
 import math
 import mimetypes
@@ -204,6 +205,10 @@ class SlackSandbox:
         self.views_opened: list[JSONDict] = []
         self.home_views: dict[str, JSONDict] = {}
         self.uploads: dict[str, Upload] = {}
+        self.deleted: list[Message] = []
+        self._pre_holds: dict[
+            str, list[tuple[asyncio.Event, Callable[[JSONDict], bool] | None]]
+        ] = {}
 
         self._messages: dict[str, list[Message]] = {}
         self._views: dict[str, JSONDict] = {}
@@ -228,6 +233,7 @@ class SlackSandbox:
             "auth.test": self._auth_test,
             "chat.postMessage": self._chat_post_message,
             "chat.update": self._chat_update,
+            "chat.delete": self._chat_delete,
             "chat.postEphemeral": self._chat_post_ephemeral,
             "conversations.open": self._conversations_open,
             "conversations.join": self._conversations_join,
@@ -337,7 +343,8 @@ class SlackSandbox:
         effect (refused, or failed by a fault without `after_commit`) never counts; one
         answered by an `after_commit` fault does. Fires for the first `times` calls that
         count, then is dropped. An exception from `action` propagates: the call stays done
-        and recorded, and aiohttp answers 500.
+        and recorded, and aiohttp answers 500. When `action` returns an awaitable, the answer
+        waits for it (an in-process caller held before it hears back).
         """
         self._check_method(method)
         if times < 1:
@@ -345,6 +352,26 @@ class SlackSandbox:
         hook = CallHook(method, action, when, times)
         self._hooks.setdefault(method, []).append(hook)
         return hook
+
+    def hold_before(
+        self,
+        method: str,
+        until: asyncio.Event,
+        *,
+        when: Callable[[JSONDict], bool] | None = None,
+    ) -> None:
+        """Hold the next call to `method` (that `when(params)` picks) before it takes effect,
+        until `until` is set: a request still on its way while other calls go ahead."""
+        self._check_method(method)
+        self._pre_holds.setdefault(method, []).append((until, when))
+
+    async def _hold_before(self, method: str, params: JSONDict) -> None:
+        for hold in list(self._pre_holds.get(method, [])):
+            until, when = hold
+            if when is None or when(params):
+                self._pre_holds[method].remove(hold)
+                await until.wait()
+                return
 
     def issue_trigger_id(self, user_id: str) -> str:
         """A fresh trigger_id, as Slack attaches to an interaction by `user_id`."""
@@ -418,6 +445,7 @@ class SlackSandbox:
                 self._authorize_app(token)
             else:
                 self._authorize(token)
+            await self._hold_before(method, call.params)
             fault = self._fault_for(method)
             handler = (self._app_handlers if app_level else self._handlers).get(method)
             if handler is None:
@@ -438,7 +466,7 @@ class SlackSandbox:
         self.calls.append(call)
         self._touch()
         if call.committed:
-            self._run_hooks(call, result)
+            await self._run_hooks(call, result)
         return web.json_response(body, status=status, headers=headers)
 
     async def _upload(self, request: web.Request) -> web.Response:
@@ -463,7 +491,7 @@ class SlackSandbox:
             headers = {} if exc.retry_after is None else {"Retry-After": str(exc.retry_after)}
             answer = web.Response(status=exc.status, text=exc.error, headers=headers)
         if call.committed:
-            self._run_hooks(call, None)
+            await self._run_hooks(call, None)
         return answer
 
     async def _download(self, request: web.Request) -> web.Response:
@@ -529,14 +557,17 @@ class SlackSandbox:
             self._faults[method].remove(fault)
         return fault.answer()
 
-    def _run_hooks(self, call: Call, result: JSONDict | None) -> None:
+    async def _run_hooks(self, call: Call, result: JSONDict | None) -> None:
         for hook in list(self._hooks.get(call.method, [])):
             if hook.when is not None and not hook.when(call.params, result):
                 continue
             hook.fired += 1
             if hook.fired >= hook.times:
                 self._hooks[call.method].remove(hook)
-            hook.action()
+            outcome = hook.action()
+            if inspect.isawaitable(outcome):
+                # An in-process caller "frozen" before it hears the answer: hold it back.
+                await outcome
 
     def _take_post_slot(self, channel: str) -> None:
         """chat.postMessage's per-channel token bucket; a 429 says when a token is free."""
@@ -663,6 +694,17 @@ class SlackSandbox:
         )
         self._messages[channel.id].append(message)
         return {"channel": channel.id, "ts": message.ts, "message": self._message_json(message)}
+
+    def _chat_delete(self, params: JSONDict) -> JSONDict:
+        channel_id = _str(params, "channel", "channel_not_found")
+        if channel_id not in self.channels:
+            raise _ApiError("channel_not_found")
+        message = self._find_message(channel_id, _str(params, "ts", "message_not_found"))
+        if message is None:
+            raise _ApiError("message_not_found")
+        self._messages[channel_id].remove(message)
+        self.deleted.append(message)
+        return {"channel": channel_id, "ts": message.ts}
 
     def _chat_update(self, params: JSONDict) -> JSONDict:
         channel_id = _str(params, "channel", "channel_not_found")

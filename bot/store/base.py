@@ -53,8 +53,10 @@ class JobStore(Protocol):
     ) -> Job | None:
         """Compare-and-set: store `job` only if the stored version equals job.version.
 
-        Returns the stored job (version + 1), or None when another writer got there first.
-        With `release` and the lease's `owner`, the lease ends. The due time follows
+        Returns the stored job (version + 1), or None when another writer got there first or,
+        with `owner`, when the lease is not (or no longer) that owner's: a holder whose lease
+        ran out and was claimed by another can never write again. With `release`, the lease
+        ends. The due time follows
         job.next_run_at (None: not due) unless a lease is held at `now` and not released;
         then the job stays due at the lease end. The provider index follows job.provider_ref.
         With `in_flight_limit`, a job that would newly be at the provider (state.at_provider)

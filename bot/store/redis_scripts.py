@@ -49,13 +49,18 @@ return 1
 #       (job.next_run_at), "1" when the job is at the provider else "0", finished score or
 #       "", owner or "", "1" to release else "0", in-flight limit or "" (none)
 # Returns the new version; nil when the stored version is not the expected one (checked
-# first); {"full", count} when the in-flight limit is reached; {"provider", stored provider}
-# when the job names another provider than the stored one. Only the first writes anything.
+# first) or, with an owner, when the lease is not that owner's (a holder whose lease ran out
+# and was claimed again is fenced off); {"full", count} when the in-flight limit is reached;
+# {"provider", stored provider} when the job names another provider than the stored one.
+# Only the first writes anything.
 # A held lease is only ended by its owner's release; until then the job stays due at the
 # lease end, whatever job.next_run_at says.
 SAVE = """
 local stored = redis.call('HMGET', KEYS[1], 'version', 'provider', 'leased_until', 'lease_owner')
 if not stored[1] or tonumber(stored[1]) ~= tonumber(ARGV[1]) then
+  return nil
+end
+if ARGV[10] ~= '' and stored[4] ~= ARGV[10] then
   return nil
 end
 if stored[2] and stored[2] ~= ARGV[4] then

@@ -177,6 +177,8 @@ class SqliteJobStore:
                 if row is None or row[0] != job.version:
                     return False
                 version, provider, counted, leased_until, lease_owner = row
+                if owner is not None and lease_owner != owner:
+                    return False  # fenced: the lease is someone else's now
                 if provider != job.provider:
                     raise ValueError(f"job {job.id} belongs to {provider}, not {job.provider}")
                 if in_flight_limit is not None and at_provider and not counted:

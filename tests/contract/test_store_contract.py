@@ -447,15 +447,52 @@ async def test_a_save_by_someone_else_keeps_the_lease_until_the_owner_releases(
     assert await store.claim_due(VIZ, T0 + 6, 10, LEASE, B) == [released]
 
 
-async def test_a_release_by_someone_else_is_ignored(store: JobStore) -> None:
+async def test_a_save_naming_another_owner_is_fenced_off(store: JobStore) -> None:
     added = await due_job(store)
     [held] = await store.claim_due(VIZ, T0, 10, LEASE, A)
 
     saved = await store.save(held.changed(next_run_at=T0 + 5), now=T0 + 1, owner=B, release=True)
 
-    assert saved is not None
+    assert saved is None
+    assert await store.get(added.id) == held
     assert await store.claim_due(VIZ, T0 + 10, 10, LEASE, B) == []
     assert await store.renew(added.id, A, T0 + LEASE) is True
+
+
+async def test_a_holder_whose_lease_was_claimed_again_can_never_write(store: JobStore) -> None:
+    added = await due_job(store)
+    [first] = await store.claim_due(VIZ, T0, 10, LEASE, A)
+    [second] = await store.claim_due(VIZ, T0 + LEASE, 10, LEASE, B)
+    assert first == second, "nobody wrote in between: the same version"
+
+    assert await store.save(first.changed(notice="stale"), now=T0 + LEASE + 1, owner=A) is None
+    assert (
+        await store.save(first.changed(notice="x"), now=T0 + LEASE + 1, owner=A, release=True)
+        is None
+    )
+    assert await store.renew(added.id, A, T0 + 2 * LEASE) is False
+    mine = await store.save(second.changed(notice="mine"), now=T0 + LEASE + 2, owner=B)
+    assert mine is not None and mine.notice == "mine"
+
+
+async def test_a_holder_may_still_write_when_its_lease_ran_out_unclaimed(store: JobStore) -> None:
+    await due_job(store)
+    [held] = await store.claim_due(VIZ, T0, 10, LEASE, A)
+
+    saved = await store.save(held.changed(notice="late"), now=T0 + LEASE + 5, owner=A)
+
+    assert saved is not None and saved.notice == "late"
+
+
+async def test_a_save_after_release_by_its_old_owner_is_fenced_off(store: JobStore) -> None:
+    await due_job(store)
+    [held] = await store.claim_due(VIZ, T0, 10, LEASE, A)
+    released = await store.save(held, now=T0 + 1, owner=A, release=True)
+    assert released is not None
+
+    assert await store.save(released.changed(notice="x"), now=T0 + 2, owner=A) is None
+    anyone = await store.save(released.changed(notice="click"), now=T0 + 2)
+    assert anyone is not None and anyone.notice == "click"
 
 
 async def test_a_save_after_the_lease_ran_out_follows_next_run_at(store: JobStore) -> None:

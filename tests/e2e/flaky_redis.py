@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 
@@ -14,6 +15,7 @@ class FlakyRedis:
         self._target = (parts.hostname or "127.0.0.1", parts.port or 6379)
         self._db = parts.path or "/0"
         self._marker: bytes | None = None
+        self._watch: tuple[bytes, Callable[[], None]] | None = None
         self.dropped = 0
         self._server: asyncio.Server | None = None
         self._links: set[asyncio.Task[None]] = set()
@@ -27,6 +29,11 @@ class FlakyRedis:
     def lose_reply_to(self, marker: bytes) -> None:
         """The next command containing `marker` runs, and its connection drops unanswered."""
         self._marker = marker
+
+    def on_command(self, marker: bytes, action: Callable[[], None]) -> None:
+        """Run `action` once the next command containing `marker` has been passed to Redis
+        (for crash tests: stop the client right after a write it made)."""
+        self._watch = (marker, action)
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
@@ -54,6 +61,10 @@ class FlakyRedis:
                 await server_w.drain()
                 if losing:
                     return
+                if self._watch is not None and self._watch[0] in data:
+                    _, action = self._watch
+                    self._watch = None
+                    action()
 
         async def downstream() -> None:
             while data := await server_r.read(65536):

@@ -115,7 +115,8 @@ class Stage:
     logs: Path
 
     def env(self, **extra: str) -> dict[str, str]:
-        return bot_env(
+        """The replicas' environment; `extra` adds to it or overrides it."""
+        values = dict(
             SLACK_BOT_TOKEN=BOT_TOKEN,
             SLACK_SIGNING_SECRET=SIGNING_SECRET,
             SLACK_API_URL=self.sandbox.api_url,
@@ -128,8 +129,8 @@ class Stage:
             POLL_MAX_SECONDS="1",
             VIZARD_PER_MINUTE="100000",
             VIZARD_PER_HOUR="1000000",
-            **extra,
         )
+        return bot_env(**(values | extra))
 
     def store(self) -> RedisJobStore:
         """The replicas' store, read from this process (close it when done)."""

@@ -16,6 +16,7 @@ from bot.jobs import Job, JobState
 from bot.sandbox import SlackRequests
 from providers.base import ErrorKind
 from tests.e2e.conftest import ALICE, CHANNEL
+from tests.e2e.flaky_redis import FlakyRedis
 from tests.e2e.processes import SIGNING_SECRET, BotProcess, Stage
 
 # Short leases, so the survivor takes over within seconds of the crash.
@@ -181,3 +182,62 @@ async def test_posts_slack_answered_500_for_appear_once_whether_or_not_it_stored
     errors = [c.error for c in stage.sandbox.calls_to("chat.postMessage")]
     assert errors.count("internal_error") == 2
     assert len(errors) == 5, "the stored root was not posted again; the lost clip was"
+
+
+async def test_a_replica_killed_after_reserving_a_clip_and_before_posting_it_posts_it_once(
+    stage: Stage,
+) -> None:
+    # The window the first release lost a reply in: the reservation is stored, the post
+    # never leaves. The replica talks to Redis through a proxy that stops it right there.
+    flaky = FlakyRedis(stage.redis_url)
+    await flaky.start()
+    first = await stage.start("first", REDIS_URL=flaky.url, **FAST)
+    frozen = asyncio.Event()
+
+    def freeze() -> None:
+        first.freeze()
+        frozen.set()
+
+    flaky.on_command(b'"out:1":{"state":"reserved"', freeze)
+    second: BotProcess | None = None
+    try:
+        await _clip(first, stage, frozen)
+        async with asyncio.timeout(20):
+            await frozen.wait()
+        second = await stage.start("second", **FAST)
+        await first.kill()
+        job = await _settled_job(stage)
+    finally:
+        await first.kill()
+        if second is not None:
+            await second.stop()
+        await flaky.stop()
+    assert job.state is JobState.DONE
+    [root] = stage.sandbox.roots(CHANNEL)
+    assert sorted(_keys(stage.sandbox.thread(CHANNEL, root.ts))) == ["out:0", "out:1", "out:2"]
+    posts = [c for c in stage.sandbox.calls_to("chat.postMessage") if c.params.get("thread_ts")]
+    assert len(posts) == 3, "clip 2 was never sent before the crash, and once after"
+
+
+async def test_a_reply_slack_stored_but_answered_500_for_appears_once(stage: Stage) -> None:
+    bot = await stage.start("only", **FAST)
+    try:
+        await _clip(bot, stage)
+        await _until(lambda: bool(stage.sandbox.roots(CHANNEL)))
+        # The next post is the first clip: Slack stores it, then answers 500.
+        stage.sandbox.fail_next(
+            "chat.postMessage",
+            error="internal_error",
+            status=500,
+            retry_after=None,
+            after_commit=True,
+        )
+        job = await _settled_job(stage)
+    finally:
+        await bot.stop()
+    [root] = stage.sandbox.roots(CHANNEL)
+    assert root.ts == job.root_ts
+    replies = stage.sandbox.thread(CHANNEL, root.ts)
+    assert sorted(_keys(replies)) == ["out:0", "out:1", "out:2"]
+    stored_500 = [c for c in stage.sandbox.calls_to("chat.postMessage") if c.error]
+    assert len(stored_500) == 1 and stored_500[0].committed and stored_500[0].params["thread_ts"]

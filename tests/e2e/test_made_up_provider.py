@@ -251,3 +251,27 @@ async def test_the_modal_switches_its_fields_with_the_provider(
 async def _updates(stack: Stack) -> list[Call]:
     await stack.wait_for(lambda: _true(bool(stack.sandbox.calls_to("views.update"))))
     return stack.sandbox.calls_to("views.update")
+
+
+async def test_a_create_that_is_never_confirmed_is_given_up_with_a_sentence(
+    make_stack: StackFactory, sim: SnipSimulator
+) -> None:
+    stack = await _stack(make_stack, sim, clip_default_provider="snip", snip_timeout_seconds=0.3)
+    sim.hold_next_answers = [2.0] * 100  # every answer comes too late
+    await stack.slack.slash_command(
+        "/clip", "https://v.example.com/a.mp4 count=1", user_id=ALICE, channel_id=CHANNEL
+    )
+    job = await _awaiting_root(stack)
+    await _click(stack, ids.CONFIRM_ACTION, job)
+
+    async def retrying() -> bool:
+        return (await _one_job(stack)).provider_retries > 0
+
+    await stack.wait_for(retrying)
+    stack.clock.advance(6 * 3600 + 60)
+    [failed] = await stack.wait_until_settled(seconds=30)
+    assert failed.state is JobState.FAILED
+    assert failed.error_kind is ErrorKind.UNAVAILABLE
+    assert "did not confirm this request for 6 hours" in (failed.error or "")
+    assert failed.create_attempts <= 3
+    assert len(sim.jobs) == 1, "every attempt carried the same key"

@@ -7,10 +7,11 @@ import json
 
 import httpx
 
+from bot import ids
 from bot.jobs import Job, JobState
 from providers.base import Clip
 from tests.conftest import free_port
-from tests.e2e.conftest import ALICE, CHANNEL, Stack, StackFactory
+from tests.e2e.conftest import ALICE, BOB, CHANNEL, Stack, StackFactory
 from tests.factories import make_job
 
 
@@ -298,3 +299,69 @@ async def test_finished_jobs_leave_the_store_after_the_retention_period(
     await stack.runtime.poller.purge_finished()
     assert await stack.runtime.store.get(job.id) is None
     assert await stack.runtime.store.find_by_ref("vizard", str(job.provider_ref)) is None
+
+
+async def test_fresh_link_asks_the_provider_again_and_answers_only_the_clicker(
+    stack: Stack,
+) -> None:
+    await stack.slack.slash_command(
+        "/clip", "https://v.example.com/a.mp4", user_id=ALICE, channel_id=CHANNEL
+    )
+    [job] = await stack.wait_until_settled()
+    [root] = stack.sandbox.roots(CHANNEL)
+    second = stack.sandbox.thread(CHANNEL, root.ts)[1]
+    button = second.blocks[1]["accessory"]
+    assert (button["action_id"], button["value"]) == (ids.FRESH_LINK_ACTION, f"{job.id}:1")
+    queries = stack.vizard.queries
+    stack.clock.advance(3600)
+    await stack.slack.block_action(
+        ids.FRESH_LINK_ACTION,
+        button["value"],
+        user_id=BOB,
+        channel_id=CHANNEL,
+        message_ts=second.ts,
+    )
+    await stack.wait_for(lambda: _true(any(e.user == BOB for e in stack.sandbox.ephemerals)))
+    [answer] = [e for e in stack.sandbox.ephemerals if e.user == BOB]
+    clip = job.outputs[1]
+    assert isinstance(clip, Clip)
+    assert "fresh link to result 2" in answer.text and clip.url in answer.text
+    assert "works until" in answer.text
+    assert answer.thread_ts == root.ts
+    assert stack.vizard.queries == queries + 1, "the link came from a new query"
+
+
+async def test_an_uncertain_clip_then_removal_from_the_channel_still_delivers_in_the_dm(
+    stack: Stack,
+) -> None:
+    stack.vizard.render_seconds = 0.5
+    await stack.slack.slash_command(
+        "/clip", "https://v.example.com/a.mp4", user_id=ALICE, channel_id=CHANNEL
+    )
+    await stack.wait_for(lambda: _true(bool(stack.sandbox.roots(CHANNEL))))
+    stack.sandbox.fail_next(
+        "chat.postMessage", error="internal_error", status=500, retry_after=None
+    )
+    await stack.wait_for(
+        lambda: _true(any(c.error for c in stack.sandbox.calls_to("chat.postMessage")))
+    )
+    stack.sandbox.add_channel(CHANNEL, "general", member=False)
+    stack.clock.advance(30)
+    [job] = await stack.wait_until_settled(seconds=30)
+    assert job.root_channel is not None and job.root_channel.startswith("D")
+    replies = stack.sandbox.thread(job.root_channel, str(job.root_ts))
+    assert [r.text for r in replies] == _clip_texts(job), "every clip, once, in the DM"
+
+
+async def test_a_public_channel_the_bot_is_not_in_is_joined_not_left(stack: Stack) -> None:
+    stack.sandbox.add_channel("C0PUBLIC", "design", member=False)
+    await stack.slack.slash_command(
+        "/clip", "https://v.example.com/a.mp4", user_id=ALICE, channel_id="C0PUBLIC"
+    )
+    [job] = await stack.wait_until_settled()
+    assert job.root_channel == "C0PUBLIC"
+    assert [c.params["channel"] for c in stack.sandbox.calls_to("conversations.join")] == [
+        "C0PUBLIC"
+    ]
+    assert len(stack.sandbox.thread("C0PUBLIC", str(job.root_ts))) == 3
+    assert stack.sandbox.messages(stack.sandbox.dm_channel(ALICE)) == [], "no DM needed"

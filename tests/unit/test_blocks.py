@@ -3,7 +3,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bot import blocks, ids
+from bot import blocks, ids, mrkdwn
 from bot.jobs import Job, JobState
 from bot.kinds import KINDS
 from bot.modals import ModalContext, request_modal
@@ -93,7 +93,7 @@ def test_a_link_too_long_for_a_section_is_never_cut() -> None:
 
 
 def test_a_link_cannot_close_its_own_markup() -> None:
-    shown = blocks.link("https://x.example.com/a|b><!channel>", "<label>")
+    shown = mrkdwn.link("https://x.example.com/a|b><!channel>", "<label>")
     assert shown == "<https://x.example.com/a%7Cb%3E%3C!channel%3E|&lt;label&gt;>"
 
 
@@ -143,3 +143,23 @@ def test_with_several_providers_the_modal_starts_with_a_provider_switch() -> Non
     assert first["block_id"] == ids.PROVIDER_BLOCK and first["dispatch_action"] is True
     assert first["element"]["initial_option"]["value"] == "vizard"
     assert ModalContext.load(view["private_metadata"]) == context
+
+
+def test_numbers_a_provider_gets_wrong_read_as_unknown() -> None:
+    clip = Clip(url="https://x/1.mp4", duration_s=float("nan"), score=float("inf"))
+    assert (clip.duration_s, clip.score) == (None, None)
+    assert Video(url="https://x/v.mp4", duration_s=-3).duration_s is None
+    _, body = blocks.result_reply(1, 1, clip)
+    assert "unknown length" in json.dumps(body)
+    assert blocks.duration(float("nan")) == "unknown length"
+
+
+def test_urls_too_long_for_their_block_are_left_out_not_sent() -> None:
+    huge = "https://cdn.example.com/" + "a|<>" * 800
+    video = Video(url="https://cdn.example.com/v.mp4", thumbnail_url=huge)
+    _, body = blocks.result_reply(1, 1, video)
+    assert "accessory" not in body[0]
+    _, body = blocks.result_reply(1, 1, Clip(url="https://x/1.mp4", editor_url=huge))
+    for block in body:
+        for element in block.get("elements", []):
+            assert len(element["text"]) <= 3000

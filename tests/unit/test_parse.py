@@ -283,3 +283,20 @@ def test_with_two_providers_the_text_may_choose_one() -> None:
     unknown = parse_command("https://x.example.com/a.mp4 provider=nope", both, "vizard")
     assert isinstance(unknown, Invalid) and "`vizard`" in unknown.message
     assert parse_command("provider=made", both, "vizard") == OpenModal("made")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "https://a.example.com/a.mp4 provider=`x`<!here>",
+        "https://a.example.com/a.mp4 lang=<!channel>",
+        "https://a.example.com/a.mp4 <@U0BOSS>=1",
+        "https://a.example.com/a.mp4 subtitles=`<!everyone>`",
+    ],
+)
+def test_a_refusal_never_echoes_markup_back(text: str) -> None:
+    outcome = parse(text)
+    assert isinstance(outcome, Invalid), outcome
+    for markup in ("<!here>", "<!channel>", "<@U0BOSS>", "<!everyone>"):
+        assert markup not in outcome.message
+    assert outcome.message.count("`") % 2 == 0, "no code span is left open"
