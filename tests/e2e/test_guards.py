@@ -202,12 +202,13 @@ async def test_two_holders_of_one_job_make_one_create(stack: Stack) -> None:
                 "version": 0,
                 "provider_ref": None,
                 "deliveries": {},
-                "next_run_at": stack.clock(),
+                # Due later than the pool looks, so only this test's two holders take it.
+                "next_run_at": stack.clock() + 3600,
             }
         )
     )
-    first = await store.claim(queued.id, stack.clock(), 120, "holder-1")
-    second = await store.claim(queued.id, stack.clock() + 121, 120, "holder-2")
+    first = await store.claim(queued.id, stack.clock() + 3600, 120, "holder-1")
+    second = await store.claim(queued.id, stack.clock() + 3721, 120, "holder-2")
     assert first is not None and second is not None
     await asyncio.gather(
         stack.runtime.runner.run(first, "holder-1"), stack.runtime.runner.run(second, "holder-2")
