@@ -71,12 +71,12 @@ class Takeover:
 
 
 async def _freeze_then_take_over(
-    stage: Stage, arm: Callable[[Callable[[], None]], None]
+    stage: Stage, arm: Callable[[Callable[[], None]], None], **first_env: str
 ) -> Takeover:
     """A replica takes /clip; `arm` installs a hook that freezes it (SIGSTOP) at the moment
     under test. A second replica starts, the first is killed (SIGKILL), and the second takes
-    the job over when its lease runs out."""
-    first = await stage.start("first", **FAST)
+    the job over when its lease runs out. `first_env` adds to the first replica's settings."""
+    first = await stage.start("first", **FAST, **first_env)
     frozen = asyncio.Event()
 
     def freeze() -> None:
@@ -191,27 +191,15 @@ async def test_a_replica_killed_after_reserving_a_clip_and_before_posting_it_pos
     # never leaves. The replica talks to Redis through a proxy that stops it right there.
     flaky = FlakyRedis(stage.redis_url)
     await flaky.start()
-    first = await stage.start("first", REDIS_URL=flaky.url, **FAST)
-    frozen = asyncio.Event()
-
-    def freeze() -> None:
-        first.freeze()
-        frozen.set()
-
-    flaky.on_command(b'"out:1":{"state":"reserved"', freeze)
-    second: BotProcess | None = None
     try:
-        await _clip(first, stage, frozen)
-        async with asyncio.timeout(20):
-            await frozen.wait()
-        second = await stage.start("second", **FAST)
-        await first.kill()
-        job = await _settled_job(stage)
+        takeover = await _freeze_then_take_over(
+            stage,
+            lambda freeze: flaky.on_command(b'"out:1":{"state":"reserved"', freeze),
+            REDIS_URL=flaky.url,
+        )
     finally:
-        await first.kill()
-        if second is not None:
-            await second.stop()
         await flaky.stop()
+    job = takeover.job
     assert job.state is JobState.DONE
     [root] = stage.sandbox.roots(CHANNEL)
     assert sorted(_keys(stage.sandbox.thread(CHANNEL, root.ts))) == ["out:0", "out:1", "out:2"]
