@@ -34,12 +34,10 @@ async def _serve(settings: Settings) -> None:
 
 
 def _check(settings: Settings) -> int:
-    from bot.registry import build_providers
-
     print(f"mode:      {'socket' if settings.socket_mode else 'http'}")
     print(f"store:     {'redis' if settings.redis_url else 'sqlite ' + settings.reelbot_db}")
     print(f"slack api: {settings.slack_api_url}")
-    offered = sorted(build_providers(settings))
+    offered = sorted(p.name for p in settings.plugins if settings.group(p.name).configured)
     keys = " or ".join(p.key_variable for p in settings.plugins)
     print(f"providers: {', '.join(offered) or f'none (set {keys})'}")
     return 0

@@ -15,7 +15,7 @@ from typing import Any
 from bot import ids
 from bot.blocks import Block, plain
 from bot.kinds import KindWords
-from providers.forms import FieldType, Form, FormField
+from providers.forms import Choice, FieldType, Form, FormField
 
 _SELECT_MAX = 100
 
@@ -103,8 +103,20 @@ def _field_block(spec: FormField, value: Any) -> Block:
             if value is not None:
                 element["initial_value"] = str(value)
             return _input(spec, element)
+        case FieldType.LOOKUP:
+            return _input(spec, _lookup_element(spec, value))
         case FieldType.SWITCH:
             raise ValueError("switches are rendered together")
+
+
+def _lookup_element(spec: FormField, value: Any) -> dict[str, Any]:
+    # Options come from the options request (block_suggestion) as the person types.
+    element: dict[str, Any] = {"type": "external_select", "min_query_length": 0}
+    if spec.placeholder:
+        element["placeholder"] = plain(spec.placeholder)
+    if isinstance(value, Choice):
+        element["initial_option"] = _option(value.value, value.label)
+    return element
 
 
 def _switches(form: Form, values: Mapping[str, Any]) -> Block | None:

@@ -7,17 +7,18 @@ from typing import Any
 
 from bot.settings import Settings
 from providers import vizard
-from providers.base import Provider
+from providers.base import Provider, SharedState
 from providers.plugin import ProviderPlugin
 
 PLUGINS: tuple[ProviderPlugin[Any], ...] = (vizard.PLUGIN,)
 
 
-def build_providers(settings: Settings) -> dict[str, Provider]:
-    """The configured providers (those whose settings group has its key), by name."""
+def build_providers(settings: Settings, shared: SharedState) -> dict[str, Provider]:
+    """The configured providers (those whose settings group has its key), by name.
+    `shared` (the job store) is where they keep what every replica shares."""
     providers: dict[str, Provider] = {}
     for plugin in settings.plugins:
         group = settings.group(plugin.name)
         if group.configured:
-            providers[plugin.name] = plugin.create(group)
+            providers[plugin.name] = plugin.create(group, shared)
     return providers

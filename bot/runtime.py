@@ -50,7 +50,7 @@ class Runtime:
             sqlite_path=settings.reelbot_db,
             prefix=settings.key_prefix,
         )
-        self.providers = build_providers(settings) if providers is None else providers
+        self.providers = build_providers(settings, self.store) if providers is None else providers
         self.client = build_slack_client(settings)
         self.poster = build_slack_client(settings, posting=True)
         labels = {p.name: p.label for p in settings.plugins}

@@ -15,7 +15,7 @@ from typing import Annotated, Any, ClassVar, Literal, Protocol
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from providers.forms import Form
+from providers.forms import Choice, Form
 
 
 class JobKind(enum.StrEnum):
@@ -209,6 +209,24 @@ class Quote:
     sentence: str
 
 
+class SharedState(Protocol):
+    """A small key-value space every replica shares (the job store's), for what a provider
+    keeps between calls: an access token, a lock while one replica renews it. Values are
+    strings; `ttl` is in seconds. Keys are the provider's own (the store adds its prefix)."""
+
+    async def shared_get(self, key: str) -> str | None: ...
+
+    async def shared_put(self, key: str, value: str, ttl: float) -> None: ...
+
+    async def shared_put_new(self, key: str, value: str, ttl: float) -> bool:
+        """Store only if the key is absent (a lock); True when stored."""
+        ...
+
+    async def shared_delete(self, key: str, value: str | None = None) -> bool:
+        """Delete the key; with `value`, only while it still holds that value."""
+        ...
+
+
 class Provider(Protocol):
     """One provider, configured. Everything the bot needs to run its jobs and say what
     happened; nothing here names Slack."""
@@ -234,6 +252,11 @@ class Provider(Protocol):
 
     def describe(self, request: BaseModel) -> Description: ...
 
+    async def catalog(self, field: str, values: Mapping[str, Any]) -> tuple[Choice, ...]:
+        """Every choice of one of the form's LOOKUP fields (all pages), given the values of
+        the fields it depends on. The bot caches it and filters it as a person types."""
+        ...
+
     def quote(self, request: BaseModel) -> Quote | None:
         """The price of a request, or None when it costs nothing per request."""
         ...
@@ -241,8 +264,11 @@ class Provider(Protocol):
     async def submit(
         self, request: BaseModel, *, key: str, webhook_url: str | None = None
     ) -> Submission:
-        """Create the provider's job. `key` is stable for one request: providers that take an
-        idempotency key send it, so a repeated create is the same create."""
+        """Create the provider's job. `key` is stable for one request (the job id, 32 hex
+        characters): providers that take an idempotency key send it, so a repeated create is
+        the same create, and it may serve as the provider's callback id. `webhook_url`, when
+        given, is this job's own callback URL (it carries an unguessable token): pass it as
+        the provider's per-job callback (`callback_url`, `webhookUrl`)."""
         ...
 
     async def poll(self, ref: str) -> Status: ...
@@ -252,7 +278,9 @@ class Provider(Protocol):
         ...
 
     def webhook_ref(self, headers: Mapping[str, str], body: bytes) -> str | None:
-        """The provider job id a webhook call is about, or None when it is not ours."""
+        """A call to the provider's shared endpoint (`/webhooks/<name>`, registered with the
+        provider): the provider job id it is about, or None when it is not ours or its
+        signature (where the provider signs) does not hold. Only hastens a poll."""
         ...
 
     async def aclose(self) -> None: ...

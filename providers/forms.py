@@ -9,7 +9,8 @@ that join fields (and raises FieldError naming the field when one is broken).
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 
@@ -20,6 +21,9 @@ class FieldType(enum.StrEnum):
     CHOICES = "choices"  # one or more of `choices`, comma-separated in a command
     SWITCH = "switch"  # on or off
     INTEGER = "integer"  # a whole number within `minimum`..`maximum`
+    # One item of a list the provider keeps (an avatar, a voice): searched in a modal (an
+    # external select fed by the provider's `catalog`), given by its id in a command.
+    LOOKUP = "lookup"
 
 
 @dataclass(frozen=True)
@@ -30,6 +34,11 @@ class Choice:
     aliases: tuple[str, ...] = ()
     # In a CHOICES field, this value stands alone (Vizard's "auto" length).
     alone: bool = False
+    # LOOKUP catalogs: a second line (gender, language), a preview image, and the heading it
+    # is listed under (a voice's language).
+    description: str | None = None
+    image_url: str | None = None
+    group: str | None = None
 
 
 @dataclass(frozen=True)
@@ -49,6 +58,9 @@ class FormField:
     max_length: int | None = None
     placeholder: str | None = None
     multiline: bool = False
+    # LOOKUP: the fields whose values its catalog depends on (an outfit on the avatar). A
+    # change to one of them re-renders the modal.
+    depends_on: tuple[str, ...] = ()
 
     def choice(self, word: str) -> Choice | None:
         wanted = word.strip().lower()
@@ -79,6 +91,22 @@ class Form:
             raise ValueError("field names must be unique")
         if self.subject not in names:
             raise ValueError(f"the subject {self.subject!r} is not a field")
+        for spec in self.fields:
+            if any(name not in names for name in spec.depends_on):
+                raise ValueError(f"{spec.name} depends on a field the form does not have")
+
+    @property
+    def triggers(self) -> frozenset[str]:
+        """Fields whose change re-renders the modal: those another field depends on."""
+        return frozenset(name for f in self.fields for name in f.depends_on)
+
+    def with_defaults(self, defaults: Mapping[str, Any]) -> Form:
+        """The same form with other starting values (a workspace's default avatar)."""
+        fields = tuple(
+            replace(f, default=defaults[f.name]) if defaults.get(f.name) is not None else f
+            for f in self.fields
+        )
+        return replace(self, fields=fields)
 
     def get(self, name: str) -> FormField | None:
         return next((f for f in self.fields if f.name == name), None)

@@ -15,7 +15,7 @@ from typing import Any, Generic, TypeVar
 from pydantic import SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from providers.base import JobKind, Provider
+from providers.base import JobKind, Provider, SharedState
 from providers.forms import Form
 
 HEADER_SAFE = re.compile(r"[\x21-\x7e]+")
@@ -82,11 +82,11 @@ class ProviderPlugin(Generic[S]):
     kind: JobKind
     settings: type[S]
     form: Form
-    build: Callable[[S], Provider]
+    build: Callable[[S, SharedState], Provider]
     # The variable an admin sets to offer this provider (named in help and errors).
     key_variable: str
 
-    def create(self, group: ProviderSettings) -> Provider:
+    def create(self, group: ProviderSettings, shared: SharedState) -> Provider:
         if not isinstance(group, self.settings):
             raise TypeError(f"{self.name} takes {self.settings.__name__}")
-        return self.build(group)
+        return self.build(group, shared)

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from bot.jobs import Job
-from providers.base import RateWindow
+from providers.base import RateWindow, SharedState
 
 
 class InFlightFull(Exception):
@@ -29,7 +29,7 @@ class InFlightFull(Exception):
         self.in_flight = in_flight
 
 
-class JobStore(Protocol):
+class JobStore(SharedState, Protocol):
     async def add(
         self, job: Job, *, owner: str | None = None, lease_until: float | None = None
     ) -> Job:

@@ -14,6 +14,7 @@ Layout, every key under `prefix`:
                           stay until pushed out; recent_for_user skips them)
     rate:{key}:{secs}     sorted set per rate window: unique member -> time taken (EXPIRE)
     pace:{key}            string: the next free time (EXPIRE, so idle keys vanish)
+    shared:{key}          string: a provider's shared state or a cached catalog (PX)
 
 Every change touching more than one key is one Lua script (bot/store/redis_scripts.py), so
 no two replicas interleave inside it. Times always come from the caller, never from the
@@ -82,6 +83,7 @@ class RedisJobStore:
         self._pace = client.register_script(lua.PACE)
         self._purge = client.register_script(lua.PURGE)
         self._take_rate_slot = client.register_script(lua.TAKE_RATE_SLOT)
+        self._delete_if = client.register_script(lua.DELETE_IF)
 
     @classmethod
     def from_url(
@@ -288,6 +290,26 @@ class RedisJobStore:
             keys=[self._finished_key], args=[_score(before), limit, self._prefix]
         )
         return int(gone)
+
+    # --- shared state (providers.base.SharedState) -----------------------------------------
+    def _shared_key(self, key: str) -> str:
+        return f"{self._prefix}shared:{key}"
+
+    async def shared_get(self, key: str) -> str | None:
+        value = await self._client.get(self._shared_key(key))
+        return None if value is None else _text(value)
+
+    async def shared_put(self, key: str, value: str, ttl: float) -> None:
+        await self._client.set(self._shared_key(key), value, px=max(1, math.ceil(ttl * 1000)))
+
+    async def shared_put_new(self, key: str, value: str, ttl: float) -> bool:
+        px = max(1, math.ceil(ttl * 1000))
+        return bool(await self._client.set(self._shared_key(key), value, px=px, nx=True))
+
+    async def shared_delete(self, key: str, value: str | None = None) -> bool:
+        if value is None:
+            return bool(await self._client.delete(self._shared_key(key)))
+        return bool(await self._delete_if(keys=[self._shared_key(key)], args=[value]))
 
     async def ping(self) -> bool:
         try:

@@ -271,3 +271,12 @@ for i, key in ipairs(KEYS) do
 end
 return '0'
 """
+
+
+# KEYS[1] the shared key; ARGV[1] the value it must still hold.
+DELETE_IF = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+    return redis.call('DEL', KEYS[1])
+end
+return 0
+"""

@@ -27,6 +27,7 @@ from typing import TypeVar
 from bot.jobs import Job
 from bot.store.base import InFlightFull
 from bot.store.sqlite_schema import create_or_upgrade
+from bot.store.sqlite_shared import SharedRows
 from providers.base import RateWindow
 
 _T = TypeVar("_T")
@@ -75,7 +76,7 @@ def _wal(conn: sqlite3.Connection) -> None:
             time.sleep(0.01)
 
 
-class SqliteJobStore:
+class SqliteJobStore(SharedRows):
     def __init__(self, path: str) -> None:
         self._path = path
         self._lock = threading.Lock()

@@ -36,6 +36,11 @@ CREATE TABLE IF NOT EXISTS pace (
     key TEXT PRIMARY KEY,
     next_free REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS shared (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL,
+    expires_at REAL NOT NULL
+);
 """
 
 # Columns of `jobs` added after its first version, in the order they came.

@@ -20,11 +20,12 @@ from providers.base import (
     Progress,
     Quote,
     RateWindow,
+    SharedState,
     Status,
     Submission,
     dump_request,
 )
-from providers.forms import Form
+from providers.forms import Choice, Form
 from providers.http import make_client, send
 from providers.plugin import ProviderPlugin, ProviderSettings
 from providers.vizard import form
@@ -97,6 +98,9 @@ class VizardProvider:
     def describe(self, request: BaseModel) -> Description:
         vizard = _vizard(request)
         return Description(source=vizard.video_url, title=vizard.project_name)
+
+    async def catalog(self, field: str, values: Mapping[str, Any]) -> tuple[Choice, ...]:
+        return ()  # every Vizard field is a fixed list
 
     def quote(self, request: BaseModel) -> Quote | None:
         return None  # paid by plan minutes, not per request
@@ -181,7 +185,7 @@ def _vizard(request: BaseModel) -> VizardRequest:
     return request
 
 
-def _build(settings: VizardSettings) -> VizardProvider:
+def _build(settings: VizardSettings, shared: SharedState) -> VizardProvider:
     assert settings.api_key is not None
     return VizardProvider(
         settings.api_key.get_secret_value(),

@@ -37,6 +37,7 @@ from providers.base import (
     Quote,
     RateLimited,
     RateWindow,
+    SharedState,
     Status,
     Submission,
     Unavailable,
@@ -137,7 +138,7 @@ class SnipProvider:
     rate_windows: tuple[RateWindow, ...] = ()
     retryable_create = True
 
-    def __init__(self, settings: SnipSettings) -> None:
+    def __init__(self, settings: SnipSettings, shared: SharedState | None = None) -> None:
         assert settings.api_key is not None
         self.in_flight_limit = settings.in_flight
         self._price = settings.price_cents
@@ -156,6 +157,9 @@ class SnipProvider:
     def describe(self, request: BaseModel) -> Description:
         assert isinstance(request, SnipRequest)
         return Description(source=request.video_url)
+
+    async def catalog(self, field: str, values: Mapping[str, Any]) -> tuple[Choice, ...]:
+        return ()
 
     def quote(self, request: BaseModel) -> Quote:
         assert isinstance(request, SnipRequest)
