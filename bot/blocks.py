@@ -64,6 +64,12 @@ def dollars(cents: int) -> str:
     return f"${cents / 100:,.2f}"
 
 
+def progress_bar(percent: float, width: int = 20) -> str:
+    """A text bar for a percentage: `██████░░░░░░░░░░░░░░`."""
+    filled = round(max(0.0, min(100.0, percent)) / 100 * width)
+    return "\u2588" * filled + "\u2591" * (width - filled)
+
+
 # --- root status message ---------------------------------------------------------------------
 def _state_line(job: Job, label: str) -> str:
     words = KINDS[job.kind]
@@ -81,12 +87,14 @@ def _state_line(job: Job, label: str) -> str:
             pct = f" ({job.percent:.0f}%)" if job.percent is not None else ""
             stage = f" ({escape(job.stage)})" if job.stage and job.percent is None else ""
             line = f":film_frames: *{label} {words.working}{pct}{stage}*"
+            if job.percent is not None:
+                line += f"\n`{progress_bar(job.percent)}` {job.percent:.0f}%"
         case JobState.DONE:
             n = len(job.outputs)
             line = (
                 f":white_check_mark: *Done: {results(job.kind, n)} in the thread*"
                 if n
-                else f":white_check_mark: *Done, but {label} found no {words.many} in this video*"
+                else f":white_check_mark: *Done, but {label} {words.empty}*"
             )
         case JobState.FAILED:
             line = f":x: *Failed:* {escape(job.error or 'the provider gave up.')}"
@@ -134,9 +142,10 @@ def _costs(job: Job) -> str | None:
 
 def root_message(job: Job, label: str) -> tuple[str, list[Block]]:
     words = KINDS[job.kind]
-    what = f"*{escape(job.title)}*" if job.title else "a video"
+    titled = f" *{escape(job.title)}*" if job.title else ""
     source = escape(job.source)
-    headline = f"<@{job.user_id}> asked {label} for {words.noun} of {what}: {source}"
+    asked = words.asked.format(what=titled.strip() or "a video", titled=titled, source=source)
+    headline = f"<@{job.user_id}> asked {label} for {asked}"
     facts = [label, words.noun, f"job `{job.id[:8]}`", slack_date(job.created_at)]
     costs = _costs(job)
     if costs:

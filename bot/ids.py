@@ -11,6 +11,9 @@ PROVIDER_ACTION = "provider_choice"
 # The one checkbox group every on/off field of a form is shown in.
 SWITCHES_BLOCK = "switches"
 
+# The value of an entry in a searchable list that only explains (the list is still loading).
+NO_CHOICE = "-"
+
 CANCEL_ACTION = "job_cancel"
 CONFIRM_ACTION = "job_confirm"
 FRESH_LINK_ACTION = "result_fresh_link"

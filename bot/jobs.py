@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import secrets
 import time
 import uuid
 from typing import Any
@@ -109,6 +110,9 @@ class Job(BaseModel):
     source: str
     request: dict[str, Any]
     provider_ref: str | None = None
+    # The secret part of this job's own callback URL (/webhooks/<provider>/<id>/<token>):
+    # a call carrying it only makes the job due for a poll.
+    webhook_token: str = Field(default_factory=lambda: secrets.token_urlsafe(24))
 
     created_at: float = Field(default_factory=time.time)
     updated_at: float = Field(default_factory=time.time)

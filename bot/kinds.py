@@ -20,6 +20,14 @@ class KindWords:
     # One result, and many ("clip", "clips")
     one: str
     many: str
+    # The root message's first line, after "<@user> asked <provider> for ": {what} is the
+    # job's title in bold or "a video", {titled} the title after a space or nothing, {source}
+    # where it came from (all escaped).
+    asked: str
+    # Where results come from, when the provider found none ("in this video")
+    empty: str
+    # A message shortcut's callback_id and name, when the kind has one.
+    shortcut: str | None = None
 
 
 KINDS: dict[JobKind, KindWords] = {
@@ -31,6 +39,20 @@ KINDS: dict[JobKind, KindWords] = {
         working="is making the clips",
         one="clip",
         many="clips",
+        asked="clips of {what}: {source}",
+        empty="found no clips in this video",
+    ),
+    JobKind.AVATAR: KindWords(
+        command="/avatar",
+        noun="avatar video",
+        modal_title="Make an avatar video",
+        modal_submit="Make the video",
+        working="is rendering the video",
+        one="video",
+        many="videos",
+        asked="an avatar video{titled} of this script: {source}",
+        empty="made no video from this script",
+        shortcut="make_avatar_video",
     ),
 }
 

@@ -15,6 +15,8 @@ from typing import Any
 from bot import ids
 from bot.blocks import Block, plain
 from bot.kinds import KindWords
+from bot.mrkdwn import escape
+from bot.parse import element_state
 from providers.forms import Choice, FieldType, Form, FormField
 
 _SELECT_MAX = 100
@@ -28,12 +30,23 @@ class ModalContext:
     provider: str
     channel_id: str
     thread_ts: str | None = None
+    # Counts re-renders: a field emptied by one gets a new block id (see `block_id`).
+    revision: int = 0
 
     def dump(self) -> str:
         return json.dumps(
             {"kind": self.kind, "provider": self.provider, "channel_id": self.channel_id}
             | ({"thread_ts": self.thread_ts} if self.thread_ts else {})
+            | ({"revision": self.revision} if self.revision else {})
         )
+
+    def block_id(self, spec: FormField) -> str:
+        """A searchable field gets a new block id on each re-render, so Slack shows the pick
+        given (none, for an outfit whose avatar changed; another provider's list) instead of
+        the old one; the other fields keep theirs, so nothing typed meanwhile is lost."""
+        if spec.type is FieldType.LOOKUP and self.revision:
+            return f"{spec.name}~{self.revision}"
+        return spec.name
 
     @classmethod
     def load(cls, raw: str | None) -> ModalContext | None:
@@ -47,24 +60,55 @@ class ModalContext:
         if not all(isinstance(v, str) for v in (kind, provider, channel)):
             return None
         thread = data.get("thread_ts")
-        return cls(str(kind), str(provider), str(channel), str(thread) if thread else None)
+        revision = data.get("revision")
+        return cls(
+            str(kind),
+            str(provider),
+            str(channel),
+            str(thread) if thread else None,
+            revision if isinstance(revision, int) and revision >= 0 else 0,
+        )
 
 
 def _option(value: str, text: str) -> dict[str, Any]:
     return {"text": plain(text, 75), "value": value}
 
 
-def _input(spec: FormField, element: dict[str, Any]) -> Block:
+def _input(spec: FormField, element: dict[str, Any], block_id: str | None = None) -> Block:
     block: Block = {
         "type": "input",
-        "block_id": spec.name,
+        "block_id": block_id or spec.name,
         "label": plain(spec.label),
         "element": {"action_id": spec.name, **element},
         "optional": not spec.required,
     }
-    if spec.type in (FieldType.URL, FieldType.TEXT, FieldType.INTEGER):
+    if spec.type in (FieldType.URL, FieldType.TEXT, FieldType.INTEGER, FieldType.LOOKUP):
         block["hint"] = plain(spec.help[:1].upper() + spec.help[1:], 2000)
+    if spec.type is FieldType.LOOKUP:
+        # Picking one re-renders the modal: its preview, and the fields that depend on it.
+        block["dispatch_action"] = True
     return block
+
+
+def _preview(spec: FormField, choice: Choice) -> Block | None:
+    image = choice.image_url
+    if not image or not image.startswith("https://") or len(image) > 3000:
+        return None
+    about = f"*{escape(choice.label)}*" + (
+        f" · {escape(choice.description)}" if choice.description else ""
+    )
+    return {
+        "type": "context",
+        "block_id": f"preview:{spec.name}",
+        "elements": [
+            {
+                "type": "image",
+                "image_url": image,
+                "alt_text": f"{spec.label}: {choice.label}"[:2000],
+            },
+            {"type": "mrkdwn", "text": about[:3000]},
+        ],
+    }
 
 
 def _field_block(spec: FormField, value: Any) -> Block:
@@ -111,11 +155,15 @@ def _field_block(spec: FormField, value: Any) -> Block:
 
 def _lookup_element(spec: FormField, value: Any) -> dict[str, Any]:
     # Options come from the options request (block_suggestion) as the person types.
-    element: dict[str, Any] = {"type": "external_select", "min_query_length": 0}
-    if spec.placeholder:
-        element["placeholder"] = plain(spec.placeholder)
+    element: dict[str, Any] = {
+        "type": "external_select",
+        "min_query_length": 0,
+        "placeholder": plain(spec.placeholder or f"Search {spec.label.lower()}s"),
+    }
     if isinstance(value, Choice):
-        element["initial_option"] = _option(value.value, value.label)
+        element["initial_option"] = _option(value.value, value.label or value.value)
+    elif isinstance(value, str) and value:
+        element["initial_option"] = _option(value, value)
     return element
 
 
@@ -163,10 +211,13 @@ def request_modal(
     context: ModalContext,
     offers: Sequence[tuple[str, str]] = (),
     values: Mapping[str, Any] | None = None,
+    chosen: Mapping[str, Choice] | None = None,
 ) -> dict[str, Any]:
     """The modal for one provider's form. `offers` (name, label) adds the provider select when
-    there are several; `values` are starting values (defaults otherwise)."""
+    there are several; `values` are starting values (defaults otherwise); `chosen` names and
+    previews the entries picked in searchable fields."""
     start = {f.name: f.default for f in form.fields} | dict(values or {})
+    picked = dict(chosen or {})
     body: list[Block] = []
     if len(offers) > 1:
         body.append(_provider_select(offers, context.provider))
@@ -174,6 +225,16 @@ def request_modal(
     for spec in form.fields:
         if spec.type is FieldType.SWITCH:
             switches_at = len(body) if switches_at is None else switches_at
+            continue
+        if spec.type is FieldType.LOOKUP:
+            choice = picked.get(spec.name)
+            value = start.get(spec.name)
+            if choice is None or (value is not None and choice.value != value):
+                choice = Choice(str(value), str(value)) if value else None
+            body.append(_input(spec, _lookup_element(spec, choice), context.block_id(spec)))
+            preview = _preview(spec, choice) if choice is not None else None
+            if preview is not None:
+                body.append(preview)
             continue
         body.append(_field_block(spec, start.get(spec.name)))
     switches = _switches(form, start)
@@ -188,3 +249,40 @@ def request_modal(
         "close": plain("Cancel", 24),
         "blocks": body,
     }
+
+
+def state_values(values: Mapping[str, Any], form: Form) -> tuple[dict[str, Any], dict[str, Choice]]:
+    """What a person has entered so far in an open modal (`view.state.values`), unchecked:
+    the starting values of a re-render, and the entries picked in searchable fields."""
+    entered: dict[str, Any] = {}
+    picked: dict[str, Choice] = {}
+    switches = {
+        str(o.get("value"))
+        for o in element_state(values, ids.SWITCHES_BLOCK).get("selected_options") or []
+    }
+    has_switches = ids.SWITCHES_BLOCK in values
+    for spec in form.fields:
+        element = element_state(values, spec.name)
+        match spec.type:
+            case FieldType.SWITCH:
+                if has_switches:
+                    entered[spec.name] = spec.name in switches
+            case FieldType.CHOICES:
+                if "selected_options" in element:
+                    entered[spec.name] = tuple(
+                        str(o.get("value", "")) for o in element["selected_options"] or []
+                    )
+            case FieldType.CHOICE | FieldType.LOOKUP:
+                selected = element.get("selected_option")
+                if isinstance(selected, dict) and selected.get("value") not in (
+                    None,
+                    ids.NO_CHOICE,
+                ):
+                    value = str(selected["value"])
+                    entered[spec.name] = value
+                    label = str((selected.get("text") or {}).get("text") or value)
+                    picked[spec.name] = Choice(value, label)
+            case _:
+                if element.get("value") is not None:
+                    entered[spec.name] = str(element["value"])
+    return entered, picked

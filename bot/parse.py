@@ -1,44 +1,45 @@
 """Command text and modal state -> provider requests, for any provider's form.
 
 Pure: no I/O, and every refusal is a sentence for the person who typed it. Each value is
-checked by its field's type here; the provider's `build_request` then applies its own rules.
+checked by its field's type (bot.values); the provider's `build_request` then applies its
+own rules.
+
+A form whose subject is a link reads `key=value` options anywhere in the text. A form whose
+subject is free text (a script) reads options only at the start: the rest is the text,
+word for word, apostrophes and all.
 """
 
 from __future__ import annotations
 
-import ipaddress
+import re
 import shlex
-import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
-from urllib.parse import urlsplit
 
 from pydantic import BaseModel
 
+from bot.help import HasForm
 from bot.ids import SWITCHES_BLOCK
 from bot.mrkdwn import quoted
+from bot.values import (
+    MAX_TEXT,
+    check_choices,
+    check_value,
+    has_control,
+    unescape,
+    unwrap_slack_link,
+)
 from providers.base import Description
 from providers.forms import FieldError, FieldType, Form, FormField
 
-MAX_TEXT = 2000
 PROVIDER_OPTION = "provider"
-_TRUE = {"on", "yes", "true", "1"}
-_FALSE = {"off", "no", "false", "0"}
 _HELP_WORDS = {"help", "-h", "--help", "?"}
-
-
-class HasForm(Protocol):
-    """A provider (or its plugin) as help text needs it."""
-
-    @property
-    def name(self) -> str: ...
-
-    @property
-    def label(self) -> str: ...
-
-    @property
-    def form(self) -> Form: ...
+_QUOTES = {0x201C: '"', 0x201D: '"', 0x2018: "'", 0x2019: "'"}
+# One leading `key=value` or `key="value with spaces"` of a free-text command.
+_LEADING_OPTION = re.compile(r'\s*([A-Za-z_]+)=(?:"([^"]*)"|(\S*))(?=\s|$)')
+# Slack's own markup in message text: <url|label>, <url>, <@U123>, <#C123|name>, <!here>.
+_SLACK_MARKUP = re.compile(r"<([^<>|]+)(?:\|([^<>]*))?>")
 
 
 class Offer(HasForm, Protocol):
@@ -57,6 +58,8 @@ class ShowHelp:
 @dataclass(frozen=True)
 class OpenModal:
     provider: str
+    # Starting values for the modal (a script typed after the command).
+    values: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,9 @@ class Submit:
     provider: str
     request: BaseModel
     description: Description
+    # LOOKUP fields whose value came from the workspace's defaults, to say which were used.
+    defaults_used: tuple[str, ...] = ()
+    values: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -79,183 +85,37 @@ class ModalErrors:
 Command = ShowHelp | OpenModal | Invalid | Submit
 
 
-# --- one value, checked by its field's type --------------------------------------------------
-def _has_control(text: str, *, newlines: bool = False) -> bool:
-    allowed = "\t\n\r " if newlines else "\t "
-    return any(unicodedata.category(ch) in {"Cc", "Cf"} and ch not in allowed for ch in text)
+def plain_text(text: str) -> str:
+    """Message text as a person reads it: Slack's link and mention markup resolved."""
 
+    def resolve(match: re.Match[str]) -> str:
+        target, label = match.group(1), match.group(2)
+        if label:
+            return f"#{label}" if target.startswith("#") else label
+        if target.startswith(("@", "#")):
+            return target
+        if target.startswith("!"):
+            return "@" + target[1:].split("^", 1)[0]
+        return target
 
-def _unescape(text: str) -> str:
-    # Slack escapes exactly these three in message and command text; &amp; goes last.
-    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-
-
-def _unwrap_slack_link(token: str) -> str:
-    # Slack sends links as <https://x|label> or <https://x>.
-    if token.startswith("<") and token.endswith(">"):
-        return token[1:-1].split("|", 1)[0]
-    return token
-
-
-def is_private_host(host: str) -> bool:
-    """A host name that names this machine or a private, loopback or link-local address."""
-    host = host.strip("[]").rstrip(".").lower()
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return not address.is_global
-
-
-def _check_url(spec: FormField, raw: str, label: str) -> str:
-    url = _unwrap_slack_link(raw.strip())
-    limit = spec.max_length or MAX_TEXT
-    if not url:
-        example = spec.placeholder or "https://example.com/talk.mp4"
-        raise FieldError(spec.name, f"Give me a link to the video, e.g. `{example}`.")
-    if len(url) > limit:
-        raise FieldError(spec.name, f"That link is longer than {limit} characters.")
-    if _has_control(url) or any(ch.isspace() for ch in url):
-        raise FieldError(spec.name, "That link contains spaces or control characters.")
-    try:
-        parts = urlsplit(url)
-        hostname = parts.hostname
-        _ = parts.port  # raises on a port that is not a number
-    except ValueError:
-        raise FieldError(spec.name, "That link is not a valid web address.") from None
-    if parts.scheme.lower() not in {"http", "https"}:
-        shown = quoted(parts.scheme or url[:20])
-        raise FieldError(spec.name, f"Only http:// and https:// links can be used (got {shown}).")
-    if not hostname:
-        raise FieldError(spec.name, "That link has no host name.")
-    if parts.username or parts.password:
-        raise FieldError(
-            spec.name, f"Links with a user name or password in them can't be shared with {label}."
-        )
-    if is_private_host(hostname):
-        raise FieldError(spec.name, f"That link points at a private address {label} cannot reach.")
-    return url
-
-
-def _check_text(spec: FormField, raw: str) -> str | None:
-    text = raw.strip()
-    if _has_control(text, newlines=spec.multiline):
-        raise FieldError(spec.name, f"The {spec.label.lower()} contains control characters.")
-    if spec.max_length is not None and len(text) > spec.max_length:
-        raise FieldError(
-            spec.name,
-            f"The {spec.label.lower()} is longer than {spec.max_length:,} characters "
-            f"({len(text):,}).",
-        )
-    if not text and spec.required:
-        raise FieldError(spec.name, f"Give me the {spec.label.lower()}.")
-    return text or None
-
-
-def _choices_help(spec: FormField) -> str:
-    # "English (en)" already names its code: list the codes alone.
-    if all(c.label.endswith(f"({c.value})") for c in spec.choices):
-        return ", ".join(f"`{c.value}`" for c in spec.choices)
-    return ", ".join(
-        f"`{c.value}`" if c.label == c.value else f"`{c.value}` ({c.label})" for c in spec.choices
-    )
-
-
-def _check_choice(spec: FormField, raw: str, label: str) -> str:
-    choice = spec.choice(raw)
-    if choice is None:
-        raise FieldError(
-            spec.name,
-            f"{quoted(raw)} is not a {spec.label.lower()} {label} knows. "
-            f"Use one of: {_choices_help(spec)}.",
-        )
-    return choice.value
-
-
-def _check_choices(spec: FormField, raws: Sequence[str]) -> tuple[str, ...]:
-    chosen: list[str] = []
-    for raw in raws:
-        if not raw.strip():
-            continue
-        choice = spec.choice(raw)
-        if choice is None:
-            raise FieldError(
-                spec.name,
-                f"{quoted(raw)} is not one of the {spec.label.lower()}. "
-                f"Use one or more of: {_choices_help(spec)}.",
-            )
-        if choice.value not in chosen:
-            chosen.append(choice.value)
-    least = spec.minimum or 0
-    if len(chosen) < least:
-        raise FieldError(
-            spec.name,
-            f"Pick at least {least} of the {spec.label.lower()}: {_choices_help(spec)}.",
-        )
-    if spec.maximum is not None and len(chosen) > spec.maximum:
-        raise FieldError(spec.name, f"Pick at most {spec.maximum} of the {spec.label.lower()}.")
-    for choice in spec.choices:
-        if choice.alone and choice.value in chosen and len(chosen) > 1:
-            word = choice.aliases[0] if choice.aliases else choice.label
-            raise FieldError(
-                spec.name,
-                f"`{word}` ({choice.value}) can't be combined with other {spec.label.lower()}.",
-            )
-    return tuple(chosen)
-
-
-def _check_switch(spec: FormField, raw: str) -> bool:
-    word = raw.strip().lower()
-    if word in _TRUE:
-        return True
-    if word in _FALSE:
-        return False
-    raise FieldError(
-        spec.name,
-        f"{quoted(f'{spec.name}={raw}')} is not valid: use `{spec.name}=on` or `{spec.name}=off`.",
-    )
-
-
-def _check_integer(spec: FormField, raw: str) -> int:
-    low, high = spec.minimum, spec.maximum
-    span = f" from {low} to {high}" if low is not None and high is not None else ""
-    try:
-        number = int(raw.strip())
-    except ValueError:
-        raise FieldError(
-            spec.name, f"{quoted(raw)} is not a whole number; give the {spec.label.lower()}{span}."
-        ) from None
-    if (low is not None and number < low) or (high is not None and number > high):
-        raise FieldError(spec.name, f"The {spec.label.lower()} must be{span} (got {number}).")
-    return number
-
-
-def check_value(spec: FormField, raw: str, label: str) -> Any:
-    """One value as typed in a command, checked by its field's type."""
-    match spec.type:
-        case FieldType.URL:
-            return _check_url(spec, raw, label)
-        case FieldType.TEXT:
-            return _check_text(spec, raw)
-        case FieldType.CHOICE:
-            return _check_choice(spec, raw, label)
-        case FieldType.CHOICES:
-            return _check_choices(spec, raw.split(","))
-        case FieldType.SWITCH:
-            return _check_switch(spec, raw)
-        case FieldType.INTEGER:
-            return _check_integer(spec, raw)
+    return unescape(_SLACK_MARKUP.sub(resolve, text))
 
 
 def _defaults(form: Form) -> dict[str, Any]:
     return {f.name: f.default for f in form.fields}
 
 
-def _submit(offer: Offer, values: dict[str, Any]) -> Submit:
+def _submit(offer: Offer, values: dict[str, Any], given: set[str] | None = None) -> Submit:
     request = offer.build_request(values)
-    return Submit(offer.name, request, offer.describe(request))
+    used = tuple(
+        f.name
+        for f in offer.form.fields
+        if f.type is FieldType.LOOKUP
+        and given is not None
+        and f.name not in given
+        and values.get(f.name) is not None
+    )
+    return Submit(offer.name, request, offer.describe(request), used, values)
 
 
 # --- command text ----------------------------------------------------------------------------
@@ -265,14 +125,17 @@ def parse_command(text: str, offers: Mapping[str, Offer], default: str) -> Comma
     `offers` are the configured providers of the command's kind (at least one), `default`
     the one used when the text names none (`provider=`).
     """
-    if len(text) > MAX_TEXT:
-        return Invalid(f"That's {len(text):,} characters; a command takes at most {MAX_TEXT:,}.")
-    if _has_control(text):
+    limit = _command_limit(offers)
+    if len(text) > limit:
+        return Invalid(f"That's {len(text):,} characters; a command takes at most {limit:,}.")
+    if has_control(text):
         return Invalid("Your text contains control characters; please retype the command.")
     stripped = text.strip()
     if stripped.lower() in _HELP_WORDS:
         return ShowHelp()
-    normalised = stripped.translate({0x201C: '"', 0x201D: '"', 0x2018: "'", 0x2019: "'"})
+    normalised = stripped.translate(_QUOTES)
+    if offers[default].form.subject_field.type is FieldType.TEXT:
+        return _parse_text_command(normalised, offers, default)
     try:
         tokens = shlex.split(normalised)
     except ValueError:
@@ -282,14 +145,69 @@ def parse_command(text: str, offers: Mapping[str, Offer], default: str) -> Comma
     subjects, options = _split(tokens)
     if isinstance(options, Invalid):
         return options
+    offer = _chosen_offer(options, offers, default)
+    if isinstance(offer, Invalid):
+        return offer
+    if not subjects and not options:
+        return OpenModal(offer.name)
+    return _parse_for(offer, subjects, options, several=len(offers) > 1)
+
+
+def _command_limit(offers: Mapping[str, Offer]) -> int:
+    # Room for the longest script a provider takes, and its options.
+    longest = (
+        max(
+            (o.form.subject_field.max_length or 0)
+            for o in offers.values()
+            if o.form.subject_field.type is FieldType.TEXT
+        )
+        if any(o.form.subject_field.type is FieldType.TEXT for o in offers.values())
+        else 0
+    )
+    return max(MAX_TEXT, longest + 1000)
+
+
+def _chosen_offer(
+    options: dict[str, str], offers: Mapping[str, Offer], default: str
+) -> Offer | Invalid:
     chosen = options.pop(PROVIDER_OPTION, None)
     if chosen is not None and chosen.lower() not in offers:
         names = ", ".join(f"`{n}`" for n in offers)
         return Invalid(f"{quoted(f'provider={chosen}')} is not set up here. Use one of: {names}.")
-    offer = offers[chosen.lower() if chosen else default]
-    if not subjects and not options:
+    return offers[chosen.lower() if chosen else default]
+
+
+def _parse_text_command(text: str, offers: Mapping[str, Offer], default: str) -> Command:
+    known = {PROVIDER_OPTION} | {f.name for o in offers.values() for f in o.form.options}
+    options: dict[str, str] = {}
+    rest = text
+    while (match := _LEADING_OPTION.match(rest)) and match.group(1).lower() in known:
+        key = match.group(1).lower()
+        if key in options:
+            return Invalid(f"{quoted(key + '=')} is given twice; give it once.")
+        options[key] = unescape(match.group(2) if match.group(2) is not None else match.group(3))
+        rest = rest[match.end() :]
+    offer = _chosen_offer(options, offers, default)
+    if isinstance(offer, Invalid):
+        return offer
+    script = plain_text(rest.strip())
+    if not script and not options:
         return OpenModal(offer.name)
-    return _parse_for(offer, subjects, options, several=len(offers) > 1)
+    subject = offer.form.subject_field
+    missing = [
+        f.name
+        for f in offer.form.fields
+        if f.type is FieldType.LOOKUP and f.required and f.default is None and f.name not in options
+    ]
+    if missing and not _unknown_option(offer, options):
+        # No workspace default to use: the modal lets the person pick, script filled in.
+        return OpenModal(offer.name, {subject.name: script, **options})
+    return _parse_for(offer, [script] if script else [], options, several=len(offers) > 1)
+
+
+def _unknown_option(offer: Offer, options: Mapping[str, str]) -> bool:
+    names = {f.name for f in offer.form.options}
+    return any(key not in names for key in options)
 
 
 def _split(tokens: list[str]) -> tuple[list[str], dict[str, str] | Invalid]:
@@ -306,9 +224,9 @@ def _split(tokens: list[str]) -> tuple[list[str], dict[str, str] | Invalid]:
             key = key.lower()
             if key in options:
                 return subjects, Invalid(f"{quoted(key + '=')} is given twice; give it once.")
-            options[key] = _unescape(value)
+            options[key] = unescape(value)
         else:
-            subjects.append(_unescape(_unwrap_slack_link(token)))
+            subjects.append(unescape(unwrap_slack_link(token)))
     return subjects, options
 
 
@@ -339,81 +257,26 @@ def _parse_for(
             spec = form.get(key)
             assert spec is not None
             values[key] = check_value(spec, raw, offer.label)
-        return _submit(offer, values)
+        return _submit(offer, values, given=set(options))
     except FieldError as refusal:
         return Invalid(refusal.message)
 
 
-def help_text(
-    command: str,
-    noun: str,
-    offers: Sequence[HasForm],
-    unconfigured: Sequence[tuple[str, str]] = (),
-) -> str:
-    """Every option of every provider offered, and what an admin must set for the others.
-
-    `unconfigured` pairs a provider's label with the variable that would enable it.
-    """
-    lines: list[str] = []
-    for label, variable in unconfigured:
-        lines.append(
-            f":warning: {label} is not set up here yet: a workspace admin must set {variable}."
-        )
-    if len(offers) > 1:
-        names = ", ".join(f"`{o.name}`" for o in offers)
-        lines.append(f"Choose a provider with `provider=` ({names}; default `{offers[0].name}`).")
-    for offer in offers:
-        lines.extend(_form_help(command, offer))
-    lines.append(
-        f"The {noun} arrive as replies in the thread of the message I post; "
-        "the Cancel button there stops tracking."
-    )
-    return "\n".join(lines)
-
-
-def _form_help(command: str, offer: HasForm) -> list[str]:
-    form = offer.form
-    subject = form.subject_field.label.lower()
-    lines = [
-        f"*{form.summary}*",
-        f"`{command} <{subject}> [options]` submits it; `{command}` alone opens a form.",
-        "Options, each `key=value` after it:",
-    ]
-    for spec in form.options:
-        lines.append(f"• {_option_help(spec)}")
-    lines.extend(form.notes)
-    lines.append(f"Example: `{command} {form.example}`")
-    return lines
-
-
-def _option_help(spec: FormField) -> str:
-    match spec.type:
-        case FieldType.SWITCH:
-            default = " (default on)" if spec.default else " (default off)"
-            return f"`{spec.name}=on|off` {spec.help}{default}"
-        case FieldType.CHOICE | FieldType.CHOICES:
-            default = spec.default
-            if isinstance(default, tuple | list):
-                default = ",".join(default)
-            shown = f" (default `{default}`)" if default not in (None, "") else ""
-            return f"`{spec.name}=` {spec.help}: {_choices_help(spec)}{shown}"
-        case FieldType.INTEGER:
-            span = f" ({spec.minimum}–{spec.maximum})" if spec.maximum is not None else ""  # noqa: RUF001
-            return f"`{spec.name}=` {spec.help}{span}"
-        case _:
-            return f"`{spec.name}=` {spec.help}"
-
-
 # --- modal state -----------------------------------------------------------------------------
-def _element(values: Mapping[str, Any], block: str) -> dict[str, Any]:
-    element = values.get(block, {}).get(block, {})
-    return element if isinstance(element, dict) else {}
+def element_state(values: Mapping[str, Any], name: str) -> dict[str, Any]:
+    """A field's element state. A field re-rendered empty has block id `<name>~<n>`, so
+    that Slack drops what was picked before; its action id is always the name."""
+    for block_id, actions in values.items():
+        if block_id == name or block_id.startswith(f"{name}~"):
+            element = (actions or {}).get(name, {})
+            return element if isinstance(element, dict) else {}
+    return {}
 
 
 def _modal_raw(spec: FormField, values: Mapping[str, Any], switches: set[str]) -> Any:
-    element = _element(values, spec.name)
+    element = element_state(values, spec.name)
     match spec.type:
-        case FieldType.CHOICE:
+        case FieldType.CHOICE | FieldType.LOOKUP:
             selected = element.get("selected_option") or {}
             return str(selected.get("value", "")) or None
         case FieldType.CHOICES:
@@ -429,7 +292,8 @@ def parse_modal(values: Mapping[str, Any], offer: Offer) -> Submit | ModalErrors
     """`view.state.values` of a provider's modal -> a request, or an error per block."""
     form = offer.form
     switches = {
-        str(o.get("value")) for o in _element(values, SWITCHES_BLOCK).get("selected_options") or []
+        str(o.get("value"))
+        for o in element_state(values, SWITCHES_BLOCK).get("selected_options") or []
     }
     errors: dict[str, str] = {}
     checked = _defaults(form)
@@ -439,11 +303,11 @@ def parse_modal(values: Mapping[str, Any], offer: Offer) -> Submit | ModalErrors
             if spec.type is FieldType.SWITCH:
                 checked[spec.name] = bool(raw)
             elif spec.type is FieldType.CHOICES:
-                checked[spec.name] = _check_choices(spec, raw)
+                checked[spec.name] = check_choices(spec, raw)
             elif raw is None or raw == "":
                 if spec.required:
                     checked[spec.name] = check_value(spec, "", offer.label)
-                elif spec.type is FieldType.TEXT:
+                elif spec.type in (FieldType.TEXT, FieldType.LOOKUP):
                     checked[spec.name] = None
             else:
                 checked[spec.name] = check_value(spec, raw, offer.label)
@@ -452,7 +316,7 @@ def parse_modal(values: Mapping[str, Any], offer: Offer) -> Submit | ModalErrors
     if errors:
         return ModalErrors(errors)
     try:
-        return _submit(offer, checked)
+        return _submit(offer, checked, given={f.name for f in form.fields})
     except FieldError as refusal:
         block = SWITCHES_BLOCK if _is_switch(form, refusal.name) else refusal.name
         return ModalErrors({block: refusal.message})

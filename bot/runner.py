@@ -324,7 +324,11 @@ class JobRunner:
     async def _create(self, job: Job, provider: Provider, owner: str) -> Job:
         now = self._clock()
         request = provider.load_request(job.request)
-        webhook = f"{self._webhook_base}/webhooks/{provider.name}" if self._webhook_base else None
+        webhook = (
+            f"{self._webhook_base}/webhooks/{provider.name}/{job.id}/{job.webhook_token}"
+            if self._webhook_base
+            else None
+        )
         try:
             submission = await provider.submit(request, key=job.id, webhook_url=webhook)
         except Unavailable as error:

@@ -12,6 +12,7 @@ from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
 from bot.app import build_app, build_slack_client
+from bot.catalogs import Catalogs
 from bot.notify import Notifier
 from bot.poller import Poller
 from bot.registry import build_providers
@@ -95,6 +96,7 @@ class Runtime:
             self.providers,
             self.notifier,
             self.poller,
+            catalogs=Catalogs(self.store, settings.catalog_cache_minutes * 60),
             plugins=settings.plugins,
             defaults={kind: settings.default_provider(kind) for kind in JobKind},
             confirm_expiry_seconds=settings.confirm_expiry_minutes * 60,

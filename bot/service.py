@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot import blocks
+from bot.catalogs import Catalogs
 from bot.jobs import Job, JobState
 from bot.notify import Notifier
 from bot.parse import Submit
@@ -67,14 +68,16 @@ class Reelbot:
         notifier: Notifier,
         poller: Poller,
         *,
+        catalogs: Catalogs | None = None,
         plugins: Sequence[ProviderPlugin[Any]] = (),
         defaults: Mapping[JobKind, str | None] | None = None,
         confirm_expiry_seconds: float = 15 * 60,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._clock = clock
-        self._plugins = tuple(plugins)
+        self.plugins = tuple(plugins)
         self.store = store
+        self.catalogs = catalogs or Catalogs(store, 600.0)
         self.providers = providers
         self.notifier = notifier
         self.poller = poller
@@ -91,7 +94,7 @@ class Reelbot:
 
     def forms(self, kind: JobKind) -> list[ProviderPlugin[Any]]:
         """Every provider of a kind this build knows, configured or not (for help)."""
-        return [p for p in self._plugins if p.kind is kind]
+        return [p for p in self.plugins if p.kind is kind]
 
     def unconfigured(self, kind: JobKind) -> list[tuple[str, str]]:
         """(label, variable to set) of each known provider of a kind that is not set up."""

@@ -85,6 +85,13 @@ class Settings(BaseSettings):
         15.0, validation_alias=_env("CONFIRM_EXPIRY_MINUTES")
     )
     clip_default_provider: str | None = Field(None, validation_alias=_env("CLIP_DEFAULT_PROVIDER"))
+    avatar_default_provider: str | None = Field(
+        None, validation_alias=_env("AVATAR_DEFAULT_PROVIDER")
+    )
+    # How long a provider's avatar and voice lists are kept in the store for the modal.
+    catalog_cache_minutes: Annotated[float, Field(gt=0, le=24 * 60)] = Field(
+        10.0, validation_alias=_env("CATALOG_CACHE_MINUTES")
+    )
     log_level: str = Field("INFO", validation_alias=_env("LOG_LEVEL"))
 
     _plugins: tuple[ProviderPlugin[Any], ...] = PrivateAttr(default=())
@@ -106,6 +113,7 @@ class Settings(BaseSettings):
         "public_url",
         "poll_per_provider",
         "clip_default_provider",
+        "avatar_default_provider",
         mode="before",
     )
     @classmethod
@@ -152,7 +160,10 @@ class Settings(BaseSettings):
 
     def default_provider(self, kind: JobKind) -> str | None:
         """The provider an admin chose for a kind's command, if any."""
-        return {JobKind.CLIPS: self.clip_default_provider}.get(kind)
+        return {
+            JobKind.CLIPS: self.clip_default_provider,
+            JobKind.AVATAR: self.avatar_default_provider,
+        }.get(kind)
 
     def secrets(self) -> list[str]:
         """Every secret value set, for log redaction."""
@@ -229,7 +240,10 @@ def load_settings(
 
 
 def _check_defaults(settings: Settings) -> None:
-    for kind, variable in ((JobKind.CLIPS, "CLIP_DEFAULT_PROVIDER"),):
+    for kind, variable in (
+        (JobKind.CLIPS, "CLIP_DEFAULT_PROVIDER"),
+        (JobKind.AVATAR, "AVATAR_DEFAULT_PROVIDER"),
+    ):
         chosen = settings.default_provider(kind)
         names = [p.name for p in settings.plugins if p.kind is kind]
         if chosen is not None and chosen not in names:

@@ -1,8 +1,10 @@
-"""HTTP: POST /slack/events (Bolt), POST /webhooks/{provider}, GET /healthz."""
+"""HTTP: POST /slack/events (Bolt), provider webhooks (a provider's registered endpoint
+/webhooks/{provider} and each job's own /webhooks/{provider}/{job}/{token}), GET /healthz."""
 
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 import time
 from typing import TYPE_CHECKING
@@ -46,6 +48,28 @@ def build_web(runtime: Runtime) -> web.Application:
         # The same answer whether or not the call was about one of our jobs.
         return web.json_response({"ok": True})
 
+    async def job_webhook(request: web.Request) -> web.Response:
+        """A provider's per-job callback (HeyGen's callback_url, AI Studios' webhookUrl):
+        unsigned, so it is trusted only as far as its token and never read for content."""
+        if webhooks.locked():
+            return web.json_response({"ok": False}, status=503, headers={"Retry-After": "5"})
+        async with webhooks:
+            job_id, token = request.match_info["job_id"], request.match_info["token"]
+            job = await runtime.store.get(job_id) if len(job_id) <= 64 else None
+            if (
+                job is not None
+                and job.provider == request.match_info["provider"]
+                and hmac.compare_digest(job.webhook_token.encode(), token.encode())
+                and await runtime.store.make_due(job_id, runtime.clock())
+            ):
+                log.info("job %s: %s callback, polling now", job_id, job.provider)
+                runtime.poller.wake()
+        return web.json_response({"ok": True})
+
+    async def probe(_: web.Request) -> web.Response:
+        # HeyGen checks a webhook endpoint with OPTIONS (1 s timeout) before it registers it.
+        return web.Response(status=200, headers={"Allow": "OPTIONS, POST"})
+
     async def healthz(_: web.Request) -> web.Response:
         store_ok = await runtime.store_ok()
         socket = await runtime.socket_connected()
@@ -66,5 +90,8 @@ def build_web(runtime: Runtime) -> web.Application:
         # In Socket Mode Slack's requests come over the socket; nothing may arrive by HTTP.
         application.router.add_post("/slack/events", slack_events)
     application.router.add_post("/webhooks/{provider}", provider_webhook)
+    application.router.add_route("OPTIONS", "/webhooks/{provider}", probe)
+    application.router.add_post("/webhooks/{provider}/{job_id}/{token}", job_webhook)
+    application.router.add_route("OPTIONS", "/webhooks/{provider}/{job_id}/{token}", probe)
     application.router.add_get("/healthz", healthz)
     return application

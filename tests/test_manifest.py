@@ -65,3 +65,19 @@ def test_compose_gives_the_bot_longer_to_stop_than_the_poller_drains() -> None:
     grace = str(compose["services"]["bot"]["stop_grace_period"])
     assert grace.endswith("s")
     assert float(grace[:-1]) > STOP_GRACE_SECONDS + 5
+
+
+def test_every_message_shortcut_the_app_answers_is_declared() -> None:
+    shortcuts = _manifest()["features"]["shortcuts"]
+    wanted = [w.shortcut for w in KINDS.values() if w.shortcut is not None]
+    assert [s["callback_id"] for s in shortcuts] == wanted
+    for shortcut in shortcuts:
+        assert 1 <= len(shortcut["name"]) <= 24
+        assert shortcut["type"] in {"message", "global"}
+        assert 1 <= len(shortcut["description"]) <= 150
+
+
+def test_searchable_selects_have_an_options_url() -> None:
+    # External selects (avatars, voices) ask this URL for their options in HTTP mode.
+    interactivity = _manifest()["settings"]["interactivity"]
+    assert interactivity["message_menu_options_url"].endswith("/slack/events")

@@ -7,16 +7,16 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.help import help_text
 from bot.kinds import KINDS, KindWords
 from bot.listeners.common import MODAL_FAILED, STORE_UNSURE, not_configured
-from bot.modals import ModalContext, request_modal
-from bot.notify import slack_error
-from bot.parse import Invalid, OpenModal, ShowHelp, help_text, parse_command
+from bot.listeners.forms import open_request_modal
+from bot.mrkdwn import escape
+from bot.parse import Invalid, OpenModal, ShowHelp, Submit, parse_command
 from bot.service import Origin, Reelbot, StoreUnsure
-from providers.base import JobKind
+from providers.base import JobKind, Provider
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +26,29 @@ Handler = Callable[[AsyncAck, dict[str, Any], AsyncWebClient, AsyncRespond], Awa
 async def _reply(ack: AsyncAck, text: str) -> None:
     """Answer only the person who typed the command."""
     await ack(text=text, response_type="ephemeral")
+
+
+async def defaults_sentence(
+    reelbot: Reelbot, provider: Provider, submit: Submit, command: str
+) -> str | None:
+    """Which workspace defaults a quick request used ("avatar Daisy and voice Sara")."""
+    if not submit.defaults_used:
+        return None
+    named: list[str] = []
+    for name in submit.defaults_used:
+        spec = provider.form.get(name)
+        value = submit.values.get(name)
+        if spec is None or not isinstance(value, str):
+            continue
+        choice = await reelbot.catalogs.find(provider, spec, submit.values, value, budget=0.3)
+        shown = f"*{escape(choice.label)}*" if choice else f"`{escape(value)}`"
+        named.append(f"{spec.label.lower()} {shown}")
+    if not named:
+        return None
+    return (
+        f"Making it with {provider.label} and this workspace's default {' and '.join(named)}. "
+        f"To pick others, run `{command}` alone for the form."
+    )
 
 
 def register(app: AsyncApp, reelbot: Reelbot) -> None:
@@ -58,13 +81,16 @@ def _handler(kind: JobKind, words: KindWords, reelbot: Reelbot) -> Handler:
         if isinstance(outcome, OpenModal):
             await ack()
             offer = offers[outcome.provider]
-            context = ModalContext(kind.value, offer.name, str(command["channel_id"]))
-            choices = [(p.name, p.label) for p in offers.values()]
-            view = request_modal(words, offer.form, context, choices)
-            try:
-                await client.views_open(trigger_id=command["trigger_id"], view=view)
-            except SlackApiError as exc:
-                log.warning("views.open failed: %s", slack_error(exc))
+            opened = await open_request_modal(
+                client,
+                reelbot,
+                kind,
+                offer,
+                trigger_id=str(command["trigger_id"]),
+                channel_id=str(command["channel_id"]),
+                values=outcome.values,
+            )
+            if not opened:
                 failed = MODAL_FAILED.format(command=words.command, example=offer.form.example)
                 await respond(text=failed, response_type="ephemeral")
             return
@@ -79,7 +105,11 @@ def _handler(kind: JobKind, words: KindWords, reelbot: Reelbot) -> Handler:
         except StoreUnsure:
             await _reply(ack, STORE_UNSURE)
             return
-        await ack()
+        used = await defaults_sentence(reelbot, offers[outcome.provider], outcome, words.command)
+        if used:
+            await _reply(ack, used)
+        else:
+            await ack()
         reelbot.start(job)
 
     return command

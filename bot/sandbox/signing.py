@@ -189,15 +189,19 @@ class SlackRequests:
         value: str,
         *,
         user_id: str = "U0ALICE",
+        label: str | None = None,
+        element_type: str = "static_select",
+        values: Mapping[str, Any] | None = None,
     ) -> httpx.Response:
-        """A choice in a select with `dispatch_action` inside an open modal (block_actions)."""
+        """A choice in a select with `dispatch_action` inside an open modal (block_actions).
+
+        `values` is the rest of the modal's state, in Slack's shape; `label` the option's text.
+        """
         submitted = json.loads(json.dumps(dict(view)))
-        selected = {"text": {"type": "plain_text", "text": value}, "value": value}
-        submitted["state"] = {
-            "values": {
-                block_id: {action_id: {"type": "static_select", "selected_option": selected}}
-            }
-        }
+        selected = {"text": {"type": "plain_text", "text": label or value}, "value": value}
+        state = json.loads(json.dumps(dict(values or {})))
+        state[block_id] = {action_id: {"type": element_type, "selected_option": selected}}
+        submitted["state"] = {"values": state}
         payload: dict[str, Any] = {
             "type": "block_actions",
             "user": self._user(user_id),
@@ -211,13 +215,43 @@ class SlackRequests:
             "view": submitted,
             "actions": [
                 {
-                    "type": "static_select",
+                    "type": element_type,
                     "action_id": action_id,
                     "block_id": block_id,
                     "selected_option": selected,
                     "action_ts": self._action_ts(),
                 }
             ],
+        }
+        return await self._interaction(payload)
+
+    async def options_request(
+        self,
+        view: Mapping[str, Any],
+        action_id: str,
+        query: str = "",
+        *,
+        block_id: str | None = None,
+        values: Mapping[str, Any] | None = None,
+        user_id: str = "U0ALICE",
+    ) -> httpx.Response:
+        """An external select asking for its options as the person types `query`
+        (block_suggestion); `values` is the modal's state so far, in Slack's shape."""
+        shown = json.loads(json.dumps(dict(view)))
+        shown["state"] = {"values": json.loads(json.dumps(dict(values or {})))}
+        payload: dict[str, Any] = {
+            "type": "block_suggestion",
+            "user": self._user(user_id),
+            "container": {"type": "view", "view_id": shown.get("id")},
+            "api_app_id": self.api_app_id,
+            "token": VERIFICATION_TOKEN,
+            "action_id": action_id,
+            "block_id": block_id or action_id,
+            "value": query,
+            "team": self._team(),
+            "enterprise": None,
+            "is_enterprise_install": False,
+            "view": shown,
         }
         return await self._interaction(payload)
 

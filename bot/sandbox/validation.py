@@ -159,6 +159,17 @@ def _block_problems(blocks: list[JSONDict], limit: int, base: str) -> list[str]:
             accessory = block.get("accessory")
             if isinstance(accessory, dict):
                 _element_problems(problems, accessory, f"{at}/accessory")
+        elif kind == "input":
+            _too_long(problems, _text_of(block.get("label")), 2000, f"{at}/label/text")
+            element = block.get("element")
+            if not isinstance(element, dict):
+                problems.append(f"missing required field: element [json-pointer:{at}]")
+            else:
+                _element_problems(problems, element, f"{at}/element")
+        elif kind == "image":
+            for name in ("image_url", "alt_text"):
+                if not block.get(name):
+                    problems.append(f"missing required field: {name} [json-pointer:{at}]")
         elif kind in ("actions", "context"):
             elements = block.get("elements") or []
             most = 25 if kind == "actions" else 10
@@ -172,9 +183,72 @@ def _block_problems(blocks: list[JSONDict], limit: int, base: str) -> list[str]:
 
 def _element_problems(problems: list[str], element: JSONDict, at: str) -> None:
     _too_long(problems, str(element.get("action_id", "")), 255, f"{at}/action_id")
-    if element.get("type") == "button":
+    kind = element.get("type")
+    if kind == "button":
         _too_long(problems, _text_of(element.get("text")), 75, f"{at}/text/text")
         _too_long(problems, str(element.get("value", "")), 2000, f"{at}/value")
+    elif kind == "image":
+        for name in ("image_url", "alt_text"):
+            if not element.get(name):
+                problems.append(f"missing required field: {name} [json-pointer:{at}]")
+    elif kind == "plain_text_input":
+        most = element.get("max_length", 3000)
+        if not isinstance(most, int) or not 1 <= most <= 3000:
+            problems.append(f"must be between 1 and 3000 [json-pointer:{at}/max_length]")
+        elif len(str(element.get("initial_value", ""))) > most:
+            problems.append(f"initial_value is longer than max_length [json-pointer:{at}]")
+    elif kind in ("static_select", "multi_static_select", "external_select"):
+        options = element.get("options") or []
+        if len(options) > 100:
+            problems.append(f"no more than 100 items allowed [json-pointer:{at}/options]")
+        chosen = element.get("initial_options") or (
+            [element["initial_option"]] if element.get("initial_option") else []
+        )
+        for j, option in enumerate([*options, *chosen]):
+            problems.extend(option_problems(option, f"{at}/options/{j}"))
+
+
+def option_problems(option: Any, at: str) -> list[str]:
+    """What Slack refuses in one option object (text 75, value 150, description 75)."""
+    if not isinstance(option, dict):
+        return [f"must be an object [json-pointer:{at}]"]
+    problems: list[str] = []
+    if not _text_of(option.get("text")):
+        problems.append(f"missing required field: text [json-pointer:{at}]")
+    _too_long(problems, _text_of(option.get("text")), 75, f"{at}/text/text")
+    value = option.get("value")
+    if not isinstance(value, str) or not value:
+        problems.append(f"missing required field: value [json-pointer:{at}]")
+    else:
+        _too_long(problems, value, 150, f"{at}/value")
+    if "description" in option:
+        _too_long(problems, _text_of(option.get("description")), 75, f"{at}/description/text")
+    return problems
+
+
+def options_response_problems(answer: Any) -> list[str]:
+    """What Slack refuses in an app's answer to an options request (block_suggestion)."""
+    if not isinstance(answer, dict):
+        return ["the answer must be a JSON object"]
+    if "option_groups" in answer:
+        groups = answer["option_groups"]
+        if not isinstance(groups, list) or len(groups) > 100:
+            return ["option_groups: at most 100 groups"]
+        problems: list[str] = []
+        for i, group in enumerate(groups):
+            _too_long(problems, _text_of(group.get("label")), 75, f"/option_groups/{i}/label")
+            options = group.get("options") or []
+            if len(options) > 100:
+                problems.append(f"no more than 100 items allowed [/option_groups/{i}/options]")
+            for j, option in enumerate(options):
+                problems.extend(option_problems(option, f"/option_groups/{i}/options/{j}"))
+        return problems
+    options = answer.get("options")
+    if not isinstance(options, list):
+        return ["the answer needs options or option_groups"]
+    if len(options) > 100:
+        return ["no more than 100 items allowed [/options]"]
+    return [p for j, option in enumerate(options) for p in option_problems(option, f"/options/{j}")]
 
 
 def _valid_metadata(metadata: Any) -> JSONDict | None:

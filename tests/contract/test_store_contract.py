@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
-import pytest_asyncio
 import redis.asyncio
 
 from bot.jobs import Delivery, DeliveryState, Job, JobState, output_key
-from bot.store import InFlightFull, JobStore, RedisJobStore, SqliteJobStore
+from bot.store import InFlightFull, JobStore, RedisJobStore
 from providers.base import Clip, File, JobKind, RateWindow, Video
+from tests.contract.conftest import Connect
 from tests.factories import make_job
 
 T0 = 1_700_000_000.25
@@ -24,40 +22,6 @@ HEY = "heygen"
 # Lease owners: one token per claim.
 A = "owner-a"
 B = "owner-b"
-
-Connect = Callable[[], JobStore]
-
-
-@pytest_asyncio.fixture(params=["redis", "sqlite"])
-async def connect(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Connect]:
-    """Opens another store over the same data: a second replica (Redis) or process (SQLite)."""
-    opened: list[JobStore] = []
-
-    if request.param == "redis":
-        url: str = request.getfixturevalue("redis_url")
-        prefix: str = request.getfixturevalue("redis_prefix")
-
-        def open_one() -> JobStore:
-            return RedisJobStore.from_url(url, prefix)
-    else:
-        path = str(tmp_path / "db" / "jobs.sqlite3")
-
-        def open_one() -> JobStore:
-            return SqliteJobStore(path)
-
-    def connect_and_track() -> JobStore:
-        store = open_one()
-        opened.append(store)
-        return store
-
-    yield connect_and_track
-    for store in opened:
-        await store.close()
-
-
-@pytest.fixture
-def store(connect: Connect) -> JobStore:
-    return connect()
 
 
 async def replicas(connect: Connect, count: int = 4) -> list[JobStore]:

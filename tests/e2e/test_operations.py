@@ -45,7 +45,10 @@ async def test_vizard_webhook_makes_the_job_finish_without_waiting_for_the_next_
     )
     [job] = await stack.wait_until_settled(seconds=15)
     assert job.state is JobState.DONE
-    assert stack.vizard.creates[0]["webhookUrl"] == f"http://127.0.0.1:{port}/webhooks/vizard"
+    # The job's own callback URL, with its unguessable token.
+    own = f"http://127.0.0.1:{port}/webhooks/vizard/{job.id}/{job.webhook_token}"
+    assert stack.vizard.creates[0]["webhookUrl"] == own
+    assert len(job.webhook_token) >= 32
     assert stack.vizard.queries >= 1, "the result still comes from Reelbot's own poll"
 
 

@@ -7,6 +7,7 @@ import pytest
 from pydantic import BaseModel
 
 from bot import ids
+from bot.help import help_text
 from bot.parse import (
     Invalid,
     ModalErrors,
@@ -14,7 +15,6 @@ from bot.parse import (
     OpenModal,
     ShowHelp,
     Submit,
-    help_text,
     parse_command,
     parse_modal,
 )
