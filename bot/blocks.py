@@ -217,7 +217,8 @@ def video_reply(
 ) -> tuple[str, list[Block]]:
     title = video.title.strip() or ("Your video" if total == 1 else f"Video {index}")
     counter = f"{index}/{total} · " if total > 1 else ""
-    head = _section(f"*{counter}{escape(_cut(title, 200))}*\n*Length* {duration(video.duration_s)}")
+    length = f"\n*Length* {duration(video.duration_s)}" if video.duration_s is not None else ""
+    head = _section(f"*{counter}{escape(_cut(title, 200))}*{length}")
     thumbnail = video.thumbnail_url
     if thumbnail and thumbnail.startswith("https://") and len(thumbnail) <= _IMAGE_URL_MAX:
         head["accessory"] = {

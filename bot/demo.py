@@ -16,22 +16,57 @@ from bot.runtime import Runtime
 from bot.sandbox import SlackRequests, SlackSandbox, render_channel
 from bot.sandbox.transcript import render_ephemerals
 from bot.settings import Settings, load_settings
+from providers.simulators.aistudios import AIStudiosSimulator
+from providers.simulators.heygen import HeyGenSimulator
 from providers.simulators.vizard import VizardSimulator
 
 CHANNEL = "C0GENERAL"
 USER = "U0ALICE"
 DEMO_COMMANDS = (
-    "ftp://files.example.com/talk.mp4",
-    'https://videos.example.com/all-hands.mp4 lang=en length=1,2 name="All-hands highlights"',
+    ("/clip", "ftp://files.example.com/talk.mp4"),
+    (
+        "/clip",
+        'https://videos.example.com/all-hands.mp4 lang=en length=1,2 name="All-hands highlights"',
+    ),
+    ("/avatar", "Welcome to the team! Your first week starts with a tour at 10."),
+    ("/avatar", 'provider=aistudios title="Q3 update" Revenue grew 12% this quarter.'),
 )
+# The simulators' own avatars and voices, as a workspace admin would set its defaults.
+DEMO_DEFAULTS = {
+    "heygen_default_avatar_id": "Tyler-incasualsuit-20220721",
+    "heygen_default_voice_id": "2d5b0e6cf36f460aa7fc47e3eee4ba54",
+    "aistudios_default_model_id": "M000045058",
+    "aistudios_default_clothes_id": "BG00002320",
+}
 
 
 def loopback_settings(
-    sandbox: SlackSandbox, simulator: VizardSimulator, signing_secret: str, **overrides: Any
+    sandbox: SlackSandbox,
+    simulator: VizardSimulator,
+    signing_secret: str,
+    *,
+    heygen: HeyGenSimulator | None = None,
+    aistudios: AIStudiosSimulator | None = None,
+    **overrides: Any,
 ) -> Settings:
-    """Settings that point the bot at a local Slack and a Vizard simulator, polling fast.
-    The environment and `.env` are ignored: a loopback stack must not reach a real workspace."""
+    """Settings that point the bot at a local Slack and the provider simulators given,
+    polling fast. The environment and `.env` are ignored: a loopback stack must not reach a
+    real workspace or provider."""
+    avatar: dict[str, Any] = {
+        "heygen_api_key": None,
+        "aistudios_app_id": None,
+        "aistudios_user_key": None,
+    }
+    if heygen is not None:
+        avatar |= {"heygen_api_key": heygen.api_key, "heygen_base_url": heygen.base_url}
+    if aistudios is not None:
+        avatar |= {
+            "aistudios_app_id": aistudios.app_id,
+            "aistudios_user_key": aistudios.user_key,
+            "aistudios_base_url": aistudios.base_url,
+        }
     values: dict[str, Any] = {
+        **avatar,
         "slack_bot_token": sandbox.bot_token,
         "slack_signing_secret": signing_secret,
         "slack_app_token": None,
@@ -58,13 +93,19 @@ async def run_demo(out: TextIO, *, redis_url: str | None = None, wait_seconds: f
         await sandbox.start()
         stack.push_async_callback(sandbox.stop)
         simulator = VizardSimulator(clips_per_job=3, render_seconds=2.0)
-        await simulator.start()
-        stack.push_async_callback(simulator.stop)
+        heygen = HeyGenSimulator(render_seconds=2.0)
+        aistudios = AIStudiosSimulator(render_seconds=2.0)
+        for each in (simulator, heygen, aistudios):
+            await each.start()
+            stack.push_async_callback(each.stop)
         signing_secret = secrets.token_hex(16)
         settings = loopback_settings(
             sandbox,
             simulator,
             signing_secret,
+            heygen=heygen,
+            aistudios=aistudios,
+            **DEMO_DEFAULTS,
             redis_url=redis_url,
             reelbot_db=str(workdir / "demo.db"),
             key_prefix=f"reelbot-demo:{secrets.token_hex(4)}:",
@@ -81,9 +122,9 @@ async def run_demo(out: TextIO, *, redis_url: str | None = None, wait_seconds: f
 async def _converse(
     out: TextIO, runtime: Runtime, sandbox: SlackSandbox, slack: SlackRequests, wait: float
 ) -> int:
-    for text in DEMO_COMMANDS:
-        out.write(f"alice types: /clip {text}\n")
-        answer = await slack.slash_command("/clip", text, user_id=USER, channel_id=CHANNEL)
+    for command, text in DEMO_COMMANDS:
+        out.write(f"alice types: {command} {text}\n")
+        answer = await slack.slash_command(command, text, user_id=USER, channel_id=CHANNEL)
         if answer.status_code != 200:
             out.write(f"Slack got HTTP {answer.status_code}\n")
             return 1
@@ -91,9 +132,8 @@ async def _converse(
             out.write(f"  (only alice sees) {answer.json().get('text', '')}\n")
     finished = await _wait_until_done(runtime, wait)
     out.write("\n" + render_channel(sandbox, CHANNEL, users={USER: "alice"}) + "\n")
-    history = _root_history(sandbox)
-    if history:
-        out.write("\nThe root message was updated in place: " + " → ".join(history) + "\n")
+    for history in _root_histories(sandbox):
+        out.write("\nA status message was updated in place: " + " → ".join(history) + "\n")
     extra = render_ephemerals(sandbox, USER)
     if extra.strip():
         out.write("\n" + extra + "\n")
@@ -109,17 +149,18 @@ def _state_line(blocks: list[dict[str, Any]]) -> str:
     return re.sub(r":[a-z_]+:\s*", "", first).strip()
 
 
-def _root_history(sandbox: SlackSandbox) -> list[str]:
-    roots = sandbox.roots(CHANNEL)
-    if not roots:
-        return []
-    first = next(
+def _root_histories(sandbox: SlackSandbox) -> list[list[str]]:
+    posts = [
         c
         for c in sandbox.calls_to("chat.postMessage")
         if c.params.get("channel") == CHANNEL and not c.params.get("thread_ts")
-    )
-    versions = [first.params.get("blocks") or []] + [e.blocks for e in roots[-1].edits]
-    return [_state_line(list(v)) for v in versions]
+    ]
+    histories = []
+    for root, first in zip(sandbox.roots(CHANNEL), posts, strict=False):
+        versions = [first.params.get("blocks") or []] + [e.blocks for e in root.edits]
+        lines = [_state_line(list(v)) for v in versions]
+        histories.append([line for n, line in enumerate(lines) if n == 0 or line != lines[n - 1]])
+    return histories
 
 
 async def _wait_until_done(runtime: Runtime, wait_seconds: float) -> bool:

@@ -6,11 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from bot.settings import Settings
-from providers import vizard
+from providers import aistudios, heygen, vizard
 from providers.base import Provider, SharedState
 from providers.plugin import ProviderPlugin
 
-PLUGINS: tuple[ProviderPlugin[Any], ...] = (vizard.PLUGIN,)
+PLUGINS: tuple[ProviderPlugin[Any], ...] = (vizard.PLUGIN, heygen.PLUGIN, aistudios.PLUGIN)
 
 
 def build_providers(settings: Settings, shared: SharedState) -> dict[str, Provider]:

@@ -106,9 +106,15 @@ def test_plain_reelbot_without_slack_credentials_runs_the_demo(tmp_path: Path) -
     assert result.returncode == 0, result.stderr
     assert "#general" in result.stdout
     assert "Done: 3 clips in the thread" in result.stdout
-    assert result.stdout.count("└") == 3
+    assert result.stdout.count("└") == 5, "3 clips and 2 avatar videos"
     assert "Only http:// and https:// links" in result.stdout
     assert "Queued → Submitted to Vizard → Vizard is making the clips → Done" in result.stdout
+    # The demo shows every provider there is.
+    assert "asked HeyGen for an avatar video" in result.stdout
+    assert "asked AI Studios for an avatar video" in result.stdout
+    assert "HeyGen is rendering the video (processing)" in result.stdout
+    assert "AI Studios is rendering the video (" in result.stdout
+    assert result.stdout.count("*Done: 1 video in the thread*") == 2
 
 
 async def test_demo_can_run_on_redis_too(redis_url: str) -> None:

@@ -302,6 +302,18 @@ class SlackSandbox:
     ) -> None:
         self.users[user_id] = User(user_id, name, is_admin=is_admin, is_owner=is_owner)
 
+    def person_posts(self, channel_id: str, text: str, *, thread_ts: str | None = None) -> Message:
+        """A message a person wrote (for message shortcuts to act on and threads to grow)."""
+        message = Message(
+            channel=channel_id,
+            ts=self._next_ts(),
+            text=text,
+            thread_ts=thread_ts,
+            via="person",
+        )
+        self._messages.setdefault(channel_id, []).append(message)
+        return message
+
     def fail_next(
         self,
         method: str,

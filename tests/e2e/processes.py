@@ -61,7 +61,9 @@ def bot_env(**values: str) -> dict[str, str]:
     env = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("SLACK_", "VIZARD_", "REELBOT_", "REDIS_", "POLL_"))
+        if not k.startswith(
+            ("SLACK_", "VIZARD_", "HEYGEN_", "AISTUDIOS_", "REELBOT_", "REDIS_", "POLL_", "AVATAR_")
+        )
     }
     env.update(values)
     return env

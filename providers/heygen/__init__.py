@@ -1,0 +1,34 @@
+"""HeyGen: an avatar video from a script.
+
+`api` is HeyGen's wire format (paths, bodies, models, codes), `form` how a request is asked
+for in Slack, `provider` the provider itself with its settings group; `PLUGIN` is the
+registry's line.
+"""
+
+from providers.heygen.api import (
+    DEFAULT_BASE_URL,
+    ERRORS,
+    LABEL,
+    NAME,
+    HeyGenRequest,
+    error_from_response,
+    failure_error,
+)
+from providers.heygen.form import FORM, build_request, form_for
+from providers.heygen.provider import PLUGIN, HeyGenProvider, HeyGenSettings
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "ERRORS",
+    "FORM",
+    "LABEL",
+    "NAME",
+    "PLUGIN",
+    "HeyGenProvider",
+    "HeyGenRequest",
+    "HeyGenSettings",
+    "build_request",
+    "error_from_response",
+    "failure_error",
+    "form_for",
+]

@@ -1,0 +1,486 @@
+"""A local DeepBrain AI Studios V3: a real HTTP server speaking the documented API on loopback.
+
+Token exchange (tokens that expire), the model list with clothes, project create validated as
+the 1.6.x reference describes, progress that climbs from 0 to 100 over `render_seconds`, a fresh
+signed-looking downloadUrl on every answer, webhookUrl called back, and faults on demand.
+
+Answers use the documented envelope `{success, data, error: {code, msg}}`. The video API lists
+no error codes, so this simulator uses the family DeepBrain documents for its Interactive Avatar
+API (HTTP status x 10: 4000, 4010, 4030, 4040, 4290, 5000) plus finer codes in that family that
+are assumed: 4011 token expired, 4012 app id or user key wrong, 4031 plan without the API, 4032
+out of credits, 4041 project, 4042 model and 4043 clothes not found. It never imports the client:
+a client table that drifted from these must make the tests fail.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import secrets
+import time
+from collections import Counter, deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal, get_args
+
+import aiohttp
+from aiohttp import web
+
+PREFIX = "/api/odin/v3"
+RESOLUTIONS = frozenset({"4k", "1080", "720", "480"})
+ORIENTATIONS = frozenset({"landscape", "portrait"})
+CLIP_TYPES = frozenset({"aiModel", "shape", "image", "textImage", "videoImage", "audio"})
+SOURCE_TYPES = frozenset({"image", "color"})
+
+_Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+Endpoint = Literal["token", "models", "create", "progress", "project"]
+Fault = Literal["http500", "timeout", "malformed", "code", "expire_token_now"]
+
+CDN = "https://cdn.aistudios.com/ai/model-introduce/thumbnails"
+
+
+def _model(model_id: str, en: str, ko: str, *clothes: tuple[str, str, str]) -> dict[str, Any]:
+    def label(english: str, korean: str) -> dict[str, str]:
+        return {"ko": korean, "en": english}
+
+    return {
+        "id": model_id,
+        "label": label(en, ko),
+        "thumbnail": f"{CDN}/{model_id}.png",
+        "clothes": [
+            {"id": c, "label": label(c_en, c_ko), "thumbnail": f"{CDN}/{model_id}_{c}.png"}
+            for c, c_en, c_ko in clothes
+        ],
+    }
+
+
+DEFAULT_MODELS: tuple[dict[str, Any], ...] = (
+    _model(
+        "M000045058",
+        "Paige",
+        "페이지",
+        ("BG00002320", "Navy suit", "네이비 정장"),
+        ("BG00002321", "White blouse", "흰 블라우스"),
+    ),
+    _model("M000004017", "Jonathan", "조나단", ("BG00006160", "Grey suit", "회색 정장")),
+)
+
+
+@dataclass
+class _Injected:
+    fault: Fault
+    times: int
+    code: int
+    status: int | None
+    delay: float
+    retry_after: float | None
+
+
+@dataclass
+class _Project:
+    project_id: str
+    body: dict[str, Any]
+    created: float
+    export: bool
+    fails: bool
+    credit: int
+    webhook_url: str | None
+    backend_task_id: str = field(default_factory=lambda: secrets.token_hex(12))
+
+
+def envelope_error(code: int, status: int | None = None, **headers: str) -> web.Response:
+    """The documented failure envelope with the HTTP status its code family implies."""
+    if status is None:
+        status = code // 10 if 400 <= code // 10 < 600 else 200
+    body = {
+        "success": False,
+        "data": None,
+        "error": {"code": code, "msg": f"simulated error {code}"},
+    }
+    return web.json_response(body, status=status, headers=headers or None)
+
+
+def _ok(data: Any) -> web.Response:
+    return web.json_response({"success": True, "data": data, "error": None})
+
+
+class AIStudiosSimulator:
+    def __init__(
+        self,
+        app_id: str = "sim-app",
+        user_key: str = "sim-user-key",
+        *,
+        token_seconds: float = 86400.0,
+        render_seconds: float = 1.0,
+        models: tuple[dict[str, Any], ...] | list[dict[str, Any]] = DEFAULT_MODELS,
+        credits: int = 10_000,
+        credit_per_video: int = 1,
+        api_plan: bool = True,
+        max_script_chars: int | None = None,
+    ) -> None:
+        self.app_id = app_id
+        self.user_key = user_key
+        self.token_seconds = token_seconds
+        self.render_seconds = render_seconds
+        self.models: list[dict[str, Any]] = [dict(m) for m in models]
+        self.credits = credits
+        self.credit_per_video = credit_per_video
+        # False: the account's plan is below Pro, so the token exchange is refused (4031).
+        self.api_plan = api_plan
+        self.max_script_chars = max_script_chars
+        # Renders that end in state "failed" (an assumed state): the next `failing_renders`.
+        self.failing_renders = 0
+        self.on_create: Callable[[dict[str, Any]], None] | None = None
+        # Counters and records for tests.
+        self.calls: Counter[Endpoint] = Counter()  # every call, faulted or not
+        self.token_exchanges = 0  # tokens issued
+        self.exchange_times: list[float] = []  # time.monotonic() of each token issued
+        self.refused = 0  # calls answered 401 for a missing, wrong or expired token
+        self.creates: list[dict[str, Any]] = []  # bodies of the projects made
+        self.webhooks: list[tuple[str, dict[str, Any]]] = []
+        self.tokens: dict[str, float] = {}  # every token issued -> when it expires
+        self._projects: dict[str, _Project] = {}
+        self._faults: dict[Endpoint, deque[_Injected]] = {e: deque() for e in get_args(Endpoint)}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._stopping = asyncio.Event()
+        self._runner: web.AppRunner | None = None
+        self._origin = ""
+
+    # --- lifecycle --------------------------------------------------------------------------
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        app = web.Application()
+        route = self._route
+        app.router.add_post(f"{PREFIX}/auth/token", route("token", self._token))
+        app.router.add_get(f"{PREFIX}/model", route("models", self._models))
+        app.router.add_post(f"{PREFIX}/editor/project", route("create", self._create))
+        app.router.add_get(f"{PREFIX}/editor/project/{{id}}", route("project", self._project))
+        app.router.add_get(f"{PREFIX}/editor/progress/{{id}}", route("progress", self._progress))
+        self._stopping.clear()
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, host, port).start()
+        bound_host, bound_port = self._runner.addresses[0][:2]
+        self._origin = f"http://{bound_host}:{bound_port}"
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    @property
+    def base_url(self) -> str:
+        if not self._origin:
+            raise RuntimeError("the simulator is not started")
+        return self._origin
+
+    @property
+    def create_attempts(self) -> int:
+        return self.calls["create"]
+
+    # --- test controls ----------------------------------------------------------------------
+    def inject(
+        self,
+        endpoint: Endpoint,
+        fault: Fault,
+        *,
+        times: int = 1,
+        code: int = 5000,
+        status: int | None = None,
+        delay: float = 5.0,
+        retry_after: float | None = None,
+    ) -> None:
+        """Answer the next `times` calls to `endpoint` with `fault` instead of the real answer.
+
+        http500: a 500 page; timeout: wait `delay` seconds, then answer normally; malformed: a
+        200 whose body is not JSON; code: the error envelope for `code`, with `status` (by
+        default the code's family: 4290 -> 429) and a Retry-After of `retry_after`;
+        expire_token_now: every token issued so far expires, then the call goes on as usual.
+        """
+        self._faults[endpoint].append(_Injected(fault, times, code, status, delay, retry_after))
+
+    def expire_tokens(self) -> None:
+        now = time.monotonic()
+        self.tokens = {token: min(at, now) for token, at in self.tokens.items()}
+
+    # --- handlers ---------------------------------------------------------------------------
+    def _route(self, endpoint: Endpoint, handler: _Handler) -> _Handler:
+        """Count the call, play an injected fault, then check the token (but on the exchange)."""
+
+        async def run(request: web.Request) -> web.StreamResponse:
+            self.calls[endpoint] += 1
+            faulted = await self._fault(endpoint)
+            if faulted is not None:
+                return faulted
+            refused = None if endpoint == "token" else self._refusal(request)
+            return refused if refused is not None else await handler(request)
+
+        return run
+
+    async def _token(self, request: web.Request) -> web.StreamResponse:
+        body = await _json(request)
+        if body is None or not all(isinstance(body.get(k), str) for k in ("appId", "userKey")):
+            return envelope_error(4000)
+        if not (
+            secrets.compare_digest(body["appId"], self.app_id)
+            and secrets.compare_digest(body["userKey"], self.user_key)
+        ):
+            return envelope_error(4012)
+        if not self.api_plan:
+            return envelope_error(4031)
+        token = "eyJ" + secrets.token_urlsafe(32)
+        self.tokens[token] = time.monotonic() + self.token_seconds
+        self.token_exchanges += 1
+        self.exchange_times.append(time.monotonic())
+        return _ok({"token": token})
+
+    async def _models(self, request: web.Request) -> web.StreamResponse:
+        return _ok({"models": self.models})
+
+    async def _create(self, request: web.Request) -> web.StreamResponse:
+        body = await _json(request)
+        rejected = 4000 if body is None else _validate(body, self.models, self.max_script_chars)
+        if rejected is not None or body is None:
+            return envelope_error(rejected or 4000)
+        if self.credits < self.credit_per_video:
+            return envelope_error(4032)
+        self.credits -= self.credit_per_video
+        self.creates.append(body)
+        project = self._new_project(body)
+        if self.on_create is not None:
+            # After the project exists and before the answer leaves: a crash test stops the
+            # caller here, so it never learns the projectId.
+            self.on_create(body)
+        return _ok({"projectId": project.project_id})
+
+    async def _progress(self, request: web.Request) -> web.StreamResponse:
+        project = self._projects.get(request.match_info["id"])
+        return envelope_error(4041) if project is None else _ok(self._progress_of(project))
+
+    async def _project(self, request: web.Request) -> web.StreamResponse:
+        project = self._projects.get(request.match_info["id"])
+        if project is None:
+            return envelope_error(4041)
+        now = self._progress_of(project)
+        body = project.body
+        shown = {
+            "_id": project.project_id,
+            "name": body.get("name") or "Default Template",
+            "orientation": body.get("orientation") or "landscape",
+            "state": now["state"],
+            "thumbnailUrl": f"{self._origin}/thumbnails/{project.project_id}.png",
+            "backendTaskId": project.backend_task_id,
+            "progress": int(now["progress"]),
+            "download_url": now["downloadUrl"],
+        }
+        return _ok({"project": shown})
+
+    # --- internals --------------------------------------------------------------------------
+    def _refusal(self, request: web.Request) -> web.Response | None:
+        """A 401 envelope unless the raw token (no "Bearer") is one this server issued."""
+        token = request.headers.get("Authorization", "")
+        expires = self.tokens.get(token)
+        if expires is None:
+            self.refused += 1
+            return envelope_error(4010)
+        if time.monotonic() >= expires:
+            self.refused += 1
+            return envelope_error(4011)
+        return None
+
+    async def _fault(self, endpoint: Endpoint) -> web.StreamResponse | None:
+        queue = self._faults[endpoint]
+        if not queue:
+            return None
+        injected = queue[0]
+        injected.times -= 1
+        if injected.times <= 0:
+            queue.popleft()
+        if injected.fault == "http500":
+            return web.Response(status=500, text="Internal Server Error")
+        if injected.fault == "malformed":
+            return web.Response(status=200, text="<html>gateway</html>", content_type="text/html")
+        if injected.fault == "code":
+            headers = {}
+            if injected.retry_after is not None:
+                headers["Retry-After"] = f"{injected.retry_after:g}"
+            return envelope_error(injected.code, injected.status, **headers)
+        if injected.fault == "expire_token_now":
+            self.expire_tokens()
+            return None
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), injected.delay)
+        if self._stopping.is_set():
+            return web.Response(status=503, text="shutting down")
+        return None
+
+    def _new_project(self, body: dict[str, Any]) -> _Project:
+        fails = self.failing_renders > 0
+        if fails:
+            self.failing_renders -= 1
+        webhook = body.get("webhookUrl")
+        project = _Project(
+            project_id=secrets.token_hex(12),  # a Mongo-like ObjectId
+            body=body,
+            created=time.monotonic(),
+            export=body.get("isExport", True) is True,
+            fails=fails,
+            credit=self.credit_per_video,
+            webhook_url=webhook if isinstance(webhook, str) and webhook else None,
+        )
+        self._projects[project.project_id] = project
+        if project.export and not fails and project.webhook_url is not None:
+            task = asyncio.create_task(self._call_back(project, project.webhook_url))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return project
+
+    def _progress_of(self, project: _Project) -> dict[str, Any]:
+        if not project.export:  # isExport false: the project only sits on the dashboard
+            return {"progress": 0, "downloadUrl": None, "state": "draft"}
+        elapsed = time.monotonic() - project.created
+        share = 1.0 if self.render_seconds <= 0 else elapsed / self.render_seconds
+        progress = round(min(100.0, max(0.0, share * 100)), 2)
+        if project.fails and progress >= 50:
+            return {"progress": 50, "downloadUrl": None, "state": "failed"}
+        if progress < 100:
+            return {"progress": progress, "downloadUrl": None, "state": "progress"}
+        return {"progress": 100, "downloadUrl": self._signed(project), "state": "exported"}
+
+    def _signed(self, project: _Project) -> str:
+        expires = int(time.time()) + 86400
+        signature = secrets.token_urlsafe(24)
+        return (
+            f"{self._origin}/videos/{project.project_id}.mp4"
+            f"?Expires={expires}&Key-Pair-Id=SIMKEY&Signature={signature}"
+        )
+
+    async def _call_back(self, project: _Project, url: str) -> None:
+        """A step at half way, then the documented finish: progress, credit, download_url."""
+        await asyncio.sleep(self.render_seconds / 2)
+        await self._post(url, {"progress": 50, "backendTaskId": project.backend_task_id})
+        await asyncio.sleep(self.render_seconds / 2)
+        final = {
+            "progress": 100,
+            "backendTaskId": project.backend_task_id,
+            "credit": project.credit,
+            "download_url": self._signed(project),
+        }
+        await self._post(url, final)
+
+    async def _post(self, url: str, payload: dict[str, Any]) -> None:
+        self.webhooks.append((url, payload))
+        with contextlib.suppress(aiohttp.ClientError, TimeoutError):
+            async with (
+                aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as session,
+                session.post(url, json=payload) as response,
+            ):
+                await response.read()
+
+
+async def _json(request: web.Request) -> dict[str, Any] | None:
+    if request.content_type != "application/json":
+        return None
+    try:
+        body = json.loads(await request.read())
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _validate(
+    body: dict[str, Any], models: list[dict[str, Any]], max_chars: int | None
+) -> int | None:
+    """The code for a create body the reference says is wrong, or None when it is fine."""
+    for optional in ("name", "workspaceId", "webhookUrl"):
+        if body.get(optional) is not None and not isinstance(body[optional], str):
+            return 4000
+    if body.get("orientation", "landscape") not in ORIENTATIONS:
+        return 4000
+    if not isinstance(body.get("isExport", True), bool):
+        return 4000
+    if body.get("resolution", "1080") not in RESOLUTIONS:
+        return 4000
+    scenes = body.get("scenes")
+    if not isinstance(scenes, list) or not scenes:
+        return 4000
+    for scene in scenes:
+        rejected = _validate_scene(scene, models, max_chars)
+        if rejected is not None:
+            return rejected
+    return None
+
+
+def _validate_scene(scene: Any, models: list[dict[str, Any]], max_chars: int | None) -> int | None:
+    if not isinstance(scene, dict) or not _is_int(scene.get("sceneIdx")):
+        return 4000
+    scripts, clips = scene.get("scripts"), scene.get("clips")
+    # "only one speech data should be entered"
+    if not isinstance(scripts, list) or len(scripts) != 1 or not isinstance(scripts[0], dict):
+        return 4000
+    script = scripts[0]
+    org, model_id, cloth_id = script.get("org"), script.get("modelId"), script.get("clothId")
+    if not isinstance(org, str) or not org.strip() or len(org) > (max_chars or len(org)):
+        return 4000
+    if not isinstance(model_id, str) or not isinstance(cloth_id, str):
+        return 4000
+    is_tts = script.get("isTTS")
+    # tts is null for the avatar's own voice (isTTS false) and JSON for another voice.
+    if not isinstance(is_tts, bool) or "tts" not in script or (script["tts"] is None) == is_tts:
+        return 4000
+    if not _background_ok(scene.get("background")):
+        return 4000
+    if not isinstance(clips, list) or not all(_clip_ok(c) for c in clips):
+        return 4000
+    avatars = [c for c in clips if c["type"] == "aiModel"]
+    model = avatars[0].get("model") if len(avatars) == 1 else None
+    # The avatar clip must match the script (create-project.md, the caution box).
+    if not isinstance(model, dict):
+        return 4000
+    if model.get("ai_name") != model_id or model.get("emotion") != cloth_id:
+        return 4000
+    known = next((m for m in models if m["id"] == model_id), None)
+    if known is None:
+        return 4042
+    if all(cloth["id"] != cloth_id for cloth in known.get("clothes", [])):
+        return 4043
+    return None
+
+
+def _rgb_ok(value: Any) -> bool:
+    if not isinstance(value, str) or not (value.startswith("rgb(") and value.endswith(")")):
+        return False
+    parts = value[4:-1].split(",")
+    return len(parts) == 3 and all(p.strip().isdigit() and int(p) <= 255 for p in parts)
+
+
+def _background_ok(background: Any) -> bool:
+    if not isinstance(background, dict) or background.get("type") != "background":
+        return False
+    source_type = background.get("source_type")
+    if source_type not in SOURCE_TYPES:
+        return False
+    if source_type == "image" and not isinstance(background.get("source_url"), str):
+        return False
+    colour = background.get("source_color")
+    return (colour is None and source_type == "image") or _rgb_ok(colour)
+
+
+def _clip_ok(clip: Any) -> bool:
+    if not isinstance(clip, dict) or clip.get("type") not in CLIP_TYPES:
+        return False
+    if not isinstance(clip.get("id"), str) or not _is_int(clip.get("layer")):
+        return False
+    return all(_is_number(clip.get(name)) for name in ("top", "left", "width", "height"))
