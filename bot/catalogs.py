@@ -95,6 +95,10 @@ class Catalogs:
         except TimeoutError:
             return None
 
+    async def idle(self) -> None:
+        """Wait for every fetch under way (for benchmarks and orderly tests)."""
+        await asyncio.gather(*self._fetching.values(), return_exceptions=True)
+
     def _done(self, key: str, task: asyncio.Task[tuple[Choice, ...]]) -> None:
         self._fetching.pop(key, None)
         if not task.cancelled() and task.exception() is not None:
