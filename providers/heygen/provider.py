@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
-import re
 import time
 from collections.abc import AsyncIterator, Mapping
 from typing import Annotated, Any, TypeVar
@@ -53,7 +49,6 @@ from providers.heygen.api import (
     VOICE_TYPES,
     VOICES_PAGE_LIMIT,
     WAITING_STAGES,
-    WEBHOOK_EVENTS,
     ApiVersion,
     Created,
     HeyGenRequest,
@@ -64,19 +59,18 @@ from providers.heygen.api import (
     V3Look,
     V3VideoAnswer,
     V3Voice,
-    error_from_response,
-    failure_error,
     link_expiry,
-    unreadable,
     v2_body,
     v3_body,
 )
+from providers.heygen.catalog import avatar_choices, look_choices, voice_choices
+from providers.heygen.errors import error_from_response, failure_error, unreadable
+from providers.heygen.webhooks import signed_video_id
 from providers.http import make_client, send
 from providers.plugin import ProviderPlugin, ProviderSettings
 
 _M = TypeVar("_M", bound=BaseModel)
 _I = TypeVar("_I", bound=BaseModel)
-_VIDEO_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
 _GONE = frozenset({"not_found", "40104"})
 
 
@@ -254,25 +248,14 @@ class HeyGenProvider:
             return await (self._looks() if self.api_version == "v3" else self._v2_avatars())
         if field == "voice":
             voices = await (self._voices() if self.api_version == "v3" else self._v2_voices())
-            return _voice_choices(voices)
+            return voice_choices(voices)
         return ()
 
     async def _looks(self) -> tuple[Choice, ...]:
-        choices: list[Choice] = []
+        looks: list[V3Look] = []
         async for page in self._pages(V3_LOOKS_PATH, {"limit": LOOKS_PAGE_LIMIT}, V3Look):
-            for look in page.data:
-                kind = (look.avatar_type or "").replace("_", " ")
-                own_voice = "own voice" if look.default_voice_id else ""
-                about = ", ".join(p for p in (look.gender, kind, own_voice) if p)
-                choices.append(
-                    Choice(
-                        look.id,
-                        look.name,
-                        description=about or None,
-                        image_url=look.preview_image_url,
-                    )
-                )
-        return _unique(choices)
+            looks.extend(page.data)
+        return look_choices(looks)
 
     async def _voices(self) -> list[V3Voice]:
         voices: list[V3Voice] = []
@@ -284,15 +267,7 @@ class HeyGenProvider:
 
     async def _v2_avatars(self) -> tuple[Choice, ...]:
         response = await send(self._client, "GET", V2_AVATARS_PATH, label=LABEL, idempotent=True)
-        avatars = self._read(response, V2Avatars).data.avatars
-        return _unique(
-            [
-                Choice(
-                    a.avatar_id, a.avatar_name, description=a.gender, image_url=a.preview_image_url
-                )
-                for a in avatars
-            ]
-        )
+        return avatar_choices(self._read(response, V2Avatars).data.avatars)
 
     async def _v2_voices(self) -> list[V3Voice]:
         response = await send(self._client, "GET", V2_VOICES_PATH, label=LABEL, idempotent=True)
@@ -320,23 +295,9 @@ class HeyGenProvider:
         """
         if self._webhook_secret is None:
             return None
-        given = next((v for k, v in headers.items() if k.lower() == self._signature_header), None)
-        if given is None:
-            return None
-        expected = hmac.new(self._webhook_secret, body, hashlib.sha256).hexdigest()
-        if not hmac.compare_digest(expected.encode(), given.strip().lower().encode()):
-            return None
-        try:
-            payload = json.loads(body)
-        except ValueError:
-            return None
-        if not isinstance(payload, dict) or payload.get("event_type") not in WEBHOOK_EVENTS:
-            return None
-        data = payload.get("event_data")
-        video_id = data.get("video_id") if isinstance(data, dict) else None
-        if isinstance(video_id, str) and _VIDEO_ID.fullmatch(video_id):
-            return video_id
-        return None
+        return signed_video_id(
+            headers, body, secret=self._webhook_secret, signature_header=self._signature_header
+        )
 
     async def aclose(self) -> None:
         await self._client.aclose()
@@ -355,32 +316,6 @@ class HeyGenProvider:
                 raise error from None
             # `from None`: the validation error quotes the body, which must stay out of logs.
             raise unreadable() from None
-
-
-def _voice_choices(voices: list[V3Voice]) -> tuple[Choice, ...]:
-    """Voices listed under their language, languages in alphabetical order."""
-    ordered = sorted(voices, key=lambda v: (v.language or "~").lower())
-    return _unique(
-        [
-            Choice(
-                v.voice_id,
-                v.name,
-                description=v.gender.capitalize() if v.gender else None,
-                group=v.language or "Other",
-            )
-            for v in ordered
-        ]
-    )
-
-
-def _unique(choices: list[Choice]) -> tuple[Choice, ...]:
-    seen: set[str] = set()
-    kept: list[Choice] = []
-    for choice in choices:
-        if choice.value and choice.value not in seen:
-            seen.add(choice.value)
-            kept.append(choice)
-    return tuple(kept)
 
 
 def _heygen(request: BaseModel) -> HeyGenRequest:

@@ -50,7 +50,8 @@ from providers.heygen import (
     HeyGenSettings,
     build_request,
 )
-from providers.heygen.api import ApiVersion, link_expiry, retry_after
+from providers.heygen.api import ApiVersion, link_expiry
+from providers.heygen.errors import retry_after
 from providers.simulators.heygen import LOOKS, VOICES, HeyGenSimulator
 
 SECRET = "hg-live-5c1d7e9a3b2f4e6d8a0c"
