@@ -50,14 +50,20 @@ async def _picked(
         value = values.get(spec.name)
         if spec.type is not FieldType.LOOKUP or not isinstance(value, str) or not value:
             continue
-        try:
-            choices = await reelbot.catalogs.choices(provider, spec, values, budget=budget)
-        except ProviderError:
-            continue
-        choice = next((c for c in choices or () if c.value == value), None)
+        choice = await reelbot.catalogs.find(provider, spec, values, value, budget=budget)
         if choice is not None:
             found[spec.name] = choice
     return found
+
+
+def _open_modal(body: Mapping[str, Any]) -> tuple[dict[str, Any], ModalContext, JobKind] | None:
+    """The request modal an interaction came from: its view, context and kind."""
+    view = body.get("view") or {}
+    context = ModalContext.load(view.get("private_metadata"))
+    kind = kind_of(context)
+    if context is None or kind is None:
+        return None
+    return view, context, kind
 
 
 def _offers(reelbot: Reelbot, kind: JobKind) -> list[tuple[str, str]]:
@@ -114,12 +120,11 @@ def register(app: AsyncApp, reelbot: Reelbot) -> None:
 
     @app.block_suggestion(names)
     async def suggest(ack: AsyncAck, body: dict[str, Any]) -> None:
-        view = body.get("view") or {}
-        context = ModalContext.load(view.get("private_metadata"))
-        kind = kind_of(context)
+        modal = _open_modal(body)
+        view = modal[0] if modal else {}
         provider = None
-        if context is not None and kind is not None:
-            provider = reelbot.offers(kind).get(chosen_provider(view, context))
+        if modal is not None:
+            provider = reelbot.offers(modal[2]).get(chosen_provider(view, modal[1]))
         spec = provider.form.get(str(body.get("action_id"))) if provider else None
         if provider is None or spec is None or spec.type is not FieldType.LOOKUP:
             await ack(options=[])
@@ -148,11 +153,10 @@ def register(app: AsyncApp, reelbot: Reelbot) -> None:
     async def picked(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         """A pick in a searchable field: show its preview and refill what depends on it."""
         await ack()
-        view = body.get("view") or {}
-        context = ModalContext.load(view.get("private_metadata"))
-        kind = kind_of(context)
-        if context is None or kind is None:
+        modal = _open_modal(body)
+        if modal is None:
             return
+        view, context, kind = modal
         provider = reelbot.offers(kind).get(chosen_provider(view, context))
         if provider is None:
             return
@@ -174,11 +178,10 @@ def register(app: AsyncApp, reelbot: Reelbot) -> None:
         ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient
     ) -> None:
         await ack()
-        view = body.get("view") or {}
-        context = ModalContext.load(view.get("private_metadata"))
-        kind = kind_of(context)
-        if context is None or kind is None:
+        modal = _open_modal(body)
+        if modal is None:
             return
+        view, context, kind = modal
         offers = reelbot.offers(kind)
         chosen = offers.get(chosen_provider(view, context))
         old = offers.get(context.provider)
