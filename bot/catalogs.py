@@ -1,6 +1,6 @@
 """Provider lists (avatars, voices, outfits) for a modal's searchable selects.
 
-Slack gives an options request 3 s. A provider's list can take longer (HeyGen pages its
+Slack gives an options request 3 s. A provider's list can take longer (some page their
 looks 50 at a time), so each list is kept in the store for CATALOG_CACHE_MINUTES, shared by
 every replica, and fetched once per replica at a time. Opening a modal warms the lists it
 will need; a request that finds nothing cached within its budget answers with what it can
@@ -143,6 +143,40 @@ class Catalogs:
         except ProviderError:
             return None
         return next((c for c in found or () if c.value == value), None)
+
+    async def stale_picks(
+        self,
+        provider: Provider,
+        values: Mapping[str, Any],
+        *,
+        budget: float = 1.0,
+        command: str | None = None,
+    ) -> dict[str, str]:
+        """Picks that depend on another field (an outfit) and are not in the list for what
+        that field holds now, by field name: a sentence each. Unknown lists pass."""
+        stale: dict[str, str] = {}
+        for spec in provider.form.fields:
+            value = values.get(spec.name)
+            if spec.type is not FieldType.LOOKUP or not spec.depends_on or not value:
+                continue
+            try:
+                found = await self.choices(provider, spec, values, budget=budget)
+            except ProviderError:
+                continue
+            if found and all(c.value != value for c in found):
+                parents = [provider.form.get(n) for n in spec.depends_on]
+                parent = " and ".join(p.label.lower() for p in parents if p) or "choice above"
+                fix = (
+                    f"give `{spec.name}=<id>` with one of its {spec.label.lower()}s, or run "
+                    f"`{command}` alone to pick from a list"
+                    if command
+                    else "pick one from the list"
+                )
+                stale[spec.name] = (
+                    f"{provider.label} does not offer that {spec.label.lower()} for the chosen "
+                    f"{parent}; {fix}."
+                )
+        return stale
 
 
 def matching(choices: tuple[Choice, ...], query: str) -> list[Choice]:

@@ -122,6 +122,9 @@ class Job(BaseModel):
     # key): a create in flight is given up a while after the first, never reset.
     create_started_at: float | None = None
     create_attempts: int = 0
+    # Whether the create in flight carries an idempotency key: only then may it be resent
+    # (a provider's setting can change between replicas, such as its API version).
+    create_keyed: bool | None = None
     submitted_at: float | None = None
     finished_at: float | None = None
     next_run_at: float | None = None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from bot import ids
@@ -20,6 +20,8 @@ from bot.parse import element_state
 from providers.forms import Choice, FieldType, Form, FormField
 
 _SELECT_MAX = 100
+# Slack's longest plain-text input.
+INPUT_MAX = 3000
 
 
 @dataclass(frozen=True)
@@ -30,23 +32,41 @@ class ModalContext:
     provider: str
     channel_id: str
     thread_ts: str | None = None
-    # Counts re-renders: a field emptied by one gets a new block id (see `block_id`).
+    # Counts re-renders, and provider switches among them (see `block_id`).
     revision: int = 0
+    switches: int = 0
 
     def dump(self) -> str:
         return json.dumps(
             {"kind": self.kind, "provider": self.provider, "channel_id": self.channel_id}
             | ({"thread_ts": self.thread_ts} if self.thread_ts else {})
             | ({"revision": self.revision} if self.revision else {})
+            | ({"switches": self.switches} if self.switches else {})
         )
 
     def block_id(self, spec: FormField) -> str:
-        """A searchable field gets a new block id on each re-render, so Slack shows the pick
-        given (none, for an outfit whose avatar changed; another provider's list) instead of
-        the old one; the other fields keep theirs, so nothing typed meanwhile is lost."""
-        if spec.type is FieldType.LOOKUP and self.revision:
+        """Slack keeps what a person entered in a block whose id stays the same, whatever
+        the new view says. So a field that depends on another (an outfit on the avatar) gets
+        a new block id on every re-render, to show the pick given (none, after its avatar
+        changed); other searchable fields only on a provider switch (another provider's
+        list); the rest never, so nothing typed meanwhile is lost."""
+        if spec.type is not FieldType.LOOKUP:
+            return spec.name
+        if spec.depends_on and self.revision:
             return f"{spec.name}~{self.revision}"
+        if self.switches:
+            return f"{spec.name}~s{self.switches}"
         return spec.name
+
+    def next(self, provider: str | None = None) -> ModalContext:
+        """The context of the next re-render; with `provider`, a switch to it."""
+        switched = provider is not None and provider != self.provider
+        return replace(
+            self,
+            provider=provider or self.provider,
+            revision=self.revision + 1,
+            switches=self.switches + (1 if switched else 0),
+        )
 
     @classmethod
     def load(cls, raw: str | None) -> ModalContext | None:
@@ -60,14 +80,12 @@ class ModalContext:
         if not all(isinstance(v, str) for v in (kind, provider, channel)):
             return None
         thread = data.get("thread_ts")
-        revision = data.get("revision")
+        counts = [data.get("revision"), data.get("switches")]
+        revision, switches = (n if isinstance(n, int) and n >= 0 else 0 for n in counts)
         return cls(
-            str(kind),
-            str(provider),
-            str(channel),
-            str(thread) if thread else None,
-            revision if isinstance(revision, int) and revision >= 0 else 0,
-        )
+            str(kind), str(provider), str(channel), str(thread) if thread else None, revision,
+            switches,
+        )  # fmt: skip
 
 
 def _option(value: str, text: str) -> dict[str, Any]:
@@ -83,7 +101,10 @@ def _input(spec: FormField, element: dict[str, Any], block_id: str | None = None
         "optional": not spec.required,
     }
     if spec.type in (FieldType.URL, FieldType.TEXT, FieldType.INTEGER, FieldType.LOOKUP):
-        block["hint"] = plain(spec.help[:1].upper() + spec.help[1:], 2000)
+        hint = spec.help[:1].upper() + spec.help[1:]
+        if (spec.max_length or 0) > INPUT_MAX:
+            hint += f". A form takes {INPUT_MAX:,}; send longer ones as a command"
+        block["hint"] = plain(hint, 2000)
     if spec.type is FieldType.LOOKUP:
         # Picking one re-renders the modal: its preview, and the fields that depend on it.
         block["dispatch_action"] = True
@@ -116,7 +137,10 @@ def _field_block(spec: FormField, value: Any) -> Block:
         case FieldType.URL | FieldType.TEXT:
             element: dict[str, Any] = {"type": "plain_text_input", "multiline": spec.multiline}
             if spec.max_length:
-                element["max_length"] = min(spec.max_length, 3000)
+                # Room for a longer starting value (a script carried over from another
+                # provider's form): the submission then says it is too long, under the field.
+                room = max(spec.max_length, len(str(value or "")))
+                element["max_length"] = min(room, INPUT_MAX)
             if spec.placeholder:
                 element["placeholder"] = plain(spec.placeholder)
             if value:

@@ -34,10 +34,14 @@ from providers.base import Description
 from providers.forms import FieldError, FieldType, Form, FormField
 
 PROVIDER_OPTION = "provider"
+# Slack's longest plain-text input in a form.
+MODAL_TEXT_MAX = 3000
 _HELP_WORDS = {"help", "-h", "--help", "?"}
 _QUOTES = {0x201C: '"', 0x201D: '"', 0x2018: "'", 0x2019: "'"}
 # One leading `key=value` or `key="value with spaces"` of a free-text command.
-_LEADING_OPTION = re.compile(r'\s*([A-Za-z_]+)=(?:"([^"]*)"|(\S*))(?=\s|$)')
+_LEADING_OPTION = re.compile(
+    r'\s*([A-Za-z_]+)=(?:["\u201c\u201d]([^"\u201c\u201d]*)["\u201c\u201d]|(\S*))(?=\s|$)'
+)
 # Slack's own markup in message text: <url|label>, <url>, <@U123>, <#C123|name>, <!here>.
 _SLACK_MARKUP = re.compile(r"<([^<>|]+)(?:\|([^<>]*))?>")
 
@@ -128,14 +132,15 @@ def parse_command(text: str, offers: Mapping[str, Offer], default: str) -> Comma
     limit = _command_limit(offers)
     if len(text) > limit:
         return Invalid(f"That's {len(text):,} characters; a command takes at most {limit:,}.")
-    if has_control(text):
+    prose = offers[default].form.subject_field.type is FieldType.TEXT
+    if has_control(text, newlines=prose, writing=prose):
         return Invalid("Your text contains control characters; please retype the command.")
     stripped = text.strip()
     if stripped.lower() in _HELP_WORDS:
         return ShowHelp()
+    if prose:
+        return _parse_text_command(stripped, offers, default)
     normalised = stripped.translate(_QUOTES)
-    if offers[default].form.subject_field.type is FieldType.TEXT:
-        return _parse_text_command(normalised, offers, default)
     try:
         tokens = shlex.split(normalised)
     except ValueError:
@@ -193,16 +198,60 @@ def _parse_text_command(text: str, offers: Mapping[str, Offer], default: str) ->
     script = plain_text(rest.strip())
     if not script and not options:
         return OpenModal(offer.name)
-    subject = offer.form.subject_field
+    dropped = _defaults_dropped(offer.form, options)
     missing = [
         f.name
         for f in offer.form.fields
-        if f.type is FieldType.LOOKUP and f.required and f.default is None and f.name not in options
+        if f.type is FieldType.LOOKUP
+        and f.required
+        and f.name not in options
+        and (f.default is None or f.name in dropped)
     ]
     if missing and not _unknown_option(offer, options):
-        # No workspace default to use: the modal lets the person pick, script filled in.
-        return OpenModal(offer.name, {subject.name: script, **options})
+        # Nothing to use (no workspace default, or one for another avatar): the modal lets
+        # the person pick, with what they typed filled in.
+        return _prefilled_modal(offer, script, options, dropped)
     return _parse_for(offer, [script] if script else [], options, several=len(offers) > 1)
+
+
+def _defaults_dropped(form: Form, options: Mapping[str, str]) -> set[str]:
+    """Fields whose workspace default does not apply: they depend on a field the person gave
+    (the default outfit belongs to the default avatar, not to the one typed)."""
+    return {
+        f.name
+        for f in form.fields
+        if f.name not in options and any(parent in options for parent in f.depends_on)
+    }
+
+
+def _prefilled_modal(
+    offer: Offer, script: str, options: Mapping[str, str], dropped: set[str]
+) -> Command:
+    """The modal with what was typed, each value checked first: Slack refuses a form whose
+    starting values break its limits, and the person would lose the script."""
+    subject = offer.form.subject_field
+    values: dict[str, Any] = dict.fromkeys(dropped)
+    try:
+        if script:
+            values[subject.name] = check_value(subject, script, offer.label)
+        for key, raw in options.items():
+            spec = offer.form.get(key)
+            assert spec is not None
+            values[key] = check_value(spec, raw, offer.label)
+    except FieldError as refusal:
+        return Invalid(refusal.message)
+    if len(script) > MODAL_TEXT_MAX:
+        needed = [
+            f"`{f.name}=<id>`"
+            for f in offer.form.fields
+            if f.type is FieldType.LOOKUP and f.required
+        ]
+        return Invalid(
+            f"Your {subject.label.lower()} is {len(script):,} characters and a form takes at "
+            f"most {MODAL_TEXT_MAX:,}. Send it as a command instead, with "
+            f"{' and '.join(needed)} before the text."
+        )
+    return OpenModal(offer.name, values)
 
 
 def _unknown_option(offer: Offer, options: Mapping[str, str]) -> bool:
@@ -250,7 +299,7 @@ def _parse_for(
                 f"I can take one video at a time, and I see {len(subjects)} things that are "
                 "not `key=value` options. Send one command per video."
             )
-    values = _defaults(form)
+    values = _defaults(form) | dict.fromkeys(_defaults_dropped(form, options))
     try:
         values[subject.name] = check_value(subject, " ".join(subjects), offer.label)
         for key, raw in options.items():

@@ -225,6 +225,7 @@ class Poller:
         """Delete finished jobs older than the retention period (every replica, hourly)."""
         before = self._clock() - self._retention
         try:
+            await self._store.purge_shared()
             for _ in range(20):
                 if await self._store.purge(before, _PURGE_BATCH) < _PURGE_BATCH:
                     return

@@ -38,7 +38,7 @@ from providers.base import (
 log = logging.getLogger(__name__)
 MAX_SLACK_RETRIES = 8
 # A create with an idempotency key is sent again for this long at most: keys are replayed
-# for a limited time (HeyGen: 24 h), after which a resend could be a second job.
+# for a limited time (a day is usual), after which a resend could be a second job.
 CREATE_RETRY_SECONDS = 6 * 3600.0
 _MAX_LOST = 5
 _STORE_PATIENCE_S = 30.0
@@ -268,7 +268,11 @@ class JobRunner:
         try:
             sending = await self._store.save(
                 job.moved(
-                    JobState.SUBMITTING, create_started_at=now, create_attempts=1, notice=None
+                    JobState.SUBMITTING,
+                    create_started_at=now,
+                    create_attempts=1,
+                    create_keyed=provider.retryable_create,
+                    notice=None,
                 ),
                 now=now,
                 owner=owner,
@@ -295,7 +299,9 @@ class JobRunner:
             )
         window = min(self._timing.job_timeout, CREATE_RETRY_SECONDS)
         started = job.create_started_at or now
-        if provider.retryable_create and now - started > window:
+        # Resent only when the create in flight carried a key and the provider still sends one.
+        keyed = provider.retryable_create and job.create_keyed is True
+        if keyed and now - started > window:
             hours = window / 3600
             return await self._fail(
                 job,
@@ -304,7 +310,7 @@ class JobRunner:
                 f"{provider.label} did not confirm this request for {hours:g} hours, so Reelbot "
                 f"stopped sending it. Check your {provider.label} account before asking again.",
             )
-        if not provider.retryable_create:
+        if not keyed:
             log.warning(
                 "job %s: found its %s create in flight; not sending it again", job.id, provider.name
             )
@@ -333,16 +339,20 @@ class JobRunner:
             submission = await provider.submit(request, key=job.id, webhook_url=webhook)
         except Unavailable as error:
             retries = job.provider_retries + 1
-            if error.code == NOT_SENT:
-                # Surely never reached the provider: back in the queue.
+            if error.code == NOT_SENT and job.create_attempts <= 1:
+                # The only send surely never reached the provider: back in the queue.
                 queued = job.moved(
                     JobState.QUEUED,
                     provider_retries=retries,
                     notice=error.message,
                     next_run_at=now + self._timing.retry_delay(retries),
+                    create_started_at=None,
+                    create_attempts=0,
+                    create_keyed=None,
                 )
                 return await self._save(queued, owner)
-            if provider.retryable_create:
+            if job.create_keyed:
+                # Resent later with its key; an earlier send's outcome may still be unknown.
                 return job.changed(
                     provider_retries=retries,
                     notice=error.message,
@@ -363,11 +373,22 @@ class JobRunner:
                 f"queue and is tried again in {_minutes(error.retry_after)}."
             )
             until = now + error.retry_after
-            if provider.retryable_create:
+            if job.create_attempts > 1:
+                # An earlier send's outcome is unknown: keep resending it with its key, within
+                # the window that counts from the first send.
                 return self._waiting(job, notice, until)
-            # A refusal: surely not created, so back in the queue.
+            # A refusal of the only send: surely not created, so back in the queue (a rate
+            # limit never counts towards giving a create up).
             return await self._save(
-                job.moved(JobState.QUEUED, notice=notice, next_run_at=until), owner
+                job.moved(
+                    JobState.QUEUED,
+                    notice=notice,
+                    next_run_at=until,
+                    create_started_at=None,
+                    create_attempts=0,
+                    create_keyed=None,
+                ),
+                owner,
             )
         except ProviderError as error:
             log.info("job %s: %s refused (%s): %s", job.id, provider.name, error.code, error.kind)

@@ -13,6 +13,7 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
 from bot.app import build_app, build_slack_client
 from bot.catalogs import Catalogs
+from bot.hasten import Hastener
 from bot.notify import Notifier
 from bot.poller import Poller
 from bot.registry import build_providers
@@ -91,6 +92,7 @@ class Runtime:
             retention_seconds=settings.job_retention_days * 86400,
             clock=clock,
         )
+        self.hastener = Hastener(self.store, self.poller.wake, clock)
         self.reelbot = Reelbot(
             self.store,
             self.providers,
@@ -176,6 +178,7 @@ class Runtime:
         return bool(await self._socket.client.is_connected())
 
     async def stop(self) -> None:
+        await self.hastener.aclose()
         await self.poller.stop()
         if self._socket is not None:
             await self._socket.close_async()  # type: ignore[no-untyped-call]

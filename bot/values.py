@@ -19,9 +19,34 @@ _TRUE = {"on", "yes", "true", "1"}
 _FALSE = {"off", "no", "false", "0"}
 
 
-def has_control(text: str, *, newlines: bool = False) -> bool:
+# Format characters that belong in written text: joiners inside emoji and scripts, the soft
+# hyphen, direction marks and emoji tag sequences. Links never need them.
+_WRITING = frozenset("\u200c\u200d\u00ad\u200e\u200f\u061c\u2060\ufe0e\ufe0f")
+
+
+def _in_writing(ch: str) -> bool:
+    return ch in _WRITING or 0xE0020 <= ord(ch) <= 0xE007F
+
+
+def without_controls(text: str) -> str:
+    """Prose with the characters `has_control` refuses taken out (a message's hidden
+    zero-width spaces, say), so a form prefilled from it can be sent as it shows."""
+    return "".join(
+        ch
+        for ch in text
+        if ch in "\t\n\r" or unicodedata.category(ch) not in {"Cc", "Cf"} or _in_writing(ch)
+    )
+
+
+def has_control(text: str, *, newlines: bool = False, writing: bool = False) -> bool:
+    """Control or invisible format characters; `writing` allows those that prose uses."""
     allowed = "\t\n\r " if newlines else "\t "
-    return any(unicodedata.category(ch) in {"Cc", "Cf"} and ch not in allowed for ch in text)
+    return any(
+        unicodedata.category(ch) in {"Cc", "Cf"}
+        and ch not in allowed
+        and not (writing and _in_writing(ch))
+        for ch in text
+    )
 
 
 def unescape(text: str) -> str:
@@ -80,7 +105,7 @@ def _check_url(spec: FormField, raw: str, label: str) -> str:
 
 def _check_text(spec: FormField, raw: str) -> str | None:
     text = raw.strip()
-    if has_control(text, newlines=spec.multiline):
+    if has_control(text, newlines=spec.multiline, writing=True):
         raise FieldError(spec.name, f"The {spec.label.lower()} contains control characters.")
     if spec.max_length is not None and len(text) > spec.max_length:
         raise FieldError(

@@ -41,15 +41,14 @@ def build_web(runtime: Runtime) -> web.Application:
             ref = provider.webhook_ref(request.headers, body)
             if ref is not None:
                 job_id = await runtime.store.find_by_ref(provider.name, ref)
-                # Due now, unless a turn holds it: a lease is never cut short.
-                if job_id is not None and await runtime.store.make_due(job_id, runtime.clock()):
+                # Due now, or as soon as the turn that holds it ends.
+                if job_id is not None and await runtime.hastener.hasten(job_id):
                     log.info("job %s: %s webhook, polling now", job_id, provider.name)
-                    runtime.poller.wake()
         # The same answer whether or not the call was about one of our jobs.
         return web.json_response({"ok": True})
 
     async def job_webhook(request: web.Request) -> web.Response:
-        """A provider's per-job callback (HeyGen's callback_url, AI Studios' webhookUrl):
+        """A provider's per-job callback (the callback URL a create carried):
         unsigned, so it is trusted only as far as its token and never read for content."""
         if webhooks.locked():
             return web.json_response({"ok": False}, status=503, headers={"Retry-After": "5"})
@@ -60,14 +59,13 @@ def build_web(runtime: Runtime) -> web.Application:
                 job is not None
                 and job.provider == request.match_info["provider"]
                 and hmac.compare_digest(job.webhook_token.encode(), token.encode())
-                and await runtime.store.make_due(job_id, runtime.clock())
+                and await runtime.hastener.hasten(job_id)
             ):
                 log.info("job %s: %s callback, polling now", job_id, job.provider)
-                runtime.poller.wake()
         return web.json_response({"ok": True})
 
     async def probe(_: web.Request) -> web.Response:
-        # HeyGen checks a webhook endpoint with OPTIONS (1 s timeout) before it registers it.
+        # Some providers check an endpoint with OPTIONS (in 1 s) before they register it.
         return web.Response(status=200, headers={"Allow": "OPTIONS, POST"})
 
     async def healthz(_: web.Request) -> web.Response:

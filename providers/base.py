@@ -11,7 +11,7 @@ import enum
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any, ClassVar, Literal, Protocol
+from typing import Annotated, Any, ClassVar, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
@@ -284,6 +284,17 @@ class Provider(Protocol):
         ...
 
     async def aclose(self) -> None: ...
+
+
+_Request = TypeVar("_Request", bound=BaseModel)
+
+
+def own_request(request: BaseModel, kind: type[_Request], label: str) -> _Request:
+    """`request` as the provider's own request type; TypeError when it is another's."""
+    if not isinstance(request, kind):
+        article = "an" if kind.__name__[:1] in "AEIOU" else "a"
+        raise TypeError(f"{label} takes {article} {kind.__name__}, not {type(request).__name__}")
+    return request
 
 
 def dump_request(request: BaseModel) -> dict[str, Any]:

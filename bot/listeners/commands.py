@@ -94,6 +94,12 @@ def _handler(kind: JobKind, words: KindWords, reelbot: Reelbot) -> Handler:
                 failed = MODAL_FAILED.format(command=words.command, example=offer.form.example)
                 await respond(text=failed, response_type="ephemeral")
             return
+        stale = await reelbot.catalogs.stale_picks(
+            offers[outcome.provider], outcome.values, command=words.command
+        )
+        if stale:
+            await _reply(ack, " ".join(stale.values()))
+            return
         origin = Origin(
             user_id=str(command["user_id"]),
             channel_id=str(command["channel_id"]),

@@ -15,7 +15,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import ids
 from bot.catalogs import matching, options_payload
 from bot.kinds import KINDS
-from bot.modals import ModalContext, request_modal, state_values
+from bot.modals import INPUT_MAX, ModalContext, request_modal, state_values
 from bot.notify import slack_error
 from bot.service import Reelbot
 from providers.base import JobKind, Provider, ProviderError
@@ -106,6 +106,8 @@ def _carried(old: Form, new: Form, entered: Mapping[str, Any]) -> dict[str, Any]
             continue  # another provider's avatar ids mean nothing here
         if after.type is FieldType.CHOICE and after.choice(str(value)) is None:
             continue
+        if isinstance(value, str) and len(value) > INPUT_MAX:
+            continue  # Slack would refuse the whole view
         kept[name] = value
     return kept
 
@@ -124,7 +126,8 @@ def register(app: AsyncApp, reelbot: Reelbot) -> None:
         view = modal[0] if modal else {}
         provider = None
         if modal is not None:
-            provider = reelbot.offers(modal[2]).get(chosen_provider(view, modal[1]))
+            # The form on screen: a provider switch still on its way does not count yet.
+            provider = reelbot.offers(modal[2]).get(modal[1].provider)
         spec = provider.form.get(str(body.get("action_id"))) if provider else None
         if provider is None or spec is None or spec.type is not FieldType.LOOKUP:
             await ack(options=[])
@@ -157,7 +160,7 @@ def register(app: AsyncApp, reelbot: Reelbot) -> None:
         if modal is None:
             return
         view, context, kind = modal
-        provider = reelbot.offers(kind).get(chosen_provider(view, context))
+        provider = reelbot.offers(kind).get(context.provider)
         if provider is None:
             return
         changed = {str(a.get("action_id")) for a in body.get("actions") or []}
@@ -165,13 +168,14 @@ def register(app: AsyncApp, reelbot: Reelbot) -> None:
         entered, picked_now = state_values(state, provider.form)
         for spec in provider.form.fields:
             if changed.intersection(spec.depends_on):
-                entered.pop(spec.name, None)
+                # Emptied, not back to its default: the default belongs to another avatar.
+                entered[spec.name] = None
                 picked_now.pop(spec.name, None)
         found = await _picked(reelbot, provider, entered, budget=2.0)
-        fresh = ModalContext(
-            context.kind, provider.name, context.channel_id, context.thread_ts, context.revision + 1
+        fresh = context.next(provider.name)
+        await _update(
+            client, body, view, reelbot, kind, provider, fresh, entered, picked_now | found
         )
-        await _update(client, view, reelbot, kind, provider, fresh, entered, picked_now | found)
 
     @app.action(ids.PROVIDER_ACTION)
     async def provider_switched(
@@ -194,14 +198,13 @@ def register(app: AsyncApp, reelbot: Reelbot) -> None:
         start = {f.name: f.default for f in chosen.form.fields} | entered
         reelbot.catalogs.warm(chosen, start)
         found = await _picked(reelbot, chosen, start, budget=1.0)
-        fresh = ModalContext(
-            kind.value, chosen.name, context.channel_id, context.thread_ts, context.revision + 1
-        )
-        await _update(client, view, reelbot, kind, chosen, fresh, start, found)
+        fresh = context.next(chosen.name)
+        await _update(client, body, view, reelbot, kind, chosen, fresh, start, found)
 
 
 async def _update(
     client: AsyncWebClient,
+    body: Mapping[str, Any],
     view: Mapping[str, Any],
     reelbot: Reelbot,
     kind: JobKind,
@@ -216,5 +219,14 @@ async def _update(
     try:
         await client.views_update(view_id=view.get("id"), hash=view.get("hash"), view=modal)
     except SlackApiError as exc:
-        # hash_conflict: the person changed the modal again meanwhile; that update wins.
-        log.info("views.update after a pick failed: %s", slack_error(exc))
+        error = slack_error(exc)
+        if error in ("hash_conflict", "not_found"):
+            return  # changed again meanwhile (that update wins), or closed
+        log.warning("views.update after a pick failed: %s", error)
+        user_id = str((body.get("user") or {}).get("id") or "")
+        if user_id:
+            await reelbot.notifier.direct_message(
+                user_id,
+                f"Slack did not let me update the {provider.label} form ({error}). Close it "
+                f"and run `{KINDS[kind].command}` again.",
+            )

@@ -3,6 +3,8 @@ with the results going into that message's thread."""
 
 from __future__ import annotations
 
+import asyncio
+import re
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -12,11 +14,15 @@ from bot.listeners.common import MODAL_FAILED, not_configured
 from bot.listeners.forms import open_request_modal
 from bot.parse import plain_text
 from bot.service import Reelbot
+from bot.values import without_controls
 from providers.base import JobKind
 from providers.forms import FieldType
 
 # Slack's longest plain-text input.
 _INPUT_MAX = 3000
+_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
+_MAX_LOOKUPS = 5
+_LOOKUP_S = 1.0
 
 
 def register(app: AsyncApp, reelbot: Reelbot) -> None:
@@ -40,9 +46,13 @@ def _handler(kind: JobKind, words: KindWords, reelbot: Reelbot) -> Any:
         provider = next(iter(offers.values()))
         subject = provider.form.subject_field
         values: dict[str, Any] = {}
+        cut = False
         if subject.type is FieldType.TEXT:
             limit = min(subject.max_length or _INPUT_MAX, _INPUT_MAX)
-            values[subject.name] = plain_text(str(message.get("text") or "")).strip()[:limit]
+            text = await _with_names(client, str(message.get("text") or ""))
+            script = without_controls(plain_text(text)).strip()
+            cut = len(script) > limit
+            values[subject.name] = script[:limit]
         opened = await open_request_modal(
             client,
             reelbot,
@@ -56,5 +66,48 @@ def _handler(kind: JobKind, words: KindWords, reelbot: Reelbot) -> Any:
         if not opened:
             failed = MODAL_FAILED.format(command=words.command, example=provider.form.example)
             await reelbot.notifier.ephemeral(channel_id, user_id, failed)
+        elif cut:
+            longer = (subject.max_length or 0) > limit
+            tip = (
+                f" For all of it, send it as `{words.command}` with the options before the text."
+                if longer
+                else f" {provider.label} takes at most {limit:,}, so shorten it there."
+            )
+            await reelbot.notifier.ephemeral(
+                channel_id,
+                user_id,
+                f"That message is longer than the form takes ({limit:,} characters), so the "
+                f"form holds its beginning.{tip}",
+            )
 
     return shortcut
+
+
+async def _with_names(client: Any, text: str) -> str:
+    """Mentions as the names people see (`<@U123>` -> `@Sam`), as far as Slack answers in
+    time: the trigger id lives 3 s, so at most a second and a few people are looked up."""
+    ids_seen = list(dict.fromkeys(_MENTION.findall(text)))[:_MAX_LOOKUPS]
+    if not ids_seen:
+        return text
+
+    async def name_of(user: str) -> tuple[str, str | None]:
+        try:
+            answer = await client.users_info(user=user)
+        except Exception:  # any failure leaves the mention as it was
+            return user, None
+        info = answer.get("user") or {}
+        profile = info.get("profile") or {}
+        name = profile.get("display_name") or info.get("real_name") or info.get("name")
+        return user, str(name) if name else None
+
+    try:
+        async with asyncio.timeout(_LOOKUP_S):
+            names = dict(await asyncio.gather(*(name_of(u) for u in ids_seen)))
+    except TimeoutError:
+        return text
+
+    def named(match: re.Match[str]) -> str:
+        name = names.get(match.group(1))
+        return f"@{name}" if name else match.group(0)
+
+    return _MENTION.sub(named, text)

@@ -40,14 +40,27 @@ def register(app: AsyncApp, reelbot: Reelbot) -> None:
             await ack(response_action="clear")
             return
         words = KINDS[kind]
-        offer = reelbot.offers(kind).get(chosen_provider(view, context))
+        # The form on screen is the context's provider's; a switch still on its way is not.
+        offer = reelbot.offers(kind).get(context.provider)
         blocks = _block_ids(view)
+        if offer is not None and chosen_provider(view, context) != context.provider:
+            await ack(
+                response_action="errors",
+                errors={ids.PROVIDER_BLOCK: "These fields are for another provider than the "
+                        "one chosen here: wait a moment for them to change, or choose the "
+                        "provider again."},
+            )  # fmt: skip
+            return
         if offer is None:
             first = next(iter(blocks.values()), ids.PROVIDER_BLOCK)
             missing = reelbot.unconfigured(kind)
             await ack(response_action="errors", errors={first: not_configured(words, missing)})
             return
         result = parse_modal(view.get("state", {}).get("values", {}), offer)
+        if not isinstance(result, ModalErrors):
+            stale = await reelbot.catalogs.stale_picks(offer, result.values)
+            if stale:
+                result = ModalErrors(stale)
         if isinstance(result, ModalErrors):
             errors = {blocks.get(name, name): text for name, text in result.errors.items()}
             await ack(response_action="errors", errors=errors)

@@ -83,6 +83,11 @@ class JobStore(SharedState, Protocol):
         lease is held (a lease is never cut short). True when the job is in a due set."""
         ...
 
+    async def lease_end(self, job_id: str) -> float | None:
+        """When the job's current lease ends (possibly past), or None when none was taken or
+        it was released."""
+        ...
+
     async def next_due(self, providers: Sequence[str]) -> float | None:
         """The earliest due time among these providers' jobs (leased ones too), if any."""
         ...
@@ -115,6 +120,10 @@ class JobStore(SharedState, Protocol):
     async def purge(self, before: float, limit: int = 500) -> int:
         """Delete up to `limit` finished jobs (terminal, not due) that finished before
         `before`, with their provider index entries; returns how many went."""
+        ...
+
+    async def purge_shared(self) -> int:
+        """Delete expired shared state where the store does not expire it by itself."""
         ...
 
     async def ping(self) -> bool: ...

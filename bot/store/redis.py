@@ -232,6 +232,10 @@ class RedisJobStore:
         )
         return bool(int(found))
 
+    async def lease_end(self, job_id: str) -> float | None:
+        value = await self._client.hget(self._job_key(job_id), "leased_until")
+        return None if value in (None, b"", "") else float(_text(value))
+
     async def next_due(self, providers: Sequence[str]) -> float | None:
         if not providers:
             return None
@@ -310,6 +314,9 @@ class RedisJobStore:
         if value is None:
             return bool(await self._client.delete(self._shared_key(key)))
         return bool(await self._delete_if(keys=[self._shared_key(key)], args=[value]))
+
+    async def purge_shared(self) -> int:
+        return 0  # Redis expires shared keys itself (PX)
 
     async def ping(self) -> bool:
         try:

@@ -279,6 +279,13 @@ class SqliteJobStore(SharedRows):
 
         return await self._run(make_due)
 
+    async def lease_end(self, job_id: str) -> float | None:
+        def lease_end(conn: sqlite3.Connection) -> float | None:
+            row = conn.execute("SELECT leased_until FROM jobs WHERE id = ?", (job_id,)).fetchone()
+            return None if row is None or row[0] is None else float(row[0])
+
+        return await self._run(lease_end)
+
     async def next_due(self, providers: Sequence[str]) -> float | None:
         wanted = list(dict.fromkeys(providers))
         if not wanted:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
@@ -14,22 +13,17 @@ from providers.aistudios.api import (
     AIStudiosRequest,
     Orientation,
 )
+from providers.avatar_fields import background_field, checked_colour, script_field, script_line
 from providers.forms import Choice, FieldError, FieldType, Form, FormField
 
 MAX_TITLE = 100
 EXCERPT_CHARS = 80
-_HEX = re.compile(r"#?([0-9a-fA-F]{6})")
 
 
 def _script_field(max_chars: int) -> FormField:
-    return FormField(
-        name="script",
-        label="Script",
-        type=FieldType.TEXT,
-        help=f"what the avatar says, as plain text (at most {max_chars:,} characters)",
-        required=True,
-        max_length=max_chars,
-        multiline=True,
+    return script_field(
+        max_chars,
+        help="what the avatar says, as plain text (at most {max_chars:,} characters)",
         placeholder="Hello everyone, here is this week's update…",
     )
 
@@ -37,7 +31,7 @@ def _script_field(max_chars: int) -> FormField:
 FORM = Form(
     subject="script",
     summary="Make an avatar video with DeepBrain AI Studios",
-    example="Hello team, here is the weekly update. avatar=M000045058 outfit=BG00002320",
+    example="provider=aistudios avatar=M000045058 outfit=BG00002320 Hello team, the weekly update.",
     fields=(
         _script_field(DEFAULT_MAX_SCRIPT_CHARS),
         FormField(
@@ -57,15 +51,7 @@ FORM = Form(
             placeholder="Pick an outfit",
             depends_on=("avatar",),
         ),
-        FormField(
-            name="background",
-            label="Background colour",
-            type=FieldType.TEXT,
-            help="the background colour as #RRGGBB",
-            default=DEFAULT_BACKGROUND,
-            max_length=7,
-            placeholder=DEFAULT_BACKGROUND,
-        ),
+        background_field(DEFAULT_BACKGROUND, help="the background colour as #RRGGBB"),
         FormField(
             name="orientation",
             label="Orientation",
@@ -128,11 +114,9 @@ def build_request(
             "Pick an outfit for the avatar (or ask an admin to set AISTUDIOS_DEFAULT_CLOTHES_ID).",
         )
     colour = str(values.get("background") or DEFAULT_BACKGROUND).strip()
-    matched = _HEX.fullmatch(colour)
-    if matched is None:
-        raise FieldError(
-            "background", f"The background colour must be #RRGGBB, like {DEFAULT_BACKGROUND}."
-        )
+    background = checked_colour(
+        colour, f"The background colour must be #RRGGBB, like {DEFAULT_BACKGROUND}."
+    )
     orientation = str(values.get("orientation") or "landscape").strip().lower()
     if orientation not in ORIENTATIONS:
         raise FieldError("orientation", "The orientation must be landscape or portrait.")
@@ -142,7 +126,7 @@ def build_request(
         script=script,
         model_id=model_id,
         cloth_id=cloth_id,
-        background="#" + matched.group(1).upper(),
+        background=background,
         orientation=oriented,
         title=title[:MAX_TITLE] or None,
     )
@@ -150,7 +134,4 @@ def build_request(
 
 def excerpt(script: str, limit: int = EXCERPT_CHARS) -> str:
     """The script's start on one line, quoted: how a request reads in a message."""
-    line = " ".join(script.split())
-    if len(line) > limit:
-        line = line[: limit - 1].rstrip() + "…"
-    return f'"{line}"'
+    return f'"{script_line(script, limit)}"'

@@ -55,6 +55,7 @@ from providers.base import (
     Status,
     Submission,
     Video,
+    own_request,
 )
 from providers.forms import Choice, Form
 from providers.http import make_client, send
@@ -167,7 +168,7 @@ class AIStudiosProvider:
         return AIStudiosRequest.model_validate(stored)
 
     def describe(self, request: BaseModel) -> Description:
-        studio = _aistudios(request)
+        studio = own_request(request, AIStudiosRequest, LABEL)
         return Description(source=form.excerpt(studio.script), title=studio.title)
 
     async def catalog(self, field: str, values: Mapping[str, Any]) -> tuple[Choice, ...]:
@@ -207,7 +208,7 @@ class AIStudiosProvider:
         # `key` is not sent: AI Studios takes no idempotency key, so a lost answer is never
         # sent again (retryable_create is False).
         body = project_body(
-            _aistudios(request),
+            own_request(request, AIStudiosRequest, LABEL),
             resolution=self._resolution,
             workspace_id=self._workspace_id,
             webhook_url=webhook_url,
@@ -276,12 +277,6 @@ class AIStudiosProvider:
 
 def _outfits(count: int) -> str:
     return f"{count} outfit" + ("" if count == 1 else "s")
-
-
-def _aistudios(request: BaseModel) -> AIStudiosRequest:
-    if not isinstance(request, AIStudiosRequest):
-        raise TypeError(f"AI Studios takes an AIStudiosRequest, not {type(request).__name__}")
-    return request
 
 
 def _build(settings: AIStudiosSettings, shared: SharedState) -> AIStudiosProvider:

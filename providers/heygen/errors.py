@@ -116,6 +116,11 @@ ERRORS: dict[str, tuple[type[ProviderError], str]] = {
     "video_too_long": _TOO_LONG_SENTENCE,  # assumed v3 spelling of 40119
     # v1/v2 numeric codes (docs.heygen.com/reference/errors, the seed)
     "40009": _KEY_SENTENCE,
+    "400542": (
+        NeedsAdmin,
+        "HeyGen refused Reelbot's callback address, so a workspace admin must check "
+        "REELBOT_PUBLIC_URL (a public http(s) address of the bot).",
+    ),
     "400112": _KEY_SENTENCE,
     "40001": (
         BadInput,
@@ -141,6 +146,12 @@ PARAM_NAMES: dict[str, str] = {
     "background.value": "background colour",
     "title": "title",
     "caption": "captions setting",
+}
+
+# A validation_error about these is an admin's to fix: the setting that produces each.
+_SET_BY_ADMIN = {
+    "callback_url": "REELBOT_PUBLIC_URL",
+    "callback_id": "the Reelbot version (job ids)",
 }
 
 _BY_STATUS = {401: "unauthorized", 402: "insufficient_credit", 403: "forbidden"}
@@ -184,6 +195,13 @@ def error_for(
     if known is None:
         return None
     cls, sentence = known
+    if code == "validation_error" and param in _SET_BY_ADMIN:
+        # Values Reelbot fills in from its settings: the requester cannot change them.
+        return NeedsAdmin(
+            f"HeyGen did not accept `{param}`, which comes from Reelbot's own settings, so a "
+            f"workspace admin must check {_SET_BY_ADMIN[param]}.",
+            code=code,
+        )
     if code == "validation_error":
         name, tag = (PARAM_NAMES.get(param, "value"), f"`{param}`") if param else ("request", "")
         inside = ": ".join(part for part in (tag, detail) if part)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+from providers.avatar_fields import background_field, checked_colour, script_field
 from providers.forms import Choice, FieldError, FieldType, Form, FormField
 from providers.heygen.api import (
     ASPECTS,
@@ -18,8 +18,6 @@ from providers.heygen.api import (
     HeyGenRequest,
 )
 
-_HEX = re.compile(r"#?([0-9A-Fa-f]{6})")
-
 _ASPECT_LABELS = {
     "16:9": "16:9 landscape",
     "9:16": "9:16 portrait",
@@ -30,14 +28,9 @@ _ASPECT_LABELS = {
 
 
 def _script_field(max_chars: int) -> FormField:
-    return FormField(
-        name="script",
-        label="Script",
-        type=FieldType.TEXT,
-        help=f"what the avatar says, up to {max_chars:,} characters",
-        required=True,
-        max_length=max_chars,
-        multiline=True,
+    return script_field(
+        max_chars,
+        help="what the avatar says, up to {max_chars:,} characters",
         placeholder="Hi team, here is this week's update…",
     )
 
@@ -62,14 +55,8 @@ FORM = Form(
             type=FieldType.LOOKUP,
             help="the voice that reads the script; leave it out to use the avatar's own voice",
         ),
-        FormField(
-            name="background",
-            label="Background colour",
-            type=FieldType.TEXT,
-            help="a hex colour such as #0A84FF",
-            default=DEFAULT_BACKGROUND,
-            max_length=7,
-            placeholder="#FFFFFF",
+        background_field(
+            DEFAULT_BACKGROUND, help="a hex colour such as #0A84FF", placeholder="#FFFFFF"
         ),
         FormField(
             name="aspect",
@@ -139,11 +126,9 @@ def build_request(
     if not avatar:
         raise FieldError("avatar", "Pick an avatar (or ask an admin to set a default avatar).")
     colour = _text(values, "background") or DEFAULT_BACKGROUND
-    matched = _HEX.fullmatch(colour)
-    if matched is None:
-        raise FieldError(
-            "background", f"Give the background as a hex colour such as #0A84FF, not {colour!r}."
-        )
+    background = checked_colour(
+        colour, f"Give the background as a hex colour such as #0A84FF, not {colour!r}."
+    )
     aspect = _text(values, "aspect") or DEFAULT_ASPECT
     if aspect not in ASPECTS:
         raise FieldError("aspect", f"Pick one of {', '.join(ASPECTS)}.")
@@ -161,7 +146,7 @@ def build_request(
         script=script,
         avatar_id=avatar,
         voice_id=_text(values, "voice") or None,
-        background="#" + matched.group(1).upper(),
+        background=background,
         aspect=aspect,
         captions=bool(values.get("captions", False)),
         test=test,

@@ -11,6 +11,7 @@ import httpx
 from pydantic import BaseModel, Field, HttpUrl, SecretStr, ValidationError, field_validator
 from pydantic_settings import SettingsConfigDict
 
+from providers.avatar_fields import script_line
 from providers.base import (
     BadInput,
     Description,
@@ -24,6 +25,7 @@ from providers.base import (
     Status,
     Submission,
     Video,
+    own_request,
 )
 from providers.forms import Choice, Form
 from providers.heygen import form
@@ -155,10 +157,8 @@ class HeyGenProvider:
         return HeyGenRequest.model_validate(stored)
 
     def describe(self, request: BaseModel) -> Description:
-        heygen = _heygen(request)
-        line = " ".join(heygen.script.split())
-        if len(line) > 80:
-            line = line[:79].rstrip() + "…"
+        heygen = own_request(request, HeyGenRequest, LABEL)
+        line = script_line(heygen.script, 80)
         return Description(source=f"\u201c{line}\u201d", title=heygen.title)
 
     def quote(self, request: BaseModel) -> Quote | None:
@@ -168,7 +168,7 @@ class HeyGenProvider:
     async def submit(
         self, request: BaseModel, *, key: str, webhook_url: str | None = None
     ) -> Submission:
-        heygen = _heygen(request)
+        heygen = own_request(request, HeyGenRequest, LABEL)
         v3 = self.api_version == "v3"
         if v3 and heygen.test:
             raise BadInput(
@@ -316,12 +316,6 @@ class HeyGenProvider:
                 raise error from None
             # `from None`: the validation error quotes the body, which must stay out of logs.
             raise unreadable() from None
-
-
-def _heygen(request: BaseModel) -> HeyGenRequest:
-    if not isinstance(request, HeyGenRequest):
-        raise TypeError(f"HeyGen takes a HeyGenRequest, not {type(request).__name__}")
-    return request
 
 
 def _build(settings: HeyGenSettings, shared: SharedState) -> HeyGenProvider:

@@ -32,6 +32,7 @@ from aiohttp import web
 
 from providers.simulators.aistudios_data import DEFAULT_MODELS
 from providers.simulators.aistudios_rules import validate
+from providers.simulators.server import SimulatorServer, next_fault
 
 __all__ = ["DEFAULT_MODELS", "AIStudiosSimulator", "Endpoint", "Fault", "envelope_error"]
 
@@ -80,7 +81,7 @@ def _ok(data: Any) -> web.Response:
     return web.json_response({"success": True, "data": data, "error": None})
 
 
-class AIStudiosSimulator:
+class AIStudiosSimulator(SimulatorServer):
     def __init__(
         self,
         app_id: str = "sim-app",
@@ -94,6 +95,7 @@ class AIStudiosSimulator:
         api_plan: bool = True,
         max_script_chars: int | None = None,
     ) -> None:
+        super().__init__()
         self.app_id = app_id
         self.user_key = user_key
         self.token_seconds = token_seconds
@@ -117,41 +119,17 @@ class AIStudiosSimulator:
         self.tokens: dict[str, float] = {}  # every token issued -> when it expires
         self._projects: dict[str, _Project] = {}
         self._faults: dict[Endpoint, deque[_Injected]] = {e: deque() for e in get_args(Endpoint)}
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._stopping = asyncio.Event()
-        self._runner: web.AppRunner | None = None
-        self._origin = ""
 
     # --- lifecycle --------------------------------------------------------------------------
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        app = web.Application()
+    def _routes(self) -> list[web.RouteDef]:
         route = self._route
-        app.router.add_post(f"{PREFIX}/auth/token", route("token", self._token))
-        app.router.add_get(f"{PREFIX}/model", route("models", self._models))
-        app.router.add_post(f"{PREFIX}/editor/project", route("create", self._create))
-        app.router.add_get(f"{PREFIX}/editor/project/{{id}}", route("project", self._project))
-        app.router.add_get(f"{PREFIX}/editor/progress/{{id}}", route("progress", self._progress))
-        self._stopping.clear()
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, host, port).start()
-        bound_host, bound_port = self._runner.addresses[0][:2]
-        self._origin = f"http://{bound_host}:{bound_port}"
-
-    async def stop(self) -> None:
-        self._stopping.set()
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    @property
-    def base_url(self) -> str:
-        if not self._origin:
-            raise RuntimeError("the simulator is not started")
-        return self._origin
+        return [
+            web.post(f"{PREFIX}/auth/token", route("token", self._token)),
+            web.get(f"{PREFIX}/model", route("models", self._models)),
+            web.post(f"{PREFIX}/editor/project", route("create", self._create)),
+            web.get(f"{PREFIX}/editor/project/{{id}}", route("project", self._project)),
+            web.get(f"{PREFIX}/editor/progress/{{id}}", route("progress", self._progress)),
+        ]
 
     @property
     def create_attempts(self) -> int:
@@ -268,13 +246,9 @@ class AIStudiosSimulator:
         return None
 
     async def _fault(self, endpoint: Endpoint) -> web.StreamResponse | None:
-        queue = self._faults[endpoint]
-        if not queue:
+        injected = next_fault(self._faults[endpoint])
+        if injected is None:
             return None
-        injected = queue[0]
-        injected.times -= 1
-        if injected.times <= 0:
-            queue.popleft()
         if injected.fault == "http500":
             return web.Response(status=500, text="Internal Server Error")
         if injected.fault == "malformed":
@@ -287,11 +261,7 @@ class AIStudiosSimulator:
         if injected.fault == "expire_token_now":
             self.expire_tokens()
             return None
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._stopping.wait(), injected.delay)
-        if self._stopping.is_set():
-            return web.Response(status=503, text="shutting down")
-        return None
+        return await self._hold(injected.delay)
 
     def _new_project(self, body: dict[str, Any]) -> _Project:
         fails = self.failing_renders > 0
@@ -309,9 +279,7 @@ class AIStudiosSimulator:
         )
         self._projects[project.project_id] = project
         if project.export and not fails and project.webhook_url is not None:
-            task = asyncio.create_task(self._call_back(project, project.webhook_url))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._spawn(self._call_back(project, project.webhook_url))
         return project
 
     def _progress_of(self, project: _Project) -> dict[str, Any]:

@@ -48,6 +48,7 @@ from providers.simulators.heygen_rules import (
     read_object,
 )
 from providers.simulators.heygen_webhooks import Hook, deliver, register
+from providers.simulators.server import SimulatorServer, next_fault
 
 __all__ = ["LOOKS", "VOICES", "Endpoint", "Fault", "HeyGenSimulator", "Shape"]
 
@@ -65,7 +66,7 @@ class _Injected:
     delay: float
 
 
-class HeyGenSimulator:
+class HeyGenSimulator(SimulatorServer):
     def __init__(
         self,
         api_key: str = "sim-heygen-key",
@@ -84,6 +85,7 @@ class HeyGenSimulator:
         max_body_bytes: int = 1_000_000,
         create_seconds: float = 0.0,
     ) -> None:
+        super().__init__()
         self.api_key = api_key
         self.render_seconds, self.stages = render_seconds, stages
         self.credits, self.credit_per_video = credits, credit_per_video
@@ -111,50 +113,32 @@ class HeyGenSimulator:
         self._made: deque[tuple[float, bool]] = deque()  # (when, test) per accepted create
         self._offset = 0.0
         self._moved = asyncio.Event()
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._stopping = asyncio.Event()
-        self._runner: web.AppRunner | None = None
         self._session: aiohttp.ClientSession | None = None
-        self._origin = ""
 
     # --- lifecycle --------------------------------------------------------------------------
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        app = web.Application(client_max_size=max(self.max_body_bytes * 2, 1024**2))
-        add = app.router
-        add.add_post("/v3/videos", partial(self._create, api="v3"))
-        add.add_post("/v2/video/generate", partial(self._create, api="v2"))
-        add.add_get("/v3/videos/{video_id}", partial(self._status, shape="v3"))
-        add.add_get("/v1/video_status.get", partial(self._status, shape="v1"))
-        add.add_get("/v3/avatars/looks", partial(self._list, kind="looks"))
-        add.add_get("/v3/voices", partial(self._list, kind="voices"))
-        add.add_get("/v2/avatars", partial(self._list, kind="v2_avatars"))
-        add.add_get("/v2/voices", partial(self._list, kind="v2_voices"))
-        add.add_get("/files/{video_id}/{name}", self._file)
-        add.add_get("/previews/{name}", self._file)
-        self._stopping.clear()
-        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5))
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, host, port).start()
-        bound_host, bound_port = self._runner.addresses[0][:2]
-        self._origin = f"http://{bound_host}:{bound_port}"
+    def _routes(self) -> list[web.RouteDef]:
+        return [
+            web.post("/v3/videos", partial(self._create, api="v3")),
+            web.post("/v2/video/generate", partial(self._create, api="v2")),
+            web.get("/v3/videos/{video_id}", partial(self._status, shape="v3")),
+            web.get("/v1/video_status.get", partial(self._status, shape="v1")),
+            web.get("/v3/avatars/looks", partial(self._list, kind="looks")),
+            web.get("/v3/voices", partial(self._list, kind="voices")),
+            web.get("/v2/avatars", partial(self._list, kind="v2_avatars")),
+            web.get("/v2/voices", partial(self._list, kind="v2_voices")),
+            web.get("/files/{video_id}/{name}", self._file),
+            web.get("/previews/{name}", self._file),
+        ]
 
-    async def stop(self) -> None:
-        self._stopping.set()
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+    def _client_max_size(self) -> int:
+        return max(self.max_body_bytes * 2, 1024**2)
+
+    async def _open(self) -> None:
+        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5))
+
+    async def _close(self) -> None:
         if self._session is not None:
             await self._session.close()
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    @property
-    def base_url(self) -> str:
-        if not self._origin:
-            raise RuntimeError("the simulator is not started")
-        return self._origin
 
     # --- test controls ----------------------------------------------------------------------
     def inject(
@@ -352,20 +336,8 @@ class HeyGenSimulator:
     def _now(self) -> float:
         return time.monotonic() + self._offset
 
-    def _spawn(self, work: Any) -> None:
-        task = asyncio.create_task(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
     def _take(self, endpoint: Endpoint) -> _Injected | None:
-        queue = self._faults.get(endpoint)
-        if not queue:
-            return None
-        injected = queue[0]
-        injected.times -= 1
-        if injected.times <= 0:
-            queue.popleft()
-        return injected
+        return next_fault(self._faults.get(endpoint))
 
     async def _fault(self, injected: _Injected | None, shape: Shape) -> web.StreamResponse | None:
         if injected is None:
@@ -378,8 +350,4 @@ class HeyGenSimulator:
             )
         if injected.fault == "error" and injected.code is not None:
             return self._refuse(Refusal(injected.code), shape)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._stopping.wait(), injected.delay)
-        if self._stopping.is_set():
-            return web.Response(status=503, text="shutting down")
-        return None
+        return await self._hold(injected.delay)

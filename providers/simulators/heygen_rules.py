@@ -136,6 +136,13 @@ def parse_v3(
             "background.value must be a hex colour such as #ff0000.",
             param="background.value",
         )
+    callback = body.get("callback_url")
+    if callback is not None and not (
+        isinstance(callback, str) and callback.startswith(("https://", "http://"))
+    ):
+        raise Refusal(
+            "validation_error", "callback_url must be an http(s) URL.", param="callback_url"
+        )
     caption = body.get("caption")
     if caption is not None and not (
         isinstance(caption, dict)
@@ -179,6 +186,11 @@ def parse_v2(
         raise Refusal(400175, "dimension must be even numbers from 128 to 4096")
     if len(script) > MAX_SCRIPT:
         raise Refusal(400175, f"input_text is longer than {MAX_SCRIPT} characters")
+    callback = body.get("callback_url")
+    if callback is not None and not (
+        isinstance(callback, str) and callback.startswith(("https://", "http://"))
+    ):
+        raise Refusal(400542, "Url of this webhook endpoint is invalid")
     test = body.get("test") is True
     return Accepted(script, test=test, captions=body.get("caption") is True)
 

@@ -22,6 +22,8 @@ from urllib.parse import urlsplit
 import aiohttp
 from aiohttp import web
 
+from providers.simulators.server import SimulatorServer, next_fault
+
 # The simulator's tables are copied from Vizard's documents (seed 000 and docs.vizard.ai, see
 # shared/providers.md), never imported from the client: a client table that drifted from the
 # documents must make the tests fail, not move the simulator with it.
@@ -97,7 +99,7 @@ def _switch_ok(value: Any) -> bool:
     return value is None or (_is_int(value) and value in (0, 1))
 
 
-class VizardSimulator:
+class VizardSimulator(SimulatorServer):
     def __init__(
         self,
         api_key: str = "sim-vizard-key",
@@ -108,6 +110,7 @@ class VizardSimulator:
         per_hour: int = 20,
         minutes_left: float = 10_000,
     ) -> None:
+        super().__init__(path=PREFIX)
         self.api_key = api_key
         self.clips_per_job = clips_per_job
         self.render_seconds = render_seconds
@@ -121,40 +124,15 @@ class VizardSimulator:
         self._projects: dict[int, _Project] = {}
         self._accepted_at: defaultdict[str, deque[float]] = defaultdict(deque)
         self._next_id = 60_000_000 + random.randrange(1_000_000)
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._stopping = asyncio.Event()
-        self._runner: web.AppRunner | None = None
-        self._origin = ""
         self.on_create: Callable[[dict[str, Any]], None] | None = None
 
     # --- lifecycle --------------------------------------------------------------------------
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        app = web.Application()
-        app.router.add_post(f"{PREFIX}/project/create", self._create)
-        app.router.add_get(f"{PREFIX}/project/query/{{project_id}}", self._query)
-        app.router.add_get("/clips/{project_id}/{name}", self._clip)
-        self._stopping.clear()
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, host, port)
-        await site.start()
-        bound_host, bound_port = self._runner.addresses[0][:2]
-        self._origin = f"http://{bound_host}:{bound_port}"
-
-    async def stop(self) -> None:
-        self._stopping.set()
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    @property
-    def base_url(self) -> str:
-        if not self._origin:
-            raise RuntimeError("the simulator is not started")
-        return f"{self._origin}{PREFIX}"
+    def _routes(self) -> list[web.RouteDef]:
+        return [
+            web.post(f"{PREFIX}/project/create", self._create),
+            web.get(f"{PREFIX}/project/query/{{project_id}}", self._query),
+            web.get("/clips/{project_id}/{name}", self._clip),
+        ]
 
     # --- test controls ----------------------------------------------------------------------
     def inject(
@@ -243,13 +221,9 @@ class VizardSimulator:
 
     # --- internals --------------------------------------------------------------------------
     async def _fault(self, endpoint: Endpoint) -> web.StreamResponse | None:
-        queue = self._faults[endpoint]
-        if not queue:
+        injected = next_fault(self._faults[endpoint])
+        if injected is None:
             return None
-        injected = queue[0]
-        injected.times -= 1
-        if injected.times <= 0:
-            queue.popleft()
         if injected.fault == "http500":
             return web.Response(status=500, text="Internal Server Error")
         if injected.fault == "malformed":
@@ -259,11 +233,7 @@ class VizardSimulator:
         if injected.fault == "code":
             return _code(injected.code if injected.code is not None else 4002)
         # A timeout: hold the answer, but let stop() end the wait at once.
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._stopping.wait(), injected.delay)
-        if self._stopping.is_set():
-            return web.Response(status=503, text="shutting down")
-        return None
+        return await self._hold(injected.delay)
 
     def _within_rate(self, key: str) -> bool:
         now = time.monotonic()
@@ -292,9 +262,7 @@ class VizardSimulator:
             project.videos = self._videos(project)
         self._projects[project.project_id] = project
         if project.webhook_url is not None:
-            task = asyncio.create_task(self._call_back(project, project.webhook_url))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._spawn(self._call_back(project, project.webhook_url))
         return project
 
     def _videos(self, project: _Project) -> list[dict[str, Any]]:

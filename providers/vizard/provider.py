@@ -24,6 +24,7 @@ from providers.base import (
     Status,
     Submission,
     dump_request,
+    own_request,
 )
 from providers.forms import Choice, Form
 from providers.http import make_client, send
@@ -96,7 +97,7 @@ class VizardProvider:
         return VizardRequest.model_validate(stored)
 
     def describe(self, request: BaseModel) -> Description:
-        vizard = _vizard(request)
+        vizard = own_request(request, VizardRequest, LABEL)
         return Description(source=vizard.video_url, title=vizard.project_name)
 
     async def catalog(self, field: str, values: Mapping[str, Any]) -> tuple[Choice, ...]:
@@ -108,7 +109,7 @@ class VizardProvider:
     async def submit(
         self, request: BaseModel, *, key: str, webhook_url: str | None = None
     ) -> Submission:
-        body = dump_request(_vizard(request))
+        body = dump_request(own_request(request, VizardRequest, LABEL))
         if webhook_url is not None:
             body["webhookUrl"] = webhook_url
         response = await send(
@@ -177,12 +178,6 @@ class VizardProvider:
 
     async def aclose(self) -> None:
         await self._client.aclose()
-
-
-def _vizard(request: BaseModel) -> VizardRequest:
-    if not isinstance(request, VizardRequest):
-        raise TypeError(f"Vizard takes a VizardRequest, not {type(request).__name__}")
-    return request
 
 
 def _build(settings: VizardSettings, shared: SharedState) -> VizardProvider:

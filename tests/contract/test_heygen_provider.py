@@ -640,6 +640,8 @@ async def _provoke(sim: HeyGenSimulator, heygen: HeyGenProvider, how: str, arg: 
     """Make the simulator answer one documented error, by input or by a fault."""
     if how == "create":
         return await _create(heygen, **arg)
+    if how == "callback":
+        return await heygen.submit(a_request(), key=KEY, webhook_url=arg)
     if how == "render":
         return await _render(sim, heygen, **arg)
     if how == "inject":
@@ -705,6 +707,10 @@ CASES: dict[str, tuple[ApiVersion, str, type[ProviderError], tuple[str, ...], st
                   "second", {"trial_daily_cap": 1}),
     "too-long-for-plan": ("v3", "video_too_long", NeedsAdmin, ("too long", "plan"),
                           "render", {"script": "fail-too-long"}),
+    "bad-callback": ("v3", "validation_error", NeedsAdmin, ("REELBOT_PUBLIC_URL",),
+                     "callback", "ftp://bot.example/hook"),
+    "v2-bad-callback": ("v2", "400542", NeedsAdmin, ("REELBOT_PUBLIC_URL",),
+                        "callback", "ftp://bot.example/hook"),
     "v2-bad-key": ("v2", "40009", NeedsAdmin, ("HEYGEN_API_KEY",), "wrong-key", False),
     "v2-bad-key-on-status": ("v2", "40009", NeedsAdmin, ("HEYGEN_API_KEY",), "wrong-key", True),
     "v2-unauthorized": ("v2", "400112", NeedsAdmin, ("HEYGEN_API_KEY",), "inject", 400112),
@@ -883,3 +889,11 @@ async def _raised(work: Awaitable[Any]) -> ProviderError:
     except ProviderError as exc:
         return exc
     raise AssertionError("expected a ProviderError")
+
+
+async def test_a_callback_url_heygen_refuses_is_an_admins_problem_naming_the_setting(
+    provider: HeyGenProvider,
+) -> None:
+    with pytest.raises(NeedsAdmin) as refused:
+        await provider.submit(a_request(), key="k" * 32, webhook_url="ftp://bot.example/hook")
+    assert "REELBOT_PUBLIC_URL" in refused.value.message

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.store import JobStore
+from bot.store import JobStore, SqliteJobStore
 from tests.contract.conftest import Connect
+from tests.factories import make_job
 
 
 async def test_a_value_put_is_read_by_another_replica_until_it_expires(connect: Connect) -> None:
@@ -55,3 +56,25 @@ async def test_keys_are_kept_apart_from_jobs_and_each_other(store: JobStore) -> 
     await store.shared_put("b", "2", ttl=30)
     assert (await store.shared_get("a"), await store.shared_get("b")) == ("1", "2")
     assert await store.recent_for_user("a") == []
+
+
+async def test_lease_end_says_when_the_lease_ends_and_nothing_once_released(
+    store: JobStore,
+) -> None:
+    added = await store.add(make_job(next_run_at=100.0))
+    assert await store.lease_end(added.id) is None
+    held = await store.claim(added.id, 100.0, 60, "owner")
+    assert held is not None
+    assert await store.lease_end(added.id) == 160.0
+    assert await store.save(held, now=101.0, owner="owner", release=True) is not None
+    assert await store.lease_end(added.id) is None
+    assert await store.lease_end("no-such-job") is None
+
+
+async def test_expired_shared_state_is_gone_after_a_purge(store: JobStore) -> None:
+    await store.shared_put("old", "1", ttl=0.2)
+    await store.shared_put("new", "2", ttl=60)
+    await asyncio.sleep(0.4)
+    # SQLite deletes the expired row; Redis has expired the key by itself.
+    assert await store.purge_shared() == (1 if isinstance(store, SqliteJobStore) else 0)
+    assert (await store.shared_get("old"), await store.shared_get("new")) == (None, "2")

@@ -70,7 +70,7 @@ def bot_env(**values: str) -> dict[str, str]:
 
 
 async def start_bot(env: dict[str, str], log_path: Path) -> BotProcess:
-    port = free_port()
+    port = int(env["PORT"]) if "PORT" in env else free_port()
     env = {**env, "PORT": str(port)}
     log_file = open(log_path, "wb")  # noqa: ASYNC230, SIM115 - closed in BotProcess.stop
     process = await asyncio.create_subprocess_exec(

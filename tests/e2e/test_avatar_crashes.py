@@ -18,6 +18,7 @@ from bot.jobs import Job, JobState
 from bot.sandbox import SlackRequests
 from providers.simulators.aistudios import AIStudiosSimulator
 from providers.simulators.heygen import HeyGenSimulator
+from tests.conftest import free_port
 from tests.e2e.conftest import ALICE, CHANNEL
 from tests.e2e.processes import SIGNING_SECRET, BotProcess, Stage
 
@@ -109,8 +110,12 @@ async def test_avatar_secrets_never_appear_in_any_log_line_or_slack_post(
     studio = AIStudiosSimulator("known-app-id", "known-aistudios-user-key-77", render_seconds=0.5)
     await studio.start()
     webhook_secret = "whsec_known-heygen-webhook-secret"
+    port = free_port()
     env = {
         "LOG_LEVEL": "DEBUG",
+        # Creates carry the jobs' own callback URLs, and the simulators call them.
+        "PORT": str(port),
+        "REELBOT_PUBLIC_URL": f"http://127.0.0.1:{port}",
         "HEYGEN_API_KEY": HEYGEN_KEY,
         "HEYGEN_BASE_URL": heygen.base_url,
         "HEYGEN_DEFAULT_AVATAR_ID": TYLER,
@@ -148,6 +153,7 @@ async def test_avatar_secrets_never_appear_in_any_log_line_or_slack_post(
     posted = json.dumps([(m.text, m.blocks) for m in stage.sandbox.messages(CHANNEL)])
     posted += json.dumps([(e.text, e.blocks) for e in stage.sandbox.ephemerals])
     assert studio.tokens, "an AI Studios token was issued"
+    assert studio.webhooks and heygen.deliveries, "both called the jobs' callback URLs"
     known = [HEYGEN_KEY, webhook_secret, studio.user_key, *studio.tokens]
     known += [j.webhook_token for j in jobs]
     for secret in known:

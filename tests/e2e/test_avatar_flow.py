@@ -11,7 +11,7 @@ from bot import ids
 from bot.jobs import Job, JobState
 from bot.sandbox.server import Message
 from bot.sandbox.validation import options_response_problems
-from providers.base import Video
+from providers.base import ErrorKind, JobKind, Video, dump_request
 from tests.e2e.conftest import ALICE, BOB, CHANNEL, Stack, StackFactory
 
 TYLER = "Tyler-incasualsuit-20220721"
@@ -238,6 +238,7 @@ async def test_the_message_shortcut_makes_the_video_in_that_messages_thread(
     make_stack: StackFactory,
 ) -> None:
     stack = await _avatar_stack(make_stack, heygen_default_avatar_id=TYLER)
+    stack.sandbox.add_user(BOB, "bob")
     message = stack.sandbox.person_posts(CHANNEL, "Launch day: thank you <@U0BOB> &amp; team!")
     answer = await stack.slack.message_shortcut(
         "make_avatar_video", user_id=ALICE, channel_id=CHANNEL, message_ts=message.ts,
@@ -247,8 +248,7 @@ async def test_the_message_shortcut_makes_the_video_in_that_messages_thread(
     await stack.wait_for(lambda: _true(bool(stack.sandbox.views_opened)))
     view = stack.sandbox.views_opened[-1]
     assert (
-        _blocks(view)["script"]["element"]["initial_value"]
-        == "Launch day: thank you @U0BOB & team!"
+        _blocks(view)["script"]["element"]["initial_value"] == "Launch day: thank you @Bob & team!"
     )
     values = {
         "script": {"script": {"type": "plain_text_input", "value": "Launch day: thank you!"}},
@@ -286,3 +286,132 @@ async def test_modal_errors_come_back_under_the_field(make_stack: StackFactory) 
     assert body["response_action"] == "errors"
     assert set(body["errors"]) >= {"avatar"}
     assert stack.heygen is not None and stack.heygen.creates == []
+
+
+async def test_changing_the_avatar_empties_the_outfit_even_when_a_default_is_set(
+    make_stack: StackFactory,
+) -> None:
+    stack = await make_stack(
+        aistudios=True, aistudios_default_model_id=PAIGE, aistudios_default_clothes_id=NAVY
+    )
+    assert stack.aistudios is not None
+    view = await _open_modal(stack)
+    assert _blocks(view)["outfit"]["element"]["initial_option"]["value"] == NAVY
+    script = {"script": {"script": {"type": "plain_text_input", "value": "Hello."}}}
+    await stack.slack.view_select(
+        view, "avatar", "avatar", "M000004017", label="Jonathan",
+        element_type="external_select", values=script | {"outfit": {"outfit": _picked(NAVY)}},
+    )  # fmt: skip
+    view = await _updated(stack, 1)
+    outfit = _blocks(view)[_block_of(view, "outfit")]
+    assert "initial_option" not in outfit["element"], "Paige's outfit is not Jonathan's"
+    # A stale pick sent anyway (an old view) is refused under the field, with no create.
+    values = script | {
+        _block_of(view, "avatar"): {"avatar": _picked("M000004017")},
+        _block_of(view, "outfit"): {"outfit": _picked(NAVY)},
+    }
+    answer = await stack.slack.view_submission(view, values, user_id=ALICE)
+    body = answer.json()
+    assert body["response_action"] == "errors"
+    assert "does not offer that outfit" in body["errors"][_block_of(view, "outfit")]
+    assert stack.aistudios.creates == []
+
+
+async def test_a_submission_while_the_provider_switch_is_on_its_way_is_held_back(
+    make_stack: StackFactory,
+) -> None:
+    stack = await _avatar_stack(make_stack)
+    view = await _open_modal(stack)  # HeyGen's form
+    values = {
+        ids.PROVIDER_BLOCK: {ids.PROVIDER_ACTION: _picked("aistudios", kind="static_select")},
+        "script": {"script": {"type": "plain_text_input", "value": "Hi"}},
+        "avatar": {"avatar": _picked(TYLER)},
+    }
+    answer = await stack.slack.view_submission(view, values, user_id=ALICE)
+    body = answer.json()
+    assert body["response_action"] == "errors" and ids.PROVIDER_BLOCK in body["errors"]
+    assert stack.heygen is not None and stack.heygen.creates == []
+    assert stack.aistudios is not None and stack.aistudios.creates == []
+
+
+async def test_a_long_heygen_script_carried_to_ai_studios_is_kept_and_flagged_on_submit(
+    make_stack: StackFactory,
+) -> None:
+    stack = await _avatar_stack(make_stack)
+    view = await _open_modal(stack)
+    long_script = "word " * 504  # 2,520 characters: fine for HeyGen, over AI Studios' 2,000
+    script = {"script": {"script": {"type": "plain_text_input", "value": long_script}}}
+    await stack.slack.view_select(
+        view, ids.PROVIDER_BLOCK, ids.PROVIDER_ACTION, "aistudios", values=script
+    )
+    view = await _updated(stack, 1)
+    assert stack.sandbox.calls_to("views.update")[-1].error is None, "Slack took the view"
+    assert _blocks(view)["script"]["element"]["initial_value"] == long_script
+
+
+async def test_heygen_saying_slow_down_for_hours_delays_the_video_but_never_fails_it(
+    make_stack: StackFactory,
+) -> None:
+    stack = await _avatar_stack(make_stack, heygen_default_avatar_id=TYLER)
+    assert stack.heygen is not None
+    stack.heygen.inject("create", "error", code="rate_limit_exceeded", times=7)
+    await stack.slack.slash_command("/avatar", "Patience.", user_id=ALICE, channel_id=CHANNEL)
+
+    async def finished() -> bool:
+        stack.clock.advance(3600)  # an hour between each of HeyGen's refusals
+        jobs = await stack.jobs()
+        return bool(jobs) and jobs[0].settled
+
+    await stack.wait_for(finished, seconds=30)
+    [job] = await stack.jobs()
+    assert job.state is JobState.DONE, job.error
+    assert stack.heygen.create_attempts == 8 and len(stack.heygen.creates) == 1
+
+
+async def test_a_create_sent_without_a_key_is_never_resent_by_a_replica_that_sends_keys(
+    make_stack: StackFactory,
+) -> None:
+    # A v2 replica (no Idempotency-Key) died mid-create; this replica runs v3.
+    stack = await _avatar_stack(make_stack)
+    assert stack.heygen is not None
+    heygen = stack.runtime.providers["heygen"]
+    request = heygen.build_request({"script": "Hi", "avatar": TYLER, "aspect": "16:9"})
+    now = stack.clock()
+    job = Job(
+        kind=JobKind.AVATAR, provider="heygen", state=JobState.SUBMITTING, channel_id=CHANNEL,
+        user_id=ALICE, source="Hi", request=dump_request(request), next_run_at=now,
+        create_started_at=now, create_attempts=1, create_keyed=False,
+    )  # fmt: skip
+    await stack.runtime.store.add(job)
+    stack.runtime.poller.wake()
+    [done] = await stack.wait_until_settled()
+    assert done.error_kind is ErrorKind.CREATE_LOST
+    assert stack.heygen.create_attempts == 0, "never sent again, not even with a key"
+
+
+async def test_a_command_naming_another_avatar_opens_the_form_to_pick_its_outfit(
+    make_stack: StackFactory,
+) -> None:
+    stack = await make_stack(
+        aistudios=True, aistudios_default_model_id=PAIGE, aistudios_default_clothes_id=NAVY
+    )
+    view = await _open_modal(stack, "avatar=M000004017 Hello there.")
+    blocks = _blocks(view)
+    assert blocks["avatar"]["element"]["initial_option"]["value"] == "M000004017"
+    assert "initial_option" not in blocks["outfit"]["element"], "Paige's default is not used"
+    assert blocks["script"]["element"]["initial_value"] == "Hello there."
+    assert stack.aistudios is not None and stack.aistudios.creates == []
+
+
+async def test_the_shortcut_leaves_out_invisible_characters_the_form_would_refuse(
+    make_stack: StackFactory,
+) -> None:
+    stack = await _avatar_stack(make_stack, heygen_default_avatar_id=TYLER)
+    message = stack.sandbox.person_posts(CHANNEL, "Hello\u200b team\u200d!")
+    await stack.slack.message_shortcut(
+        "make_avatar_video", user_id=ALICE, channel_id=CHANNEL, message_ts=message.ts,
+        text=message.text,
+    )  # fmt: skip
+    await stack.wait_for(lambda: _true(bool(stack.sandbox.views_opened)))
+    shown = _blocks(stack.sandbox.views_opened[-1])["script"]["element"]["initial_value"]
+    assert shown == "Hello team\u200d!"

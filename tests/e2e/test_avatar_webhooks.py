@@ -11,9 +11,12 @@ import time
 
 import httpx
 
+from bot.hasten import Hastener
 from bot.jobs import Job, JobState
+from bot.store import RedisJobStore
 from tests.conftest import free_port
 from tests.e2e.conftest import ALICE, CHANNEL, Stack, StackFactory
+from tests.factories import make_job
 
 TYLER = "Tyler-incasualsuit-20220721"
 SLOW = {"poll_min_seconds": 600, "poll_max_seconds": 600}
@@ -81,6 +84,8 @@ async def test_a_callback_with_a_wrong_token_changes_nothing_and_a_good_one_poll
     assert stack.aistudios.creates[0]["webhookUrl"].endswith(f"/{job.id}/{job.webhook_token}")
     await asyncio.sleep(0.5)
     polls = stack.aistudios.calls["progress"]
+    before = await stack.runtime.store.get(job.id)
+    assert before is not None
     base = f"http://127.0.0.1:{port}/webhooks/aistudios"
     async with httpx.AsyncClient() as http:
         forged = {"progress": 100, "download_url": "https://evil.example/x.mp4"}
@@ -93,7 +98,8 @@ async def test_a_callback_with_a_wrong_token_changes_nothing_and_a_good_one_poll
             assert answer.status_code in (200, 404)
         await asyncio.sleep(1.0)
         after = await stack.runtime.store.get(job.id)
-        assert after is not None and after.next_run_at == (await _job(stack)).next_run_at
+        assert after is not None and after.next_run_at == before.next_run_at
+        assert after.next_run_at is not None and after.next_run_at > time.time() + 60
         assert stack.aistudios.calls["progress"] == polls, "no poll for a wrong token"
         assert after.state is not JobState.DONE and not after.outputs
 
@@ -138,3 +144,31 @@ async def test_heygens_signed_endpoint_refuses_a_bad_signature_and_heeds_a_good_
     [done] = await stack.wait_until_settled(seconds=15)
     assert done.state is JobState.DONE
     assert any(url == endpoint for url, _, _ in stack.heygen.deliveries)
+
+
+async def test_a_callback_during_the_turn_that_holds_the_job_still_makes_it_due(
+    redis_url: str, redis_prefix: str
+) -> None:
+    store = RedisJobStore.from_url(redis_url, redis_prefix)
+    woken: list[float] = []
+    hastener = Hastener(store, lambda: woken.append(time.time()), time.time, every=0.1)
+    try:
+        now = time.time()
+        job = await store.add(
+            make_job(state=JobState.SUBMITTED, provider_ref="v1", next_run_at=now)
+        )
+        held = await store.claim(job.id, now, 60, "turn-1")
+        assert held is not None
+        assert await hastener.hasten(job.id)
+        await asyncio.sleep(0.3)
+        assert await store.claim(job.id, time.time(), 60, "turn-2") is None, "lease kept"
+        woken.clear()
+        released = held.changed(next_run_at=time.time() + 600)
+        assert await store.save(released, now=time.time(), owner="turn-1", release=True)
+        await asyncio.sleep(0.5)
+        assert woken, "made due once the turn ended"
+        due = await store.next_due(["vizard"])
+        assert due is not None and due <= time.time()
+    finally:
+        await hastener.aclose()
+        await store.close()

@@ -143,13 +143,14 @@ def test_a_modal_without_an_avatar_gets_an_error_under_it() -> None:
 
 
 def test_the_modal_renders_searchable_fields_with_the_pick_and_its_preview() -> None:
-    context = ModalContext(JobKind.AVATAR.value, "faces", "C1", revision=2)
+    context = ModalContext(JobKind.AVATAR.value, "faces", "C1", revision=2, switches=1)
     anna = Choice("anna-1", "Anna", description="female", image_url="https://cdn.example/a.png")
     view = request_modal(
         KINDS[JobKind.AVATAR], FORM, context, values={"avatar": "anna-1"}, chosen={"avatar": anna}
     )
     blocks = {b.get("block_id"): b for b in view["blocks"]}
-    avatar = blocks["avatar~2"]
+    # Re-keyed on a provider switch only; the outfit (it depends on the avatar) every time.
+    avatar = blocks["avatar~s1"]
     assert avatar["dispatch_action"] is True
     assert avatar["element"]["type"] == "external_select"
     assert avatar["element"]["initial_option"]["value"] == "anna-1"
@@ -181,3 +182,35 @@ def test_matching_needs_every_word_typed_in_the_name_description_or_group() -> N
     assert [c.value for c in matching(choices, "SARA english")] == ["1"]
     assert [c.value for c in matching(choices, "")] == ["1", "2"]
     assert matching(choices, "sara french") == []
+
+
+def test_prose_keeps_emoji_joiners_soft_hyphens_direction_marks_and_line_breaks() -> None:
+    hebrew = "\u200f\u05e9\u05dc\u05d5\u05dd\u200f"
+    text = f"Meet our dev team 👩\u200d💻!\nCo\u00adoperation {hebrew}, “quoted”."
+    outcome = parse_command(text, {"faces": WITH_DEFAULT}, "faces")
+    assert isinstance(outcome, Submit), outcome
+    assert isinstance(outcome.request, _Request)
+    assert outcome.request.script == text
+
+
+def test_invisible_controls_are_still_refused_in_a_script() -> None:
+    for bad in ("Hi\u0007 there", "Hi\u202e there", "Hi\u200b there"):
+        outcome = parse_command(bad, {"faces": WITH_DEFAULT}, "faces")
+        assert isinstance(outcome, Invalid), bad
+
+
+def test_curly_quotes_work_around_option_values_only() -> None:
+    outcome = parse_command("title=“Launch day” It\u2019s “here”", {"faces": WITH_DEFAULT}, "faces")
+    assert isinstance(outcome, Submit), outcome
+    assert outcome.values["title"] == "Launch day"
+    assert isinstance(outcome.request, _Request) and outcome.request.script == "It\u2019s “here”"
+
+
+def test_a_script_too_long_for_the_form_is_refused_before_the_modal_opens() -> None:
+    outcome = parse_command("x" * 3500, {"faces": NO_DEFAULT}, "faces")
+    assert isinstance(outcome, Invalid)
+    assert "3,000" in outcome.message and "`avatar=<id>`" in outcome.message
+    long_title = parse_command("title=" + "t" * 150 + " Hi", {"faces": NO_DEFAULT}, "faces")
+    assert isinstance(long_title, Invalid) and "100" in long_title.message
+    only_options = parse_command("captions=on", {"faces": NO_DEFAULT}, "faces")
+    assert only_options == OpenModal("faces", {"captions": True})
