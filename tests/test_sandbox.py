@@ -627,8 +627,19 @@ async def test_files_upload_v2_shares_the_file_in_the_thread(
         (file_id, "Clip 1", "video/mp4")
     ]
     async with httpx.AsyncClient() as http:
-        downloaded = await http.get(shared.files[0]["url_private"])
+        refused = await http.get(shared.files[0]["url_private"])
+        wrong = await http.get(
+            shared.files[0]["url_private"], headers={"Authorization": "Bearer xoxb-wrong"}
+        )
+        downloaded = await http.get(
+            shared.files[0]["url_private"],
+            headers={"Authorization": f"Bearer {sandbox.bot_token}"},
+        )
+    assert (refused.status_code, wrong.status_code) == (403, 403), "the token is required"
+    assert sandbox.refused_downloads == 2
     assert downloaded.content == content
+    info = await client.files_info(file=file_id)
+    assert info["file"]["shares"]["public"][GENERAL][0]["thread_ts"] == root["ts"]
 
 
 async def test_completing_an_upload_that_never_arrived_is_file_not_found(

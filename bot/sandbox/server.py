@@ -205,6 +205,8 @@ class SlackSandbox:
         self.views_opened: list[JSONDict] = []
         self.home_views: dict[str, JSONDict] = {}
         self.uploads: dict[str, Upload] = {}
+        # Requests for url_private without the bot token (refused, as Slack refuses them).
+        self.refused_downloads = 0
         self.deleted: list[Message] = []
         self._pre_holds: dict[
             str, list[tuple[asyncio.Event, Callable[[JSONDict], bool] | None]]
@@ -245,6 +247,7 @@ class SlackSandbox:
             "views.publish": self._views_publish,
             "files.getUploadURLExternal": self._files_get_upload_url,
             "files.completeUploadExternal": self._files_complete_upload,
+            "files.info": self._files_info,
         }
         # Methods that take the app-level token (xapp-) instead of the bot token.
         self._app_handlers: dict[str, Callable[[JSONDict], JSONDict]] = {
@@ -507,6 +510,10 @@ class SlackSandbox:
         return answer
 
     async def _download(self, request: web.Request) -> web.Response:
+        """url_private, as files.slack.com serves it: only with the bot token."""
+        if request.headers.get("Authorization") != f"Bearer {self.bot_token}":
+            self.refused_downloads += 1
+            return web.Response(status=403, text="not_authed")
         upload = self.uploads.get(request.match_info["file_id"])
         if upload is None or upload.data is None:
             return web.Response(status=404, text="file_not_found")
@@ -956,6 +963,23 @@ class SlackSandbox:
             )
             self._messages[channel.id].append(message)
         return {"files": [{"id": f["id"], "title": f["title"]} for f in shared]}
+
+    def _files_info(self, params: JSONDict) -> JSONDict:
+        upload = self.uploads.get(str(params.get("file") or ""))
+        if upload is None or not upload.completed:
+            raise _ApiError("file_not_found")
+        shares: JSONDict = {}
+        if upload.channel is not None:
+            kind = (
+                "private"
+                if self.channels.get(upload.channel, None) and self.channels[upload.channel].private
+                else "public"
+            )
+            entry: JSONDict = {"ts": upload.thread_ts or ""}
+            if upload.thread_ts:
+                entry["thread_ts"] = upload.thread_ts
+            shares = {kind: {upload.channel: [entry]}}
+        return {"file": self._file_json(upload) | {"shares": shares}}
 
     def _file_json(self, upload: Upload) -> JSONDict:
         return {
