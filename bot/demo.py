@@ -80,6 +80,8 @@ def loopback_settings(
         "poll_max_seconds": 1.0,
         # The sandbox does not limit posts; Slack's own pace (1 a second) would only slow this.
         "slack_channel_posts_per_second": 20.0,
+        # Each result as a link reply only, unless a test or the demo asks for files too.
+        "results_as_files": False,
         "_env_file": None,
         **overrides,
     }

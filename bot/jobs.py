@@ -64,10 +64,17 @@ def output_key(index: int) -> str:
     return f"out:{index}"
 
 
+def file_key(index: int) -> str:
+    """The delivery of output `index` as a Slack file (RESULTS_AS_FILES)."""
+    return f"file:{index}"
+
+
 class DeliveryState(enum.StrEnum):
     # A holder took the right to post it (compare-and-set) and may have posted it.
     RESERVED = "reserved"
     POSTED = "posted"
+    # Settled without a post: a result too large (or not fetchable) to upload as a file.
+    SKIPPED = "skipped"
 
 
 class Delivery(BaseModel):
@@ -224,6 +231,15 @@ class Job(BaseModel):
         if self.thread_ts and root.channel == self.channel_id:
             return self.thread_ts
         return root.ts
+
+    @property
+    def unfiled(self) -> list[int]:
+        """Indexes of outputs whose file upload is not settled (posted or skipped)."""
+        return [
+            n
+            for n in range(len(self.outputs))
+            if (d := self.deliveries.get(file_key(n))) is None or d.state is DeliveryState.RESERVED
+        ]
 
     @property
     def unposted(self) -> list[int]:

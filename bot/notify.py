@@ -30,6 +30,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import blocks, ids
 from bot.jobs import ROOT, Delivery, DeliveryState, Job, output_key
 from bot.store.base import JobStore
+from bot.uploads import Uploader, UploadLost, uploadable
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +96,9 @@ class Notifier:
         *,
         posts_per_second: float = 1.0,
         clock: Callable[[], float] = time.time,
+        uploader: Uploader | None = None,
     ) -> None:
+        self._uploader = uploader
         self._client = client
         self._poster = poster or client
         self._store = store
@@ -112,8 +115,13 @@ class Notifier:
             return True
         text, body = blocks.root_message(job, self.label(job))
         return blocks.render_key(text, body) != job.rendered or (
-            job.terminal and bool(job.unposted)
+            job.terminal and bool(job.unposted or self._unfiled(job))
         )
+
+    def _unfiled(self, job: Job) -> list[int]:
+        if self._uploader is None:
+            return []
+        return [n for n in job.unfiled if uploadable(job.outputs[n])]
 
     async def deliver(self, job: Job, save: Save, held: Held) -> Job:
         """Bring Slack up to date with `job` and return the job as last saved.
@@ -141,6 +149,14 @@ class Notifier:
             job = await self._post_once(
                 job, output_key(index), str(job.root_channel), job.reply_thread, text, body, turn
             )
+        if self._uploader is not None:
+            for index in self._unfiled(job):
+                try:
+                    job = await self._uploader.upload_once(
+                        job, index, str(job.root_channel), job.reply_thread, turn.save, turn.held
+                    )
+                except UploadLost:
+                    raise Lost from None
         return job
 
     # --- the root message -------------------------------------------------------------------

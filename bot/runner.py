@@ -18,12 +18,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import aiohttp
+import httpx
 from slack_sdk.errors import SlackApiError
 
 from bot.jobs import Job, JobState
 from bot.notify import Held, Lost, Notifier, Save, SlackBusy, slack_error
 from bot.store import STORE_DOWN
 from bot.store.base import InFlightFull, JobStore
+from bot.uploads import UploadFailed
 from providers.base import (
     NOT_SENT,
     ErrorKind,
@@ -151,7 +153,13 @@ class JobRunner:
             return _Synced(await self._notifier.deliver(job, save, held))
         except SlackBusy as busy:
             return _Synced(await self._latest(job), _Slack.BUSY, self._clock() + busy.wait)
-        except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
+        except (
+            SlackApiError,
+            aiohttp.ClientError,
+            httpx.HTTPError,
+            UploadFailed,
+            TimeoutError,
+        ) as exc:
             reason = slack_error(exc) if isinstance(exc, SlackApiError) else type(exc).__name__
             log.warning("job %s: Slack did not take an update (%s); it is retried", job.id, reason)
             return _Synced(await self._latest(job), _Slack.FAILED)
@@ -179,7 +187,9 @@ class JobRunner:
             if synced.outcome is _Slack.OK:
                 retries = 0
         if job.terminal:
-            next_run_at = None if job.settled else slack_at
+            # Settled when Slack owes nothing more (result files included).
+            done = job.settled and not self._notifier.needs_slack(job)
+            next_run_at = None if done else (slack_at or now + self._timing.poll_min)
         else:
             if slack_at is not None:
                 next_run_at = slack_at if next_run_at is None else min(next_run_at, slack_at)

@@ -6,13 +6,16 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.app import build_app, build_slack_client
 from bot.catalogs import Catalogs
+from bot.downloads import Downloader, DownloadPolicy
 from bot.hasten import Hastener
 from bot.notify import Notifier
 from bot.poller import Poller
@@ -21,12 +24,30 @@ from bot.runner import JobRunner, Timing
 from bot.service import Reelbot
 from bot.settings import Settings
 from bot.store import JobStore, open_store
+from bot.uploads import Uploader
 from bot.web import build_web
 from providers.base import JobKind, Provider
 
 log = logging.getLogger(__name__)
 # How long SIGTERM waits for the job turns in flight (docker-compose allows longer).
 STOP_GRACE_SECONDS = 30.0
+
+
+def _uploader(settings: Settings, client: AsyncWebClient) -> Uploader:
+    """Result files are fetched safely: configured base URLs (the providers', Slack's) may be
+    plain http or private (simulators run on loopback); nothing else may."""
+    trusted = [str(settings.slack_api_url)]
+    for plugin in settings.plugins:
+        base = getattr(settings.group(plugin.name), "base_url", None)
+        if base is not None:
+            trusted.append(str(base))
+    slack_host = urlsplit(str(settings.slack_api_url)).hostname or "slack.com"
+    policy = DownloadPolicy.build(
+        int(settings.slack_upload_max_mb * 1_000_000),
+        trusted_urls=trusted,
+        token_hosts=["files.slack.com", slack_host],
+    )
+    return Uploader(client, Downloader(policy))
 
 
 class StartupError(Exception):
@@ -57,6 +78,7 @@ class Runtime:
         self.poster = build_slack_client(settings, posting=True)
         labels = {p.name: p.label for p in settings.plugins}
         labels |= {p.name: p.label for p in self.providers.values()}
+        self.uploader = _uploader(settings, self.poster) if settings.results_as_files else None
         self.notifier = Notifier(
             self.client,
             self.store,
@@ -64,6 +86,7 @@ class Runtime:
             self.poster,
             posts_per_second=settings.slack_channel_posts_per_second,
             clock=clock,
+            uploader=self.uploader,
         )
         timing = Timing(
             poll_min=settings.poll_min_seconds,
@@ -179,6 +202,8 @@ class Runtime:
 
     async def stop(self) -> None:
         await self.hastener.aclose()
+        if self.uploader is not None:
+            await self.uploader.aclose()
         await self.poller.stop()
         if self._socket is not None:
             await self._socket.close_async()  # type: ignore[no-untyped-call]

@@ -88,6 +88,11 @@ class Settings(BaseSettings):
     avatar_default_provider: str | None = Field(
         None, validation_alias=_env("AVATAR_DEFAULT_PROVIDER")
     )
+    # Clips and videos uploaded into the thread as Slack files when they fit (links expire).
+    results_as_files: bool = Field(True, validation_alias=_env("RESULTS_AS_FILES"))
+    slack_upload_max_mb: Annotated[float, Field(gt=0, le=1000)] = Field(
+        100.0, validation_alias=_env("SLACK_UPLOAD_MAX_MB")
+    )
     # How long a provider's avatar and voice lists are kept in the store for the modal.
     catalog_cache_minutes: Annotated[float, Field(gt=0, le=24 * 60)] = Field(
         10.0, validation_alias=_env("CATALOG_CACHE_MINUTES")

@@ -126,6 +126,7 @@ class Stage:
             VIZARD_BASE_URL=self.vizard.base_url,
             REDIS_URL=self.redis_url,
             REELBOT_KEY_PREFIX=self.prefix,
+            RESULTS_AS_FILES="false",
             POLL_TICK_SECONDS="0.2",
             POLL_MIN_SECONDS="0.3",
             POLL_MAX_SECONDS="1",

@@ -1,0 +1,164 @@
+"""Results as Slack files, exactly once (RESULTS_AS_FILES, SLACK_UPLOAD_MAX_MB).
+
+A result whose link will expire is fetched (a safe download, to the size cap) and uploaded
+into the job's thread with files.getUploadURLExternal + files.completeUploadExternal, the
+two calls slack_sdk's files_upload_v2 makes, made here one by one so that the file id Slack
+hands out first can be recorded on the job before anything is shared. That id is the
+delivery's idempotency key: a holder that finds an upload in flight asks files.info about
+that id. A file Slack knows has been completed (shared into the thread, perhaps still
+propagating) and is recorded as posted; an unknown one was never completed, so it can never
+appear, and the upload starts over with a new id. So a file appears once, never twice, and
+is never lost. Alt text is not sent: files shared with `alt_txt` are never shared (an open
+slack_sdk issue, see SLACK.md).
+
+A result too large for the cap, or that cannot be fetched safely, is settled as skipped: its
+link reply (posted before) stays the result.
+"""
+
+from __future__ import annotations
+
+import logging
+import posixpath
+import time
+from collections.abc import Awaitable, Callable
+from urllib.parse import urlsplit
+
+import httpx
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.downloads import Downloader, DownloadRefused
+from bot.jobs import Delivery, DeliveryState, Job, file_key
+from providers.base import Clip, Output, Video
+
+log = logging.getLogger(__name__)
+_UNCERTAIN = {"internal_error", "fatal_error", "request_timeout", "service_unavailable"}
+_REFUSED = {"file_upload_size_restricted", "not_allowed_token_type", "restricted_action"}
+
+Save = Callable[[Job], Awaitable[Job | None]]
+Held = Callable[[], Awaitable[bool]]
+
+
+class UploadFailed(Exception):
+    """Slack's upload URL refused the bytes: tried again on a later turn."""
+
+
+class UploadLost(Exception):
+    """Another writer changed the job meanwhile: start again from the stored job."""
+
+
+def uploadable(output: Output) -> bool:
+    """Clips and videos with a link are uploaded as files; other outputs stay as they are."""
+    return isinstance(output, Clip | Video) and bool(output.url)
+
+
+def _filename(output: Output, index: int) -> str:
+    url = output.url if isinstance(output, Clip | Video) else None
+    name = posixpath.basename(urlsplit(url or "").path)
+    if "." not in name:
+        name = f"{output.type}-{index + 1}.mp4"
+    return name[:200]
+
+
+def _title(output: Output, index: int) -> str:
+    title = output.title.strip() if isinstance(output, Clip | Video) else ""
+    return (title or f"Result {index + 1}")[:250]
+
+
+class Uploader:
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        downloader: Downloader,
+        *,
+        clock: Callable[[], float] = time.time,
+        timeout: float = 300.0,
+    ) -> None:
+        self._client = client
+        self._downloader = downloader
+        self._clock = clock
+        self._http = httpx.AsyncClient(timeout=timeout)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+        await self._downloader.aclose()
+
+    async def upload_once(
+        self, job: Job, index: int, channel: str, thread_ts: str | None, save: Save, held: Held
+    ) -> Job:
+        key = file_key(index)
+        before = job.deliveries.get(key)
+        if before is not None and before.state is not DeliveryState.RESERVED:
+            return job
+        if before is not None and before.file_id and await self._completed(before.file_id):
+            log.info("job %s: %s was uploaded before (%s)", job.id, key, before.file_id)
+            return await self._record(job, key, before, DeliveryState.POSTED, save)
+        output = job.outputs[index]
+        try:
+            data = await self._fetch(output)
+        except DownloadRefused as refusal:
+            log.info("job %s: %s stays a link (%s)", job.id, key, refusal.reason)
+            skipped = Delivery(
+                state=DeliveryState.SKIPPED,
+                channel=channel,
+                thread_ts=thread_ts,
+                reserved_at=self._clock(),
+            )
+            return await self._record(job, key, skipped, DeliveryState.SKIPPED, save)
+        name = _filename(output, index)
+        ticket = await self._client.files_getUploadURLExternal(filename=name, length=len(data))
+        reservation = Delivery(
+            state=DeliveryState.RESERVED,
+            channel=channel,
+            thread_ts=thread_ts,
+            reserved_at=self._clock(),
+            attempt=(before.attempt + 1) if before is not None else 1,
+            file_id=str(ticket["file_id"]),
+        )
+        reserved = await save(job.delivered(key, reservation))
+        if reserved is None:
+            raise UploadLost
+        if not await held():
+            raise UploadLost  # stalled past the lease: the new holder uploads it
+        sent = await self._http.post(str(ticket["upload_url"]), content=data)
+        if sent.status_code != 200:
+            # Not completed, so it can never appear: the next attempt uploads it anew.
+            raise UploadFailed(f"the upload answered HTTP {sent.status_code}")
+        try:
+            await self._client.files_completeUploadExternal(
+                files=[{"id": reservation.file_id, "title": _title(output, index)}],
+                channel_id=channel,
+                thread_ts=thread_ts,
+            )
+        except SlackApiError as exc:
+            error = str(exc.response.get("error", ""))
+            if error in _REFUSED:
+                log.info("job %s: Slack refused %s as a file (%s)", job.id, key, error)
+                return await self._record(reserved, key, reservation, DeliveryState.SKIPPED, save)
+            raise  # uncertain or not: the next attempt asks files.info first
+        return await self._record(reserved, key, reservation, DeliveryState.POSTED, save)
+
+    async def _completed(self, file_id: str) -> bool:
+        try:
+            await self._client.files_info(file=file_id)
+        except SlackApiError as exc:
+            if str(exc.response.get("error", "")) == "file_not_found":
+                return False
+            raise
+        return True
+
+    async def _fetch(self, output: Output) -> bytes:
+        url = output.url if isinstance(output, Clip | Video) else None
+        if not url:
+            raise DownloadRefused("This result has no file.", reason="none")
+        noun = "clip" if isinstance(output, Clip) else "video"
+        async with self._downloader.open(url, what=noun) as download:
+            return await download.read()
+
+    async def _record(
+        self, job: Job, key: str, delivery: Delivery, state: DeliveryState, save: Save
+    ) -> Job:
+        saved = await save(job.delivered(key, delivery.model_copy(update={"state": state})))
+        if saved is None:
+            raise UploadLost
+        return saved
