@@ -18,6 +18,7 @@ from bot.sandbox.transcript import render_ephemerals
 from bot.settings import Settings, load_settings
 from providers.simulators.aistudios import AIStudiosSimulator
 from providers.simulators.heygen import HeyGenSimulator
+from providers.simulators.viddyscribe import ViddyScribeSimulator
 from providers.simulators.vizard import VizardSimulator
 
 CHANNEL = "C0GENERAL"
@@ -30,9 +31,10 @@ DEMO_COMMANDS = (
     ),
     ("/avatar", "Welcome to the team! Your first week starts with a tour at 10."),
     ("/avatar", 'provider=aistudios title="Q3 update" Revenue grew 12% this quarter.'),
+    ("/describe", "https://videos.example.com/all-hands.mp4 lang=en-US category=Documentary"),
 )
 # The simulators' own avatars and voices, as a workspace admin would set its defaults.
-DEMO_DEFAULTS = {
+DEMO_DEFAULTS: dict[str, Any] = {
     "heygen_default_avatar_id": "Tyler-incasualsuit-20220721",
     "heygen_default_voice_id": "2d5b0e6cf36f460aa7fc47e3eee4ba54",
     "aistudios_default_model_id": "M000045058",
@@ -47,6 +49,7 @@ def loopback_settings(
     *,
     heygen: HeyGenSimulator | None = None,
     aistudios: AIStudiosSimulator | None = None,
+    viddyscribe: ViddyScribeSimulator | None = None,
     **overrides: Any,
 ) -> Settings:
     """Settings that point the bot at a local Slack and the provider simulators given,
@@ -56,9 +59,15 @@ def loopback_settings(
         "heygen_api_key": None,
         "aistudios_app_id": None,
         "aistudios_user_key": None,
+        "viddyscribe_api_key": None,
     }
     if heygen is not None:
         avatar |= {"heygen_api_key": heygen.api_key, "heygen_base_url": heygen.base_url}
+    if viddyscribe is not None:
+        avatar |= {
+            "viddyscribe_api_key": viddyscribe.api_key,
+            "viddyscribe_base_url": viddyscribe.base_url,
+        }
     if aistudios is not None:
         avatar |= {
             "aistudios_app_id": aistudios.app_id,
@@ -97,7 +106,8 @@ async def run_demo(out: TextIO, *, redis_url: str | None = None, wait_seconds: f
         simulator = VizardSimulator(clips_per_job=3, render_seconds=2.0)
         heygen = HeyGenSimulator(render_seconds=2.0)
         aistudios = AIStudiosSimulator(render_seconds=2.0)
-        for each in (simulator, heygen, aistudios):
+        viddyscribe = ViddyScribeSimulator(render_seconds=2.0)
+        for each in (simulator, heygen, aistudios, viddyscribe):
             await each.start()
             stack.push_async_callback(each.stop)
         signing_secret = secrets.token_hex(16)
@@ -107,6 +117,7 @@ async def run_demo(out: TextIO, *, redis_url: str | None = None, wait_seconds: f
             signing_secret,
             heygen=heygen,
             aistudios=aistudios,
+            viddyscribe=viddyscribe,
             **DEMO_DEFAULTS,
             redis_url=redis_url,
             reelbot_db=str(workdir / "demo.db"),

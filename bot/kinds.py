@@ -54,6 +54,18 @@ KINDS: dict[JobKind, KindWords] = {
         empty="made no video from this script",
         shortcut="make_avatar_video",
     ),
+    JobKind.DESCRIPTION: KindWords(
+        command="/describe",
+        noun="audio description",
+        modal_title="Describe a video",
+        modal_submit="Describe it",
+        working="is describing the video",
+        one="file",
+        many="files",
+        asked="an audio description of {what}: {source}",
+        empty="made no description of this video",
+        shortcut="describe_video",
+    ),
 }
 
 

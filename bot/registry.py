@@ -6,11 +6,16 @@ from __future__ import annotations
 from typing import Any
 
 from bot.settings import Settings
-from providers import aistudios, heygen, vizard
+from providers import aistudios, heygen, viddyscribe, vizard
 from providers.base import Provider, SharedState
 from providers.plugin import ProviderPlugin
 
-PLUGINS: tuple[ProviderPlugin[Any], ...] = (vizard.PLUGIN, heygen.PLUGIN, aistudios.PLUGIN)
+PLUGINS: tuple[ProviderPlugin[Any], ...] = (
+    vizard.PLUGIN,
+    heygen.PLUGIN,
+    aistudios.PLUGIN,
+    viddyscribe.PLUGIN,
+)
 
 
 def build_providers(settings: Settings, shared: SharedState) -> dict[str, Provider]:

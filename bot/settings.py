@@ -168,7 +168,7 @@ class Settings(BaseSettings):
         return {
             JobKind.CLIPS: self.clip_default_provider,
             JobKind.AVATAR: self.avatar_default_provider,
-        }.get(kind)
+        }.get(kind)  # one describe provider: nothing to choose
 
     def secrets(self) -> list[str]:
         """Every secret value set, for log redaction."""

@@ -29,7 +29,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.downloads import Downloader, DownloadRefused
 from bot.jobs import Delivery, DeliveryState, Job, file_key
-from providers.base import Clip, Output, Video
+from providers.base import File, Output
 
 log = logging.getLogger(__name__)
 _UNCERTAIN = {"internal_error", "fatal_error", "request_timeout", "service_unavailable"}
@@ -48,20 +48,23 @@ class UploadLost(Exception):
 
 
 def uploadable(output: Output) -> bool:
-    """Clips and videos with a link are uploaded as files; other outputs stay as they are."""
-    return isinstance(output, Clip | Video) and bool(output.url)
+    """Clips, videos and files with a link or text are uploaded as Slack files."""
+    if isinstance(output, File):
+        return bool(output.text or output.url)
+    return bool(output.url)
 
 
 def _filename(output: Output, index: int) -> str:
-    url = output.url if isinstance(output, Clip | Video) else None
-    name = posixpath.basename(urlsplit(url or "").path)
+    if isinstance(output, File):
+        return output.name[:200]
+    name = posixpath.basename(urlsplit(output.url).path)
     if "." not in name:
         name = f"{output.type}-{index + 1}.mp4"
     return name[:200]
 
 
 def _title(output: Output, index: int) -> str:
-    title = output.title.strip() if isinstance(output, Clip | Video) else ""
+    title = output.title.strip() or (output.name if isinstance(output, File) else "")
     return (title or f"Result {index + 1}")[:250]
 
 
@@ -148,10 +151,12 @@ class Uploader:
         return True
 
     async def _fetch(self, output: Output) -> bytes:
-        url = output.url if isinstance(output, Clip | Video) else None
+        if isinstance(output, File) and output.text is not None:
+            return output.text.encode()
+        url = output.url
         if not url:
             raise DownloadRefused("This result has no file.", reason="none")
-        noun = "clip" if isinstance(output, Clip) else "video"
+        noun = {"clip": "clip", "video": "video"}.get(output.type, "file")
         async with self._downloader.open(url, what=noun) as download:
             return await download.read()
 

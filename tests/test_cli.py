@@ -106,7 +106,7 @@ def test_plain_reelbot_without_slack_credentials_runs_the_demo(tmp_path: Path) -
     assert result.returncode == 0, result.stderr
     assert "#general" in result.stdout
     assert "Done: 3 clips in the thread" in result.stdout
-    assert result.stdout.count("└") == 5, "3 clips and 2 avatar videos"
+    assert result.stdout.count("└") == 6, "3 clips, 2 avatar videos and 1 description"
     assert "Only http:// and https:// links" in result.stdout
     assert "Queued → Submitted to Vizard → Vizard is making the clips → Done" in result.stdout
     # The demo shows every provider there is.
@@ -115,6 +115,9 @@ def test_plain_reelbot_without_slack_credentials_runs_the_demo(tmp_path: Path) -
     assert "HeyGen is rendering the video (processing)" in result.stdout
     assert "AI Studios is rendering the video (" in result.stdout
     assert result.stdout.count("*Done: 1 video in the thread*") == 2
+    assert "asked ViddyScribe for an audio description" in result.stdout
+    assert "ViddyScribe is describing the video (processing)" in result.stdout
+    assert "WEBVTT" in result.stdout and "*Done: 1 file in the thread*" in result.stdout
 
 
 async def test_demo_can_run_on_redis_too(redis_url: str) -> None:

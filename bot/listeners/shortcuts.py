@@ -21,6 +21,8 @@ from providers.forms import FieldType
 # Slack's longest plain-text input.
 _INPUT_MAX = 3000
 _MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
+# The first web link in a message: Slack writes links as <https://…> or <https://…|label>.
+_LINK = re.compile(r"<(https?://[^|>\s]+)(?:\|[^>]*)?>")
 _MAX_LOOKUPS = 5
 _LOOKUP_S = 1.0
 
@@ -47,6 +49,10 @@ def _handler(kind: JobKind, words: KindWords, reelbot: Reelbot) -> Any:
         subject = provider.form.subject_field
         values: dict[str, Any] = {}
         cut = False
+        if subject.type is FieldType.URL:
+            link = _LINK.search(str(message.get("text") or ""))
+            if link is not None:
+                values[subject.name] = link.group(1)
         if subject.type is FieldType.TEXT:
             limit = min(subject.max_length or _INPUT_MAX, _INPUT_MAX)
             text = await _with_names(client, str(message.get("text") or ""))

@@ -18,6 +18,7 @@ from bot.runtime import Runtime
 from bot.sandbox import SlackRequests, SlackSandbox
 from providers.simulators.aistudios import AIStudiosSimulator
 from providers.simulators.heygen import HeyGenSimulator
+from providers.simulators.viddyscribe import ViddyScribeSimulator
 from providers.simulators.vizard import VizardSimulator
 from tests.e2e.processes import BOT_TOKEN, VIZARD_KEY, Stage
 
@@ -49,6 +50,7 @@ class Stack:
     clock: Clock
     heygen: HeyGenSimulator | None = None
     aistudios: AIStudiosSimulator | None = None
+    viddyscribe: ViddyScribeSimulator | None = None
 
     async def jobs(self, user: str = ALICE) -> list[Job]:
         return await self.runtime.store.recent_for_user(user, 50)
@@ -78,8 +80,15 @@ async def make_stack(redis_url: str, redis_prefix: str) -> AsyncIterator[StackFa
     """Builds stacks; keyword arguments override settings (e.g. vizard_per_minute=1)."""
     cleanups: list[Callable[[], Awaitable[None]]] = []
 
-    async def build(*, heygen: bool = False, aistudios: bool = False, **overrides: Any) -> Stack:
-        """`heygen` and `aistudios` add those simulators (and configure the providers)."""
+    async def build(
+        *,
+        heygen: bool = False,
+        aistudios: bool = False,
+        viddyscribe: bool = False,
+        **overrides: Any,
+    ) -> Stack:
+        """`heygen`, `aistudios` and `viddyscribe` add those simulators (and configure the
+        providers)."""
         sandbox = SlackSandbox()
         vizard = VizardSimulator(
             clips_per_job=3, render_seconds=0.3, per_minute=1000, per_hour=10000
@@ -90,7 +99,8 @@ async def make_stack(redis_url: str, redis_prefix: str) -> AsyncIterator[StackFa
         cleanups.append(vizard.stop)
         hey = HeyGenSimulator(render_seconds=0.6) if heygen else None
         studio = AIStudiosSimulator(render_seconds=0.8) if aistudios else None
-        for simulator in (hey, studio):
+        scribe = ViddyScribeSimulator(render_seconds=0.6) if viddyscribe else None
+        for simulator in (hey, studio, scribe):
             if simulator is not None:
                 await simulator.start()
                 cleanups.append(simulator.stop)
@@ -103,13 +113,14 @@ async def make_stack(redis_url: str, redis_prefix: str) -> AsyncIterator[StackFa
             secret,
             heygen=hey,
             aistudios=studio,
+            viddyscribe=scribe,
             **{"redis_url": redis_url, "key_prefix": redis_prefix, **fast, **overrides},
         )
         runtime = Runtime(settings, clock=clock)
         port = await runtime.start("127.0.0.1", settings.port if "port" in overrides else 0)
         cleanups.append(runtime.stop)
         slack = SlackRequests(f"http://127.0.0.1:{port}/slack/events", secret, sandbox)
-        return Stack(sandbox, vizard, runtime, slack, secret, clock, hey, studio)
+        return Stack(sandbox, vizard, runtime, slack, secret, clock, hey, studio, scribe)
 
     yield build
     for cleanup in reversed(cleanups):
