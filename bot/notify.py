@@ -18,6 +18,7 @@ post is deleted again when another copy exists and an update is followed by the 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -153,7 +154,13 @@ class Notifier:
             for index in self._unfiled(job):
                 try:
                     job = await self._uploader.upload_once(
-                        job, index, str(job.root_channel), job.reply_thread, turn.save, turn.held
+                        job,
+                        index,
+                        str(job.root_channel),
+                        job.reply_thread,
+                        turn.save,
+                        turn.held,
+                        functools.partial(self._store.get, job.id),
                     )
                 except UploadLost:
                     raise Lost from None

@@ -21,6 +21,7 @@ import aiohttp
 import httpx
 from slack_sdk.errors import SlackApiError
 
+from bot.downloads import DownloadRefused
 from bot.jobs import Job, JobState
 from bot.notify import Held, Lost, Notifier, Save, SlackBusy, slack_error
 from bot.store import STORE_DOWN
@@ -158,6 +159,7 @@ class JobRunner:
             aiohttp.ClientError,
             httpx.HTTPError,
             UploadFailed,
+            DownloadRefused,
             TimeoutError,
         ) as exc:
             reason = slack_error(exc) if isinstance(exc, SlackApiError) else type(exc).__name__
@@ -188,7 +190,8 @@ class JobRunner:
                 retries = 0
         if job.terminal:
             # Settled when Slack owes nothing more (result files included).
-            done = job.settled and not self._notifier.needs_slack(job)
+            gave_up = synced.outcome is _Slack.FAILED and slack_at is None
+            done = gave_up or (job.settled and not self._notifier.needs_slack(job))
             next_run_at = None if done else (slack_at or now + self._timing.poll_min)
         else:
             if slack_at is not None:

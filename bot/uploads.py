@@ -17,10 +17,11 @@ link reply (posted before) stays the result.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import posixpath
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from urllib.parse import urlsplit
 
 import httpx
@@ -37,6 +38,9 @@ _REFUSED = {"file_upload_size_restricted", "not_allowed_token_type", "restricted
 
 Save = Callable[[Job], Awaitable[Job | None]]
 Held = Callable[[], Awaitable[bool]]
+Latest = Callable[[], Awaitable[Job | None]]
+# Refusals that will not change on a retry: the result stays a link.
+_FOR_GOOD = frozenset({"size", "private", "scheme", "url", "none", "redirects"})
 
 
 class UploadFailed(Exception):
@@ -87,19 +91,31 @@ class Uploader:
         await self._downloader.aclose()
 
     async def upload_once(
-        self, job: Job, index: int, channel: str, thread_ts: str | None, save: Save, held: Held
+        self,
+        job: Job,
+        index: int,
+        channel: str,
+        thread_ts: str | None,
+        save: Save,
+        held: Held,
+        latest: Latest,
     ) -> Job:
         key = file_key(index)
         before = job.deliveries.get(key)
         if before is not None and before.state is not DeliveryState.RESERVED:
             return job
-        if before is not None and before.file_id and await self._completed(before.file_id):
+        if before is not None and before.file_id and await self._shared(before, channel):
             log.info("job %s: %s was uploaded before (%s)", job.id, key, before.file_id)
             return await self._record(job, key, before, DeliveryState.POSTED, save)
         output = job.outputs[index]
         try:
-            data = await self._fetch(output)
+            async with self._source(output) as (size, body):
+                return await self._send(
+                    job, index, channel, thread_ts, (size, body), save, held, latest
+                )
         except DownloadRefused as refusal:
+            if refusal.reason not in _FOR_GOOD:
+                raise  # the host did not answer, or answered an error: tried again later
             log.info("job %s: %s stays a link (%s)", job.id, key, refusal.reason)
             skipped = Delivery(
                 state=DeliveryState.SKIPPED,
@@ -108,8 +124,24 @@ class Uploader:
                 reserved_at=self._clock(),
             )
             return await self._record(job, key, skipped, DeliveryState.SKIPPED, save)
-        name = _filename(output, index)
-        ticket = await self._client.files_getUploadURLExternal(filename=name, length=len(data))
+
+    async def _send(
+        self,
+        job: Job,
+        index: int,
+        channel: str,
+        thread_ts: str | None,
+        source: tuple[int, bytes | AsyncIterator[bytes]],
+        save: Save,
+        held: Held,
+        latest: Latest,
+    ) -> Job:
+        key, output = file_key(index), job.outputs[index]
+        size, body = source
+        before = job.deliveries.get(key)
+        ticket = await self._client.files_getUploadURLExternal(
+            filename=_filename(output, index), length=size
+        )
         reservation = Delivery(
             state=DeliveryState.RESERVED,
             channel=channel,
@@ -119,14 +151,16 @@ class Uploader:
             file_id=str(ticket["file_id"]),
         )
         reserved = await save(job.delivered(key, reservation))
-        if reserved is None:
-            raise UploadLost
-        if not await held():
-            raise UploadLost  # stalled past the lease: the new holder uploads it
-        sent = await self._http.post(str(ticket["upload_url"]), content=data)
+        if reserved is None or not await held():
+            raise UploadLost  # changed meanwhile, or stalled past the lease
+        sent = await self._http.post(
+            str(ticket["upload_url"]), content=body, headers={"Content-Length": str(size)}
+        )
         if sent.status_code != 200:
             # Not completed, so it can never appear: the next attempt uploads it anew.
             raise UploadFailed(f"the upload answered HTTP {sent.status_code}")
+        if not await held():
+            raise UploadLost  # a long upload outlived the lease: never complete it now
         try:
             await self._client.files_completeUploadExternal(
                 files=[{"id": reservation.file_id, "title": _title(output, index)}],
@@ -139,26 +173,62 @@ class Uploader:
                 log.info("job %s: Slack refused %s as a file (%s)", job.id, key, error)
                 return await self._record(reserved, key, reservation, DeliveryState.SKIPPED, save)
             raise  # uncertain or not: the next attempt asks files.info first
-        return await self._record(reserved, key, reservation, DeliveryState.POSTED, save)
-
-    async def _completed(self, file_id: str) -> bool:
         try:
-            await self._client.files_info(file=file_id)
+            return await self._record(reserved, key, reservation, DeliveryState.POSTED, save)
+        except UploadLost:
+            await self._withdraw_if_replaced(job.id, key, str(reservation.file_id), latest)
+            raise
+
+    async def _withdraw_if_replaced(
+        self, job_id: str, key: str, file_id: str, latest: Latest
+    ) -> None:
+        """Shared, but not recorded: the job moved on. If its new holder has another file for
+        this result, ours goes; otherwise ours is the one (found by files.info later)."""
+        stored = await latest()
+        current = stored.deliveries.get(key) if stored is not None else None
+        if current is not None and current.file_id not in (None, file_id):
+            log.warning("job %s: %s was uploaded twice; deleting our copy", job_id, key)
+            await self._delete(file_id)
+
+    async def _shared(self, held: Delivery, channel: str) -> bool:
+        """Whether the file of an upload in flight is in the channel. One Slack knows but
+        did not share there (a complete that failed halfway) is deleted, to upload anew."""
+        try:
+            answer = await self._client.files_info(file=str(held.file_id))
         except SlackApiError as exc:
             if str(exc.response.get("error", "")) == "file_not_found":
                 return False
             raise
-        return True
+        shares = (answer.get("file") or {}).get("shares") or {}
+        if any(channel in (shares.get(kind) or {}) for kind in ("public", "private")):
+            return True
+        await self._delete(str(held.file_id))
+        return False
 
-    async def _fetch(self, output: Output) -> bytes:
+    async def _delete(self, file_id: str) -> None:
+        try:
+            await self._client.files_delete(file=file_id)
+        except SlackApiError as exc:
+            log.info("file %s not deleted (%s)", file_id, exc.response.get("error"))
+
+    @contextlib.asynccontextmanager
+    async def _source(
+        self, output: Output
+    ) -> AsyncIterator[tuple[int, bytes | AsyncIterator[bytes]]]:
+        """The result's size and bytes: streamed from its link when its length is known (so
+        a large file is never held in memory), read to the cap otherwise."""
         if isinstance(output, File) and output.text is not None:
-            return output.text.encode()
-        url = output.url
-        if not url:
+            yield len(output.text.encode()), output.text.encode()
+            return
+        if not output.url:
             raise DownloadRefused("This result has no file.", reason="none")
         noun = {"clip": "clip", "video": "video"}.get(output.type, "file")
-        async with self._downloader.open(url, what=noun) as download:
-            return await download.read()
+        async with self._downloader.open(output.url, what=noun) as download:
+            if download.size is not None:
+                yield download.size, download.chunks()
+            else:
+                data = await download.read()
+                yield len(data), data
 
     async def _record(
         self, job: Job, key: str, delivery: Delivery, state: DeliveryState, save: Save

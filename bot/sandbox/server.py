@@ -248,6 +248,7 @@ class SlackSandbox:
             "files.getUploadURLExternal": self._files_get_upload_url,
             "files.completeUploadExternal": self._files_complete_upload,
             "files.info": self._files_info,
+            "files.delete": self._files_delete,
         }
         # Methods that take the app-level token (xapp-) instead of the bot token.
         self._app_handlers: dict[str, Callable[[JSONDict], JSONDict]] = {
@@ -963,6 +964,19 @@ class SlackSandbox:
             )
             self._messages[channel.id].append(message)
         return {"files": [{"id": f["id"], "title": f["title"]} for f in shared]}
+
+    def _files_delete(self, params: JSONDict) -> JSONDict:
+        file_id = str(params.get("file") or "")
+        upload = self.uploads.pop(file_id, None)
+        if upload is None:
+            raise _ApiError("file_not_found")
+        for messages in self._messages.values():
+            for message in list(messages):
+                if any(f.get("id") == file_id for f in message.files):
+                    message.files = [f for f in message.files if f.get("id") != file_id]
+                    if not message.files and not message.text:
+                        messages.remove(message)
+        return {}
 
     def _files_info(self, params: JSONDict) -> JSONDict:
         upload = self.uploads.get(str(params.get("file") or ""))

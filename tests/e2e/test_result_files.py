@@ -97,3 +97,29 @@ async def test_a_clip_over_the_upload_cap_stays_a_link(make_stack: StackFactory)
     [root] = stack.sandbox.roots(CHANNEL)
     assert "Done: 3 clips" in json.dumps(root.blocks)
     assert len(stack.sandbox.thread(CHANNEL, root.ts)) == 3
+
+
+async def test_an_upload_slack_keeps_refusing_is_given_up_and_the_job_settles(
+    make_stack: StackFactory,
+) -> None:
+    stack = await make_stack(results_as_files=True)
+    stack.sandbox.fail_next(
+        "files.completeUploadExternal",
+        error="invalid_arguments",
+        status=200,
+        retry_after=None,
+        times=1000,
+    )
+    await stack.slack.slash_command(
+        "/clip", "https://v.example.com/a.mp4", user_id=ALICE, channel_id=CHANNEL
+    )
+
+    async def given_up() -> bool:
+        stack.clock.advance(600)  # past each retry's backoff
+        jobs = await stack.jobs()
+        return bool(jobs) and jobs[0].terminal and jobs[0].next_run_at is None
+
+    await stack.wait_for(given_up, seconds=60)
+    [root] = stack.sandbox.roots(CHANNEL)
+    assert len(stack.sandbox.thread(CHANNEL, root.ts)) == 3, "the link replies are there"
+    assert _files_in_thread(stack) == []

@@ -182,3 +182,27 @@ async def test_the_token_goes_only_to_token_hosts_and_never_across_a_redirect(
         await download.read()
     assert main.seen[-1].headers["Authorization"] == "Bearer xoxb-secret"
     await downloader.aclose()
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "10.0.0.1", "127.0.0.1", "169.254.169.254", "::1", "fe80::1", "fd00::1",
+        "::ffff:10.0.0.1", "64:ff9b::a9fe:a9fe", "64:ff9b::7f00:1", "2002:7f00:1::1",
+        "::7f00:1", "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+    ],
+)  # fmt: skip
+async def test_every_private_form_of_an_address_is_refused_before_connecting(
+    address: str,
+) -> None:
+    async def resolve(host: str, port: int) -> list[str]:
+        return ["93.184.216.34", address]  # one public answer does not make it safe
+
+    transport = Counting()
+    downloader = Downloader(DownloadPolicy.build(MB, resolver=resolve), transport=transport)
+    with pytest.raises(DownloadRefused) as refused:
+        async with downloader.open("https://videos.example.com/a.mp4"):
+            pass
+    await downloader.aclose()
+    assert refused.value.reason == "private"
+    assert transport.sent == []
