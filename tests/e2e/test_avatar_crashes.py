@@ -18,6 +18,7 @@ from bot.jobs import Job, JobState
 from bot.sandbox import SlackRequests
 from providers.simulators.aistudios import AIStudiosSimulator
 from providers.simulators.heygen import HeyGenSimulator
+from providers.simulators.viddyscribe import ViddyScribeSimulator
 from tests.conftest import free_port
 from tests.e2e.conftest import ALICE, CHANNEL
 from tests.e2e.processes import SIGNING_SECRET, BotProcess, Stage
@@ -109,6 +110,8 @@ async def test_avatar_secrets_never_appear_in_any_log_line_or_slack_post(
 ) -> None:
     studio = AIStudiosSimulator("known-app-id", "known-aistudios-user-key-77", render_seconds=0.5)
     await studio.start()
+    scribe = ViddyScribeSimulator("vsk_known-viddyscribe-key-31", render_seconds=0.5)
+    await scribe.start()
     webhook_secret = "whsec_known-heygen-webhook-secret"
     port = free_port()
     env = {
@@ -125,12 +128,17 @@ async def test_avatar_secrets_never_appear_in_any_log_line_or_slack_post(
         "AISTUDIOS_BASE_URL": studio.base_url,
         "AISTUDIOS_DEFAULT_MODEL_ID": "M000045058",
         "AISTUDIOS_DEFAULT_CLOTHES_ID": "BG00002320",
+        "VIDDYSCRIBE_API_KEY": scribe.api_key,
+        "VIDDYSCRIBE_BASE_URL": scribe.base_url,
     }
     bot = await stage.start("secrets", **env)
     try:
         slack = SlackRequests(bot.events_url, SIGNING_SECRET, stage.sandbox)
         for text in ("Hello from HeyGen.", "provider=aistudios Hello from AI Studios."):
             await slack.slash_command("/avatar", text, user_id=ALICE, channel_id=CHANNEL)
+        await slack.slash_command(
+            "/describe", "https://v.example.com/talk.mp4", user_id=ALICE, channel_id=CHANNEL
+        )
         heygen.inject("create", "error", code="unauthorized")
         await slack.slash_command("/avatar", "Refused.", user_id=ALICE, channel_id=CHANNEL)
         await slack.aclose()
@@ -139,7 +147,7 @@ async def test_avatar_secrets_never_appear_in_any_log_line_or_slack_post(
             deadline = time.monotonic() + 40
             while time.monotonic() < deadline:
                 jobs = await store.recent_for_user(ALICE, 5)
-                if len(jobs) == 3 and all(j.settled for j in jobs):
+                if len(jobs) == 4 and all(j.settled for j in jobs):
                     break
                 await asyncio.sleep(0.2)
         finally:
@@ -147,14 +155,15 @@ async def test_avatar_secrets_never_appear_in_any_log_line_or_slack_post(
     finally:
         await bot.stop()
         await studio.stop()
-    assert sorted(j.state.value for j in jobs) == ["done", "done", "failed"]
+        await scribe.stop()
+    assert sorted(j.state.value for j in jobs) == ["done", "done", "done", "failed"]
     log = bot.log()
     assert "DEBUG" in log
     posted = json.dumps([(m.text, m.blocks) for m in stage.sandbox.messages(CHANNEL)])
     posted += json.dumps([(e.text, e.blocks) for e in stage.sandbox.ephemerals])
     assert studio.tokens, "an AI Studios token was issued"
     assert studio.webhooks and heygen.deliveries, "both called the jobs' callback URLs"
-    known = [HEYGEN_KEY, webhook_secret, studio.user_key, *studio.tokens]
+    known = [HEYGEN_KEY, webhook_secret, studio.user_key, *studio.tokens, scribe.api_key]
     known += [j.webhook_token for j in jobs]
     for secret in known:
         assert secret not in log
