@@ -160,15 +160,8 @@ def parse_command(text: str, offers: Mapping[str, Offer], default: str) -> Comma
 
 def _command_limit(offers: Mapping[str, Offer]) -> int:
     # Room for the longest script a provider takes, and its options.
-    longest = (
-        max(
-            (o.form.subject_field.max_length or 0)
-            for o in offers.values()
-            if o.form.subject_field.type is FieldType.TEXT
-        )
-        if any(o.form.subject_field.type is FieldType.TEXT for o in offers.values())
-        else 0
-    )
+    subjects = [o.form.subject_field for o in offers.values()]
+    longest = max((f.max_length or 0 for f in subjects if f.type is FieldType.TEXT), default=0)
     return max(MAX_TEXT, longest + 1000)
 
 

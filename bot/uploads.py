@@ -33,7 +33,6 @@ from bot.jobs import Delivery, DeliveryState, Job, file_key
 from providers.base import File, Output
 
 log = logging.getLogger(__name__)
-_UNCERTAIN = {"internal_error", "fatal_error", "request_timeout", "service_unavailable"}
 _REFUSED = {"file_upload_size_restricted", "not_allowed_token_type", "restricted_action"}
 
 Save = Callable[[Job], Awaitable[Job | None]]

@@ -3,6 +3,7 @@ options requests of external selects (block_suggestion) and submissions (view_su
 
 from __future__ import annotations
 
+import abc
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -13,25 +14,27 @@ import httpx
 VERIFICATION_TOKEN = "sandbox-verification-token"  # noqa: S105 - made up, checked by nobody
 
 
-class ModalRequests:
+class ModalRequests(abc.ABC):
     """Mixed into SlackRequests, which signs and sends the payloads."""
 
     api_app_id: str
 
+    @abc.abstractmethod
     async def _interaction(self, payload: Mapping[str, Any]) -> httpx.Response:
-        raise NotImplementedError
+        """Sign and send one interaction payload."""
 
+    @abc.abstractmethod
     def _trigger(self, user_id: str) -> str:
-        raise NotImplementedError
+        """A fresh trigger_id the sandbox knows."""
 
-    def _action_ts(self) -> str:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def _action_ts(self) -> str: ...
 
-    def _team(self) -> dict[str, str]:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def _team(self) -> dict[str, str]: ...
 
-    def _user(self, user_id: str) -> dict[str, str]:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def _user(self, user_id: str) -> dict[str, str]: ...
 
     async def view_select(
         self,

@@ -6,6 +6,7 @@ ignored on read and replaced on write; `purge_shared` sweeps them.
 
 from __future__ import annotations
 
+import abc
 import sqlite3
 import time
 from collections.abc import Callable
@@ -14,11 +15,12 @@ from typing import TypeVar
 _T = TypeVar("_T")
 
 
-class SharedRows:
+class SharedRows(abc.ABC):
     """Mixed into SqliteJobStore, which provides `_run` (one connection, one thread)."""
 
+    @abc.abstractmethod
     async def _run(self, fn: Callable[[sqlite3.Connection], _T]) -> _T:
-        raise NotImplementedError
+        """Run `fn` on the store's connection, off the event loop."""
 
     async def shared_get(self, key: str) -> str | None:
         def get(conn: sqlite3.Connection) -> str | None:

@@ -7,6 +7,7 @@ played with `next_fault`. Nothing here knows a provider, and no simulator import
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import contextlib
 from collections import deque
@@ -34,7 +35,7 @@ def next_fault(queue: deque[_F] | None) -> _F | None:
     return injected
 
 
-class SimulatorServer:
+class SimulatorServer(abc.ABC):
     """An aiohttp server on a free loopback port, with the tasks it spawned.
 
     `path` is what `base_url` adds to the origin (an API prefix, or nothing).
@@ -48,8 +49,9 @@ class SimulatorServer:
         self._origin = ""
 
     # --- what a simulator supplies ------------------------------------------------------------
+    @abc.abstractmethod
     def _routes(self) -> Iterable[web.AbstractRouteDef]:
-        raise NotImplementedError
+        """The provider's endpoints."""
 
     def _client_max_size(self) -> int:
         """The largest request body the server reads (aiohttp's own default)."""
@@ -57,9 +59,11 @@ class SimulatorServer:
 
     async def _open(self) -> None:
         """Set up what the handlers need, before the server listens (nothing by default)."""
+        return None
 
     async def _close(self) -> None:
         """Release what `_open` set up, once spawned tasks are done (nothing by default)."""
+        return None
 
     # --- lifecycle --------------------------------------------------------------------------
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:

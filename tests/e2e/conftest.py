@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -55,13 +56,28 @@ class Stack:
     async def jobs(self, user: str = ALICE) -> list[Job]:
         return await self.runtime.store.recent_for_user(user, 50)
 
-    async def wait_for(self, check: Callable[[], Awaitable[bool]], seconds: float = 20.0) -> None:
+    async def wait_for(
+        self, check: Callable[[], Awaitable[bool] | bool], seconds: float = 20.0
+    ) -> None:
+        """Until `check` (a plain or an async predicate) holds."""
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
-            if await check():
+            answer = check()
+            if await answer if inspect.isawaitable(answer) else answer:
                 return
             await asyncio.sleep(0.05)
         raise AssertionError(f"condition not met within {seconds} s")
+
+    async def wait_until_delivered(self, user: str = ALICE, seconds: float = 30.0) -> list[Job]:
+        """Until every job is settled and Slack owes nothing more (result files too)."""
+
+        async def delivered() -> bool:
+            jobs = await self.jobs(user)
+            notifier = self.runtime.notifier
+            return bool(jobs) and all(j.settled and not notifier.needs_slack(j) for j in jobs)
+
+        await self.wait_for(delivered, seconds)
+        return await self.jobs(user)
 
     async def wait_until_settled(self, user: str = ALICE, seconds: float = 20.0) -> list[Job]:
         async def settled() -> bool:

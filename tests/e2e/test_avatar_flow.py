@@ -19,10 +19,6 @@ SPANISH_VOICE = "d92994ae0de34b2e8659b456a2f388b8"
 PAIGE, NAVY, WHITE = "M000045058", "BG00002320", "BG00002321"
 
 
-async def _true(value: bool) -> bool:
-    return value
-
-
 async def _avatar_stack(make_stack: StackFactory, **overrides: Any) -> Stack:
     return await make_stack(heygen=True, aistudios=True, **overrides)
 
@@ -31,7 +27,7 @@ async def _open_modal(stack: Stack, text: str = "") -> dict[str, Any]:
     before = len(stack.sandbox.views_opened)
     answer = await stack.slack.slash_command("/avatar", text, user_id=ALICE, channel_id=CHANNEL)
     assert answer.status_code == 200
-    await stack.wait_for(lambda: _true(len(stack.sandbox.views_opened) > before))
+    await stack.wait_for(lambda: len(stack.sandbox.views_opened) > before)
     return stack.sandbox.views_opened[-1]
 
 
@@ -70,7 +66,7 @@ async def _options(stack: Stack, view: dict[str, Any], field: str, query: str, *
 
 
 async def _updated(stack: Stack, count: int) -> dict[str, Any]:
-    await stack.wait_for(lambda: _true(len(stack.sandbox.calls_to("views.update")) >= count))
+    await stack.wait_for(lambda: len(stack.sandbox.calls_to("views.update")) >= count)
     return stack.sandbox.views_opened[-1]
 
 
@@ -150,7 +146,7 @@ async def test_heygen_from_the_modal_searches_looks_and_voices_and_posts_one_vid
         ids.FRESH_LINK_ACTION, button["value"], user_id=BOB, channel_id=CHANNEL,
         message_ts=reply.ts,
     )  # fmt: skip
-    await stack.wait_for(lambda: _true(any(e.user == BOB for e in stack.sandbox.ephemerals)))
+    await stack.wait_for(lambda: any(e.user == BOB for e in stack.sandbox.ephemerals))
     [fresh] = [e for e in stack.sandbox.ephemerals if e.user == BOB]
     assert "fresh link" in fresh.text and video.url not in fresh.text, "a re-signed link"
 
@@ -245,7 +241,7 @@ async def test_the_message_shortcut_makes_the_video_in_that_messages_thread(
         text=message.text,
     )  # fmt: skip
     assert answer.status_code == 200
-    await stack.wait_for(lambda: _true(bool(stack.sandbox.views_opened)))
+    await stack.wait_for(lambda: bool(stack.sandbox.views_opened))
     view = stack.sandbox.views_opened[-1]
     assert (
         _blocks(view)["script"]["element"]["initial_value"] == "Launch day: thank you @Bob & team!"
@@ -427,6 +423,6 @@ async def test_the_shortcut_leaves_out_invisible_characters_the_form_would_refus
         "make_avatar_video", user_id=ALICE, channel_id=CHANNEL, message_ts=message.ts,
         text=message.text,
     )  # fmt: skip
-    await stack.wait_for(lambda: _true(bool(stack.sandbox.views_opened)))
+    await stack.wait_for(lambda: bool(stack.sandbox.views_opened))
     shown = _blocks(stack.sandbox.views_opened[-1])["script"]["element"]["initial_value"]
     assert shown == "Hello team\u200d!"

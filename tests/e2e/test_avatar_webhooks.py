@@ -22,10 +22,6 @@ TYLER = "Tyler-incasualsuit-20220721"
 SLOW = {"poll_min_seconds": 600, "poll_max_seconds": 600}
 
 
-async def _true(value: bool) -> bool:
-    return value
-
-
 async def _job(stack: Stack) -> Job:
     await stack.wait_for(lambda: _has_job(stack))
     [job] = await stack.jobs()
@@ -105,7 +101,7 @@ async def test_a_callback_with_a_wrong_token_changes_nothing_and_a_good_one_poll
 
         await http.post(f"{base}/{job.id}/{job.webhook_token}", json=forged)
     studio = stack.aistudios
-    await stack.wait_for(lambda: _true(studio.calls["progress"] > polls), seconds=5)
+    await stack.wait_for(lambda: studio.calls["progress"] > polls, seconds=5)
     still = await stack.runtime.store.get(job.id)
     assert still is not None and not still.outputs, "the body's link is never used"
 

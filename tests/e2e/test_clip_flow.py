@@ -48,7 +48,7 @@ async def test_clip_command_becomes_clips_in_the_thread(stack: Stack) -> None:
 async def test_modal_submission_becomes_clips_in_the_thread(stack: Stack) -> None:
     answer = await stack.slack.slash_command("/clip", "", user_id=ALICE, channel_id=CHANNEL)
     assert answer.status_code == 200
-    await stack.wait_for(lambda: _true(bool(stack.sandbox.views_opened)))
+    await stack.wait_for(lambda: bool(stack.sandbox.views_opened))
     view = stack.sandbox.views_opened[-1]
     values: dict[str, dict[str, dict[str, Any]]] = {
         "url": {
@@ -80,7 +80,7 @@ async def test_modal_submission_becomes_clips_in_the_thread(stack: Stack) -> Non
 
 async def test_bad_modal_fields_come_back_as_field_errors(stack: Stack) -> None:
     await stack.slack.slash_command("/clip", "", user_id=ALICE, channel_id=CHANNEL)
-    await stack.wait_for(lambda: _true(bool(stack.sandbox.views_opened)))
+    await stack.wait_for(lambda: bool(stack.sandbox.views_opened))
     view = stack.sandbox.views_opened[-1]
     values: dict[str, dict[str, dict[str, Any]]] = {
         "url": {"url": {"type": "plain_text_input", "value": "ftp://x/y.mp4"}},
@@ -100,14 +100,14 @@ async def test_requester_can_cancel_and_others_get_a_polite_no(stack: Stack) -> 
     await stack.slack.slash_command(
         "/clip", "https://v.example.com/long.mp4", user_id=ALICE, channel_id=CHANNEL
     )
-    await stack.wait_for(lambda: _true(bool(stack.sandbox.roots(CHANNEL))))
+    await stack.wait_for(lambda: bool(stack.sandbox.roots(CHANNEL)))
     [job] = await stack.jobs()
     root = stack.sandbox.roots(CHANNEL)[0]
 
     await stack.slack.block_action(
         ids.CANCEL_ACTION, job.id, user_id=BOB, channel_id=CHANNEL, message_ts=root.ts
     )
-    await stack.wait_for(lambda: _true(any(e.user == BOB for e in stack.sandbox.ephemerals)))
+    await stack.wait_for(lambda: any(e.user == BOB for e in stack.sandbox.ephemerals))
     [no] = [e for e in stack.sandbox.ephemerals if e.user == BOB]
     assert f"Only <@{ALICE}>" in no.text
     assert not (await stack.jobs())[0].terminal
@@ -121,7 +121,7 @@ async def test_requester_can_cancel_and_others_get_a_polite_no(stack: Stack) -> 
 
     await stack.wait_for(cancelled)
     await stack.wait_for(
-        lambda: _true("Cancelled" in json.dumps(stack.sandbox.message(CHANNEL, root.ts).blocks))
+        lambda: "Cancelled" in json.dumps(stack.sandbox.message(CHANNEL, root.ts).blocks)
     )
     polls_after_cancel = stack.vizard.queries
     await stack.runtime.poller.tick()
@@ -135,15 +135,11 @@ async def test_help_explains_the_syntax(stack: Stack) -> None:
     assert stack.sandbox.calls_to("chat.postMessage") == []
 
 
-async def _true(value: bool) -> bool:
-    return value
-
-
 async def test_a_modal_slack_refuses_to_open_is_explained_to_the_person(stack: Stack) -> None:
     stack.sandbox.fail_next("views.open", error="expired_trigger_id", status=200, retry_after=None)
     answer = await stack.slack.slash_command("/clip", "", user_id=ALICE, channel_id=CHANNEL)
     assert answer.status_code == 200
-    await stack.wait_for(lambda: _true(any(e.user == ALICE for e in stack.sandbox.ephemerals)))
+    await stack.wait_for(lambda: any(e.user == ALICE for e in stack.sandbox.ephemerals))
     [told] = [e for e in stack.sandbox.ephemerals if e.user == ALICE]
     assert "/clip https://" in told.text
     assert await stack.jobs() == []

@@ -11,40 +11,19 @@ from typing import Any
 import httpx
 
 from bot import ids
-from bot.jobs import DeliveryState, Job, JobState, file_key
+from bot.jobs import Job, JobState
 from providers.base import File
 from tests.e2e.conftest import ALICE, BOB, CHANNEL, Stack, StackFactory
 
 VIDEO = "https://videos.example.com/all-hands.mp4"
 
 
-async def _true(value: bool) -> bool:
-    return value
-
-
 async def _describe(stack: Stack, text: str) -> httpx.Response:
     return await stack.slack.slash_command("/describe", text, user_id=ALICE, channel_id=CHANNEL)
 
 
-async def _done(stack: Stack, seconds: float = 30.0) -> Job:
-    async def finished() -> bool:
-        jobs = await stack.jobs()
-        files = stack.runtime.uploader is not None
-        return (
-            bool(jobs)
-            and jobs[0].settled
-            and (
-                not files
-                or all(
-                    (d := jobs[0].deliveries.get(file_key(n))) is not None
-                    and d.state is not DeliveryState.RESERVED
-                    for n in range(len(jobs[0].outputs))
-                )
-            )
-        )
-
-    await stack.wait_for(finished, seconds)
-    [job] = await stack.jobs()
+async def _done(stack: Stack) -> Job:
+    [job] = await stack.wait_until_delivered()
     return job
 
 
@@ -80,7 +59,7 @@ async def test_the_modal_refuses_audio_with_extended_description_under_the_field
 ) -> None:
     stack = await make_stack(viddyscribe=True)
     await _describe(stack, "")
-    await stack.wait_for(lambda: _true(bool(stack.sandbox.views_opened)))
+    await stack.wait_for(lambda: bool(stack.sandbox.views_opened))
     view = stack.sandbox.views_opened[-1]
     blocks = {b["block_id"]: b for b in view["blocks"]}
     assert len(blocks["lang"]["element"]["options"]) == 53
@@ -106,7 +85,7 @@ async def test_the_shortcut_on_a_message_with_a_link_describes_it_in_that_thread
         "describe_video", user_id=ALICE, channel_id=CHANNEL, message_ts=message.ts,
         text=message.text,
     )  # fmt: skip
-    await stack.wait_for(lambda: _true(bool(stack.sandbox.views_opened)))
+    await stack.wait_for(lambda: bool(stack.sandbox.views_opened))
     view = stack.sandbox.views_opened[-1]
     url_block = next(b for b in view["blocks"] if b.get("block_id") == "url")
     assert url_block["element"]["initial_value"] == VIDEO
@@ -169,7 +148,7 @@ async def test_an_audio_track_is_posted_as_a_file_and_fresh_link_still_works_aft
         ids.FRESH_LINK_ACTION, f"{job.id}:{index}", user_id=BOB, channel_id=CHANNEL,
         message_ts=reply.ts,
     )  # fmt: skip
-    await stack.wait_for(lambda: _true(any(e.user == BOB for e in stack.sandbox.ephemerals)))
+    await stack.wait_for(lambda: any(e.user == BOB for e in stack.sandbox.ephemerals))
     [fresh] = [e for e in stack.sandbox.ephemerals if e.user == BOB]
     link = fresh.text.split("<", 1)[1].split("|", 1)[0]
     async with httpx.AsyncClient() as http:

@@ -44,10 +44,6 @@ async def _one_job(stack: Stack) -> Job:
     return job
 
 
-async def _true(value: bool) -> bool:
-    return value
-
-
 async def _click(stack: Stack, action: str, job: Job, user: str = ALICE) -> None:
     answer = await stack.slack.block_action(
         action, job.id, user_id=user, channel_id=CHANNEL, message_ts=str(job.root_ts)
@@ -84,7 +80,7 @@ async def test_a_provider_from_tests_runs_through_clip_with_its_price_confirmed_
     assert sim.create_calls == [], "nothing is sent before the requester confirms"
 
     await _click(stack, ids.CONFIRM_ACTION, job, user=BOB)
-    await stack.wait_for(lambda: _true(any(e.user == BOB for e in stack.sandbox.ephemerals)))
+    await stack.wait_for(lambda: any(e.user == BOB for e in stack.sandbox.ephemerals))
     assert f"Only <@{ALICE}>" in stack.sandbox.ephemerals[-1].text
     assert (await _one_job(stack)).state is JobState.AWAITING_CONFIRMATION
 
@@ -187,7 +183,7 @@ async def test_an_unconfirmed_request_expires_and_spends_nothing(
     assert "Nobody confirmed this request within 15 minutes" in json.dumps(root.blocks)
     assert ids.CONFIRM_ACTION not in json.dumps(root.blocks)
     await _click(stack, ids.CONFIRM_ACTION, job)
-    await stack.wait_for(lambda: _true(bool(stack.sandbox.ephemerals)))
+    await stack.wait_for(lambda: bool(stack.sandbox.ephemerals))
     assert "nothing left to confirm" in stack.sandbox.ephemerals[-1].text
     assert sim.create_calls == []
 
@@ -204,9 +200,7 @@ async def test_cancel_instead_of_confirm_sends_nothing(
     [cancelled] = await stack.wait_until_settled()
     assert cancelled.state is JobState.CANCELLED
     await stack.wait_for(
-        lambda: _true(
-            "Cancelled" in json.dumps(stack.sandbox.message(CHANNEL, str(job.root_ts)).blocks)
-        )
+        lambda: "Cancelled" in json.dumps(stack.sandbox.message(CHANNEL, str(job.root_ts)).blocks)
     )
     assert sim.create_calls == []
 
@@ -216,7 +210,7 @@ async def test_the_modal_switches_its_fields_with_the_provider(
 ) -> None:
     stack = await _stack(make_stack, sim)
     await stack.slack.slash_command("/clip", "", user_id=ALICE, channel_id=CHANNEL)
-    await stack.wait_for(lambda: _true(bool(stack.sandbox.views_opened)))
+    await stack.wait_for(lambda: bool(stack.sandbox.views_opened))
     view = stack.sandbox.views_opened[-1]
     assert [b["block_id"] for b in view["blocks"]][:2] == [ids.PROVIDER_BLOCK, "url"]
     assert "lang" in [b["block_id"] for b in view["blocks"]]
@@ -249,7 +243,7 @@ async def test_the_modal_switches_its_fields_with_the_provider(
 
 
 async def _updates(stack: Stack) -> list[Call]:
-    await stack.wait_for(lambda: _true(bool(stack.sandbox.calls_to("views.update"))))
+    await stack.wait_for(lambda: bool(stack.sandbox.calls_to("views.update")))
     return stack.sandbox.calls_to("views.update")
 
 

@@ -84,7 +84,7 @@ async def test_a_clip_slack_refuses_is_posted_on_a_later_tick_exactly_once(stack
     await stack.slack.slash_command(
         "/clip", "https://v.example.com/a.mp4", user_id=ALICE, channel_id=CHANNEL
     )
-    await stack.wait_for(lambda: _true(bool(stack.sandbox.roots(CHANNEL))))
+    await stack.wait_for(lambda: bool(stack.sandbox.roots(CHANNEL)))
     stack.sandbox.fail_next(
         "chat.postMessage", error="internal_error", status=200, times=1, retry_after=None
     )
@@ -110,10 +110,6 @@ async def test_vizard_down_for_a_while_then_back_the_job_still_finishes(stack: S
     stack.clock.advance(30)
     [job] = await stack.wait_until_settled(seconds=30)
     assert job.state is JobState.DONE
-
-
-async def _true(value: bool) -> bool:
-    return value
 
 
 async def test_clips_a_stopped_replica_never_posted_are_posted_by_the_next_one(
@@ -155,7 +151,7 @@ async def test_bot_removed_from_the_channel_mid_job_moves_the_job_to_a_dm(stack:
     await stack.slack.slash_command(
         "/clip", "https://v.example.com/a.mp4", user_id=ALICE, channel_id=CHANNEL
     )
-    await stack.wait_for(lambda: _true(bool(stack.sandbox.roots(CHANNEL))))
+    await stack.wait_for(lambda: bool(stack.sandbox.roots(CHANNEL)))
     stack.sandbox.add_channel(CHANNEL, "general", member=False)
 
     [job] = await stack.wait_until_settled()
@@ -194,7 +190,7 @@ async def test_a_clip_post_answered_500_that_slack_never_made_is_posted_once(
     await stack.slack.slash_command(
         "/clip", "https://v.example.com/a.mp4", user_id=ALICE, channel_id=CHANNEL
     )
-    await stack.wait_for(lambda: _true(bool(stack.sandbox.roots(CHANNEL))))
+    await stack.wait_for(lambda: bool(stack.sandbox.roots(CHANNEL)))
     stack.sandbox.fail_next(
         "chat.postMessage", error="internal_error", status=500, retry_after=None
     )
@@ -213,7 +209,7 @@ async def test_a_clip_slack_posted_but_answered_500_for_is_not_posted_again(
     await stack.slack.slash_command(
         "/clip", "https://v.example.com/a.mp4", user_id=ALICE, channel_id=CHANNEL
     )
-    await stack.wait_for(lambda: _true(bool(stack.sandbox.roots(CHANNEL))))
+    await stack.wait_for(lambda: bool(stack.sandbox.roots(CHANNEL)))
     stack.sandbox.fail_next(
         "chat.postMessage", error="internal_error", status=500, retry_after=None, after_commit=True
     )
@@ -324,7 +320,7 @@ async def test_fresh_link_asks_the_provider_again_and_answers_only_the_clicker(
         channel_id=CHANNEL,
         message_ts=second.ts,
     )
-    await stack.wait_for(lambda: _true(any(e.user == BOB for e in stack.sandbox.ephemerals)))
+    await stack.wait_for(lambda: any(e.user == BOB for e in stack.sandbox.ephemerals))
     [answer] = [e for e in stack.sandbox.ephemerals if e.user == BOB]
     clip = job.outputs[1]
     assert isinstance(clip, Clip)
@@ -341,13 +337,11 @@ async def test_an_uncertain_clip_then_removal_from_the_channel_still_delivers_in
     await stack.slack.slash_command(
         "/clip", "https://v.example.com/a.mp4", user_id=ALICE, channel_id=CHANNEL
     )
-    await stack.wait_for(lambda: _true(bool(stack.sandbox.roots(CHANNEL))))
+    await stack.wait_for(lambda: bool(stack.sandbox.roots(CHANNEL)))
     stack.sandbox.fail_next(
         "chat.postMessage", error="internal_error", status=500, retry_after=None
     )
-    await stack.wait_for(
-        lambda: _true(any(c.error for c in stack.sandbox.calls_to("chat.postMessage")))
-    )
+    await stack.wait_for(lambda: any(c.error for c in stack.sandbox.calls_to("chat.postMessage")))
     stack.sandbox.add_channel(CHANNEL, "general", member=False)
     stack.clock.advance(30)
     [job] = await stack.wait_until_settled(seconds=30)

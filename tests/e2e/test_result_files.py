@@ -9,28 +9,12 @@ from bot.jobs import DeliveryState, file_key
 from tests.e2e.conftest import ALICE, CHANNEL, Stack, StackFactory
 
 
-async def _true(value: bool) -> bool:
-    return value
-
-
 async def _clip_and_wait(stack: Stack) -> None:
     await stack.slack.slash_command(
         "/clip", "https://v.example.com/a.mp4", user_id=ALICE, channel_id=CHANNEL
     )
 
-    async def filed() -> bool:
-        jobs = await stack.jobs()
-        return (
-            bool(jobs)
-            and jobs[0].settled
-            and all(
-                (d := jobs[0].deliveries.get(file_key(n))) is not None
-                and d.state is not DeliveryState.RESERVED
-                for n in range(len(jobs[0].outputs))
-            )
-        )
-
-    await stack.wait_for(filed, seconds=30)
+    await stack.wait_until_delivered()
 
 
 def _files_in_thread(stack: Stack) -> list[dict[str, object]]:
