@@ -10,6 +10,8 @@ PROVIDER_BLOCK = "provider"
 PROVIDER_ACTION = "provider_choice"
 # The one checkbox group every on/off field of a form is shown in.
 SWITCHES_BLOCK = "switches"
+# The uploaded video a modal opened from a message shortcut is about.
+FILE_BLOCK = "source_file"
 
 # The value of an entry in a searchable list that only explains (the list is still loading).
 NO_CHOICE = "-"

@@ -17,6 +17,7 @@ from bot.blocks import Block, plain
 from bot.kinds import KindWords
 from bot.mrkdwn import escape
 from bot.parse import element_state
+from providers.base import MediaFile
 from providers.forms import Choice, FieldType, Form, FormField
 
 _SELECT_MAX = 100
@@ -35,6 +36,8 @@ class ModalContext:
     # Counts re-renders, and provider switches among them (see `block_id`).
     revision: int = 0
     switches: int = 0
+    # A video uploaded to Slack that the request is about (from a message shortcut).
+    file: MediaFile | None = None
 
     def dump(self) -> str:
         return json.dumps(
@@ -42,6 +45,7 @@ class ModalContext:
             | ({"thread_ts": self.thread_ts} if self.thread_ts else {})
             | ({"revision": self.revision} if self.revision else {})
             | ({"switches": self.switches} if self.switches else {})
+            | ({"file": self.file.model_dump()} if self.file else {})
         )
 
     def block_id(self, spec: FormField) -> str:
@@ -82,10 +86,31 @@ class ModalContext:
         thread = data.get("thread_ts")
         counts = [data.get("revision"), data.get("switches")]
         revision, switches = (n if isinstance(n, int) and n >= 0 else 0 for n in counts)
+        try:
+            file = MediaFile.model_validate(data["file"]) if data.get("file") else None
+        except ValueError:
+            return None
         return cls(
             str(kind), str(provider), str(channel), str(thread) if thread else None, revision,
-            switches,
+            switches, file,
         )  # fmt: skip
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1_000_000:.1f} MB" if size >= 100_000 else f"{max(1, size // 1000)} KB"
+
+
+def _file_block(form: Form, file: MediaFile, label: str) -> Block:
+    """The uploaded video the request is about, in place of the link field; or, for a form
+    that takes links only, why the file is not used."""
+    about = f":film_frames: *{escape(file.name)}* · {_megabytes(file.size)} · uploaded to Slack"
+    if not form.takes_files:
+        about += f"\n{escape(label)} takes a link, not a file: give the video's link below."
+    return {
+        "type": "context",
+        "block_id": ids.FILE_BLOCK,
+        "elements": [{"type": "mrkdwn", "text": about[:3000]}],
+    }
 
 
 def _option(value: str, text: str) -> dict[str, Any]:
@@ -245,8 +270,13 @@ def request_modal(
     body: list[Block] = []
     if len(offers) > 1:
         body.append(_provider_select(offers, context.provider))
+    if context.file is not None:
+        label = dict(offers).get(context.provider, context.provider.title())
+        body.append(_file_block(form, context.file, label))
     switches_at = None
     for spec in form.fields:
+        if spec.name == form.subject and context.file is not None and form.takes_files:
+            continue  # the file is the video
         if spec.type is FieldType.SWITCH:
             switches_at = len(body) if switches_at is None else switches_at
             continue

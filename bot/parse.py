@@ -30,8 +30,8 @@ from bot.values import (
     unescape,
     unwrap_slack_link,
 )
-from providers.base import Description
-from providers.forms import FieldError, FieldType, Form, FormField
+from providers.base import Description, MediaFile
+from providers.forms import FILE_VALUE, FieldError, FieldType, Form, FormField
 
 PROVIDER_OPTION = "provider"
 # Slack's longest plain-text input in a form.
@@ -330,8 +330,12 @@ def _modal_raw(spec: FormField, values: Mapping[str, Any], switches: set[str]) -
             return None if value is None else str(value)
 
 
-def parse_modal(values: Mapping[str, Any], offer: Offer) -> Submit | ModalErrors:
-    """`view.state.values` of a provider's modal -> a request, or an error per block."""
+def parse_modal(
+    values: Mapping[str, Any], offer: Offer, file: MediaFile | None = None
+) -> Submit | ModalErrors:
+    """`view.state.values` of a provider's modal -> a request, or an error per block. With
+    `file` (a video uploaded to Slack, for a form that takes files) the file stands in for
+    the subject link, which the modal then does not show."""
     form = offer.form
     switches = {
         str(o.get("value"))
@@ -339,7 +343,12 @@ def parse_modal(values: Mapping[str, Any], offer: Offer) -> Submit | ModalErrors
     }
     errors: dict[str, str] = {}
     checked = _defaults(form)
+    if file is not None and form.takes_files:
+        checked[form.subject] = None
+        checked[FILE_VALUE] = file.model_dump()
     for spec in form.fields:
+        if spec.name == form.subject and FILE_VALUE in checked:
+            continue
         raw = _modal_raw(spec, values, switches)
         try:
             if spec.type is FieldType.SWITCH:

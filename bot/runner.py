@@ -24,6 +24,7 @@ from slack_sdk.errors import SlackApiError
 from bot.downloads import DownloadRefused
 from bot.jobs import Job, JobState
 from bot.notify import Held, Lost, Notifier, Save, SlackBusy, slack_error
+from bot.slack_files import SlackFiles
 from bot.store import STORE_DOWN
 from bot.store.base import InFlightFull, JobStore
 from bot.uploads import UploadFailed
@@ -34,6 +35,7 @@ from providers.base import (
     Provider,
     ProviderError,
     RateLimited,
+    StagesFiles,
     Submission,
     Unavailable,
 )
@@ -44,6 +46,8 @@ MAX_SLACK_RETRIES = 8
 # for a limited time (a day is usual), after which a resend could be a second job.
 CREATE_RETRY_SECONDS = 6 * 3600.0
 _MAX_LOST = 5
+# Download refusals that may pass: the host did not answer, or answered an error.
+_FETCH_AGAIN = frozenset({"unreachable", "status", "dns"})
 _STORE_PATIENCE_S = 30.0
 
 
@@ -96,9 +100,11 @@ class JobRunner:
         *,
         timing: Timing | None = None,
         webhook_base: str | None = None,
+        files: SlackFiles | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._clock = clock
+        self._files = files
         self._store = store
         self._providers = providers
         self._notifier = notifier
@@ -268,6 +274,9 @@ class JobRunner:
         )
         if limit is not None and await self._store.in_flight(provider.name) >= limit:
             return self._waiting(job, full, now + self._timing.poll_min)
+        waiting = await self._stage(job, provider, owner, now)
+        if waiting is not None:
+            return waiting
         wait = await self._store.take_rate_slot(
             f"submit:{provider.name}", provider.rate_windows, now
         )
@@ -296,6 +305,46 @@ class JobRunner:
         if sending is None:
             raise Lost
         return await self._create(sending, provider, owner)
+
+    async def _stage(self, job: Job, provider: Provider, owner: str, now: float) -> Job | None:
+        """A video file's bytes to the provider before its create (the upload is free and may
+        be repeated); None when they are there, else the job waiting or failed."""
+        if not isinstance(provider, StagesFiles):
+            return None
+        request = provider.load_request(job.request)
+        media = provider.media_file(request)
+        if media is None:
+            return None
+        if self._files is None:
+            return await self._fail(
+                job, owner, ErrorKind.NOT_CONFIGURED,
+                "Reelbot cannot fetch files from Slack here, so share a link to the video.",
+            )  # fmt: skip
+        retries = job.provider_retries + 1
+        retry = now + self._timing.retry_delay(retries)
+        gave_up = now - job.created_at > self._timing.job_timeout
+        try:
+            await provider.stage_file(request, key=job.id, source=self._files.source(media))
+        except RateLimited as error:
+            return self._waiting(job, error.message, now + error.retry_after)
+        except Unavailable as error:
+            if gave_up:
+                return await self._fail(job, owner, ErrorKind.UNAVAILABLE, error.message)
+            return job.changed(provider_retries=retries, notice=error.message, next_run_at=retry)
+        except ProviderError as error:
+            log.info("job %s: %s refused the file (%s)", job.id, job.provider, error.code)
+            return await self._fail(job, owner, error.kind, error.message)
+        except DownloadRefused as refusal:
+            if refusal.reason in _FETCH_AGAIN and not gave_up:
+                notice = f"{refusal.message} Reelbot will try again."
+                return job.changed(provider_retries=retries, notice=notice, next_run_at=retry)
+            log.info("job %s: the Slack file was refused (%s)", job.id, refusal.reason)
+            return await self._fail(job, owner, ErrorKind.BAD_INPUT, refusal.message)
+        except SlackApiError as exc:
+            log.warning("job %s: files.info failed (%s)", job.id, slack_error(exc))
+            notice = f"Slack did not hand over the video file for {provider.label}; trying again."
+            return job.changed(provider_retries=retries, notice=notice, next_run_at=retry)
+        return None
 
     async def _resume_create(self, job: Job, provider: Provider, owner: str, now: float) -> Job:
         if job.provider_ref is not None:

@@ -11,31 +11,33 @@ from urllib.parse import urlsplit
 import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.app import build_app, build_slack_client
 from bot.catalogs import Catalogs
 from bot.downloads import Downloader, DownloadPolicy
 from bot.hasten import Hastener
+from bot.jobs import Job
 from bot.notify import Notifier
 from bot.poller import Poller
 from bot.registry import build_providers
 from bot.runner import JobRunner, Timing
 from bot.service import Reelbot
 from bot.settings import Settings
+from bot.slack_files import SlackFiles
 from bot.store import JobStore, open_store
 from bot.uploads import Uploader
 from bot.web import build_web
-from providers.base import JobKind, Provider
+from providers.base import JobKind, Output, Provider
 
 log = logging.getLogger(__name__)
 # How long SIGTERM waits for the job turns in flight (docker-compose allows longer).
 STOP_GRACE_SECONDS = 30.0
 
 
-def _uploader(settings: Settings, client: AsyncWebClient) -> Uploader:
-    """Result files are fetched safely: configured base URLs (the providers', Slack's) may be
-    plain http or private (simulators run on loopback); nothing else may."""
+def _downloader(settings: Settings, max_mb: float) -> Downloader:
+    """Downloads are safe: configured base URLs (the providers', Slack's) may be plain http or
+    private (simulators run on loopback); nothing else may. The bot token goes to Slack's
+    file host only."""
     trusted = [str(settings.slack_api_url)]
     for plugin in settings.plugins:
         base = getattr(settings.group(plugin.name), "base_url", None)
@@ -43,11 +45,11 @@ def _uploader(settings: Settings, client: AsyncWebClient) -> Uploader:
             trusted.append(str(base))
     slack_host = urlsplit(str(settings.slack_api_url)).hostname or "slack.com"
     policy = DownloadPolicy.build(
-        int(settings.slack_upload_max_mb * 1_000_000),
+        int(max_mb * 1_000_000),
         trusted_urls=trusted,
         token_hosts=["files.slack.com", slack_host],
     )
-    return Uploader(client, Downloader(policy))
+    return Downloader(policy)
 
 
 class StartupError(Exception):
@@ -78,7 +80,20 @@ class Runtime:
         self.poster = build_slack_client(settings, posting=True)
         labels = {p.name: p.label for p in settings.plugins}
         labels |= {p.name: p.label for p in self.providers.values()}
-        self.uploader = _uploader(settings, self.poster) if settings.results_as_files else None
+        self.uploader = (
+            Uploader(
+                self.poster,
+                _downloader(settings, settings.slack_upload_max_mb),
+                refresh=self._fresh_output,
+                clock=clock,
+            )
+            if settings.results_as_files
+            else None
+        )
+        token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else ""
+        self.slack_files = SlackFiles(
+            self.client, _downloader(settings, settings.slack_file_max_mb), token
+        )
         self.notifier = Notifier(
             self.client,
             self.store,
@@ -101,6 +116,7 @@ class Runtime:
             self.notifier,
             timing=timing,
             webhook_base=webhook_base,
+            files=self.slack_files,
             clock=clock,
         )
         self.poller = Poller(
@@ -133,6 +149,12 @@ class Runtime:
         self._site_runner: web.AppRunner | None = None
         self._socket: AsyncSocketModeHandler | None = None
         self.port: int | None = None
+
+    async def _fresh_output(self, job: Job, index: int) -> Output | None:
+        provider = self.providers.get(job.provider)
+        if provider is None or job.provider_ref is None:
+            return None
+        return await provider.refresh(job.provider_ref, job.outputs[index])
 
     async def store_ok(self) -> bool:
         try:
@@ -202,9 +224,11 @@ class Runtime:
 
     async def stop(self) -> None:
         await self.hastener.aclose()
+        await self.poller.stop()
+        # After the poller: a turn still in its grace period may be uploading.
         if self.uploader is not None:
             await self.uploader.aclose()
-        await self.poller.stop()
+        await self.slack_files.aclose()
         if self._socket is not None:
             await self._socket.close_async()  # type: ignore[no-untyped-call]
         if self._site_runner is not None:

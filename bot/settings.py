@@ -93,6 +93,11 @@ class Settings(BaseSettings):
     slack_upload_max_mb: Annotated[float, Field(gt=0, le=1000)] = Field(
         100.0, validation_alias=_env("SLACK_UPLOAD_MAX_MB")
     )
+    # The largest video uploaded to Slack that Reelbot fetches for a provider (Slack's own
+    # limit per file is 1 GB).
+    slack_file_max_mb: Annotated[float, Field(gt=0, le=1000)] = Field(
+        1000.0, validation_alias=_env("SLACK_FILE_MAX_MB")
+    )
     # How long a provider's avatar and voice lists are kept in the store for the modal.
     catalog_cache_minutes: Annotated[float, Field(gt=0, le=24 * 60)] = Field(
         10.0, validation_alias=_env("CATALOG_CACHE_MINUTES")

@@ -30,7 +30,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.downloads import Downloader, DownloadRefused
 from bot.jobs import Delivery, DeliveryState, Job, file_key
-from providers.base import File, Output
+from providers.base import File, Output, ProviderError
 
 log = logging.getLogger(__name__)
 _REFUSED = {"file_upload_size_restricted", "not_allowed_token_type", "restricted_action"}
@@ -38,6 +38,10 @@ _REFUSED = {"file_upload_size_restricted", "not_allowed_token_type", "restricted
 Save = Callable[[Job], Awaitable[Job | None]]
 Held = Callable[[], Awaitable[bool]]
 Latest = Callable[[], Awaitable[Job | None]]
+# The provider's same output with a fresh link (None: it no longer has it).
+Refresher = Callable[[Job, int], Awaitable[Output | None]]
+# A link this close to its expiry is refreshed before the download starts.
+_EXPIRY_MARGIN_S = 60.0
 # Refusals that will not change on a retry: the result stays a link.
 _FOR_GOOD = frozenset({"size", "private", "scheme", "url", "none", "redirects"})
 
@@ -77,11 +81,13 @@ class Uploader:
         client: AsyncWebClient,
         downloader: Downloader,
         *,
+        refresh: Refresher | None = None,
         clock: Callable[[], float] = time.time,
         timeout: float = 300.0,
     ) -> None:
         self._client = client
         self._downloader = downloader
+        self._refresh = refresh
         self._clock = clock
         self._http = httpx.AsyncClient(timeout=timeout)
 
@@ -106,12 +112,22 @@ class Uploader:
         if before is not None and before.file_id and await self._shared(before, channel):
             log.info("job %s: %s was uploaded before (%s)", job.id, key, before.file_id)
             return await self._record(job, key, before, DeliveryState.POSTED, save)
-        output = job.outputs[index]
         try:
-            async with self._source(output) as (size, body):
-                return await self._send(
-                    job, index, channel, thread_ts, (size, body), save, held, latest
-                )
+            output = await self._current(job, index)
+            try:
+                async with self._source(output) as (size, body):
+                    return await self._send(
+                        job, index, channel, thread_ts, (size, body), save, held, latest
+                    )
+            except DownloadRefused as refusal:
+                # A link refused with an HTTP error may just have expired: once more, fresh.
+                if refusal.reason != "status" or self._refresh is None:
+                    raise
+                output = await self._current(job, index, force=True)
+                async with self._source(output) as (size, body):
+                    return await self._send(
+                        job, index, channel, thread_ts, (size, body), save, held, latest
+                    )
         except DownloadRefused as refusal:
             if refusal.reason not in _FOR_GOOD:
                 raise  # the host did not answer, or answered an error: tried again later
@@ -123,6 +139,26 @@ class Uploader:
                 reserved_at=self._clock(),
             )
             return await self._record(job, key, skipped, DeliveryState.SKIPPED, save)
+
+    async def _current(self, job: Job, index: int, *, force: bool = False) -> Output:
+        """The output with a link that still works: one about to expire (or refused, with
+        `force`) is asked of the provider again, since a signed link alone is no result."""
+        output = job.outputs[index]
+        url = output.url
+        expiring = output.expires_at is not None and (
+            output.expires_at <= self._clock() + _EXPIRY_MARGIN_S
+        )
+        if self._refresh is None or not url or not (force or expiring):
+            return output
+        try:
+            fresh = await self._refresh(job, index)
+        except ProviderError as error:
+            log.info("job %s: no fresh link yet (%s)", job.id, error.code)
+            raise DownloadRefused(error.message, reason="refresh") from None
+        if fresh is None or not fresh.url:
+            raise DownloadRefused("The provider no longer has this result.", reason="none")
+        log.info("job %s: result %d fetched from a fresh link", job.id, index + 1)
+        return fresh
 
     async def _send(
         self,

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import enum
 import math
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any, ClassVar, Literal, Protocol, TypeVar
+from typing import Annotated, Any, ClassVar, Literal, Protocol, TypeVar, runtime_checkable
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
@@ -224,6 +224,55 @@ class SharedState(Protocol):
 
     async def shared_delete(self, key: str, value: str | None = None) -> bool:
         """Delete the key; with `value`, only while it still holds that value."""
+        ...
+
+
+class MediaFile(BaseModel):
+    """A video the bot supplies as bytes (a file uploaded to Slack), as a request keeps it.
+
+    The bot hands it to `build_request` under `providers.forms.FILE_VALUE`. `ref` is the bot's
+    own handle for fetching the bytes (a Slack file id); a provider never reads it.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str = Field(min_length=1, max_length=255)
+    size: int = Field(ge=1)
+    content_type: str = "video/mp4"
+    ref: str | None = None
+
+
+class FileSource(Protocol):
+    """The bytes of a MediaFile, fetched only when `chunks()` is iterated (at most once).
+    Fetching may raise the bot's own errors; a provider lets them through."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def size(self) -> int: ...
+
+    @property
+    def content_type(self) -> str: ...
+
+    def chunks(self) -> AsyncIterator[bytes]: ...
+
+
+@runtime_checkable
+class StagesFiles(Protocol):
+    """A provider that takes a video's bytes as well as a link, uploaded ahead of its create:
+    the upload makes no job and costs nothing, so it may be repeated, and the create (the one
+    call that may not be) stays a single request."""
+
+    def media_file(self, request: BaseModel) -> MediaFile | None:
+        """The file a request names, or None when it names a link."""
+        ...
+
+    async def stage_file(self, request: BaseModel, *, key: str, source: FileSource) -> None:
+        """Upload the bytes for the job `key` (once: a call again after a wait goes on from
+        what is uploaded), so that `submit(request, key=key)` can create the job. Raises
+        RateLimited to be called again later (the upload still being checked), Unavailable
+        with NOT_SENT when the upload did not go through, BadInput for a file refused."""
         ...
 
 

@@ -13,6 +13,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+# The value under which the bot hands a Slack-hosted video (a `providers.base.MediaFile`) to
+# `build_request`, in place of the form's link, for a form whose `takes_files` is set.
+FILE_VALUE = "file"
+
 
 class FieldType(enum.StrEnum):
     URL = "url"  # an http(s) link the provider fetches itself
@@ -84,6 +88,8 @@ class Form:
     example: str
     switches_label: str = "Options"
     notes: tuple[str, ...] = field(default_factory=tuple)
+    # The provider takes an uploaded video file (FILE_VALUE) instead of the subject link.
+    takes_files: bool = False
 
     def __post_init__(self) -> None:
         names = [f.name for f in self.fields]

@@ -18,7 +18,7 @@ from bot.kinds import KINDS
 from bot.modals import INPUT_MAX, ModalContext, request_modal, state_values
 from bot.notify import slack_error
 from bot.service import Reelbot
-from providers.base import JobKind, Provider, ProviderError
+from providers.base import JobKind, MediaFile, Provider, ProviderError
 from providers.forms import Choice, FieldType, Form
 
 log = logging.getLogger(__name__)
@@ -80,12 +80,13 @@ async def open_request_modal(
     channel_id: str,
     thread_ts: str | None = None,
     values: Mapping[str, Any] | None = None,
+    file: MediaFile | None = None,
 ) -> bool:
     """views.open for a provider's form; False when Slack refused (the caller says so)."""
     start = {f.name: f.default for f in provider.form.fields} | dict(values or {})
     reelbot.catalogs.warm(provider, start)
     picked = await _picked(reelbot, provider, start, _OPEN_LOOKUP_S)
-    context = ModalContext(kind.value, provider.name, channel_id, thread_ts)
+    context = ModalContext(kind.value, provider.name, channel_id, thread_ts, file=file)
     view = request_modal(KINDS[kind], provider.form, context, _offers(reelbot, kind), start, picked)
     try:
         await client.views_open(trigger_id=trigger_id, view=view)

@@ -4,6 +4,7 @@ with the results going into that message's thread."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from typing import Any
 
@@ -14,8 +15,9 @@ from bot.listeners.common import MODAL_FAILED, not_configured
 from bot.listeners.forms import open_request_modal
 from bot.parse import plain_text
 from bot.service import Reelbot
+from bot.slack_files import is_video, media_file
 from bot.values import without_controls
-from providers.base import JobKind
+from providers.base import JobKind, MediaFile
 from providers.forms import FieldType
 
 # Slack's longest plain-text input.
@@ -23,6 +25,7 @@ _INPUT_MAX = 3000
 _MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 # The first web link in a message: Slack writes links as <https://…> or <https://…|label>.
 _LINK = re.compile(r"<(https?://[^|>\s]+)(?:\|[^>]*)?>")
+log = logging.getLogger(__name__)
 _MAX_LOOKUPS = 5
 _LOOKUP_S = 1.0
 
@@ -49,10 +52,21 @@ def _handler(kind: JobKind, words: KindWords, reelbot: Reelbot) -> Any:
         subject = provider.form.subject_field
         values: dict[str, Any] = {}
         cut = False
+        file = None
         if subject.type is FieldType.URL:
+            file = await _video_file(client, message)
+            if file is not None:
+                # The video in the message is the subject: a provider that takes it, if any.
+                takers = [p for p in offers.values() if p.form.takes_files]
+                provider = takers[0] if takers else provider
             link = _LINK.search(str(message.get("text") or ""))
-            if link is not None:
+            if link is not None and (file is None or not provider.form.takes_files):
                 values[subject.name] = link.group(1)
+            if file is not None and not provider.form.takes_files and link is None:
+                await reelbot.notifier.ephemeral(
+                    channel_id, user_id, _links_only(provider.label, words.command)
+                )
+                return
         if subject.type is FieldType.TEXT:
             limit = min(subject.max_length or _INPUT_MAX, _INPUT_MAX)
             text = await _with_names(client, str(message.get("text") or ""))
@@ -68,6 +82,7 @@ def _handler(kind: JobKind, words: KindWords, reelbot: Reelbot) -> Any:
             channel_id=channel_id,
             thread_ts=str(message.get("thread_ts") or message.get("ts") or "") or None,
             values=values,
+            file=file,
         )
         if not opened:
             failed = MODAL_FAILED.format(command=words.command, example=provider.form.example)
@@ -87,6 +102,34 @@ def _handler(kind: JobKind, words: KindWords, reelbot: Reelbot) -> Any:
             )
 
     return shortcut
+
+
+def _links_only(label: str, command: str) -> str:
+    return (
+        f"{label} takes a link to the video, not a file uploaded to Slack. Share the video's "
+        f"link (a public or unlisted URL) and use `{command}` or this shortcut on it."
+    )
+
+
+async def _video_file(client: Any, message: dict[str, Any]) -> MediaFile | None:
+    """The message's first video file, as a request keeps it. A file Slack sent without its
+    details (`file_access: check_file_info`) is looked up, within the trigger's seconds."""
+    for item in message.get("files") or []:
+        if not isinstance(item, dict) or not item.get("id"):
+            continue
+        if item.get("file_access") == "check_file_info" or "size" not in item:
+            try:
+                async with asyncio.timeout(_LOOKUP_S):
+                    answer = await client.files_info(file=str(item["id"]))
+                item = dict(answer.get("file") or {})
+            except Exception as exc:  # unknown details: not offered as the video
+                log.info("files.info for a shortcut's file failed (%s)", type(exc).__name__)
+                continue
+        if is_video(item):
+            found = media_file(item)
+            if found is not None:
+                return found
+    return None
 
 
 async def _with_names(client: Any, text: str) -> str:

@@ -56,13 +56,16 @@ def register(app: AsyncApp, reelbot: Reelbot) -> None:
             missing = reelbot.unconfigured(kind)
             await ack(response_action="errors", errors={first: not_configured(words, missing)})
             return
-        result = parse_modal(view.get("state", {}).get("values", {}), offer)
+        result = parse_modal(view.get("state", {}).get("values", {}), offer, context.file)
         if not isinstance(result, ModalErrors):
             stale = await reelbot.catalogs.stale_picks(offer, result.values)
             if stale:
                 result = ModalErrors(stale)
         if isinstance(result, ModalErrors):
-            errors = {blocks.get(name, name): text for name, text in result.errors.items()}
+            # An error about a field not shown (the link, when a file stands in) goes on the
+            # first one that is.
+            first = next(iter(blocks.values()), ids.PROVIDER_BLOCK)
+            errors = {blocks.get(name, first): text for name, text in result.errors.items()}
             await ack(response_action="errors", errors=errors)
             return
         user_id = str(body["user"]["id"])
@@ -81,7 +84,7 @@ def register(app: AsyncApp, reelbot: Reelbot) -> None:
         try:
             job = await reelbot.create_job(result, origin)
         except StoreUnsure:
-            subject = blocks.get(offer.form.subject, offer.form.subject)
+            subject = blocks.get(offer.form.subject, next(iter(blocks.values()), ""))
             await ack(response_action="errors", errors={subject: STORE_UNSURE})
             return
         await ack()

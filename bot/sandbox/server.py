@@ -207,6 +207,8 @@ class SlackSandbox:
         self.uploads: dict[str, Upload] = {}
         # Requests for url_private without the bot token (refused, as Slack refuses them).
         self.refused_downloads = 0
+        # File ids served to the bot token (url_private).
+        self.served_downloads: list[str] = []
         self.deleted: list[Message] = []
         self._pre_holds: dict[
             str, list[tuple[asyncio.Event, Callable[[JSONDict], bool] | None]]
@@ -262,6 +264,7 @@ class SlackSandbox:
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/upload/{file_id}", self._upload)
         app.router.add_get("/files/{file_id}/{name}", self._download)
+        app.router.add_get("/files/{file_id}/download/{name}", self._download)
         app.router.add_post("/response/{token}", self._respond)
         self.socket_mode.add_routes(app)
         runner = web.AppRunner(app, access_log=None)
@@ -313,6 +316,24 @@ class SlackSandbox:
             ts=self._next_ts(),
             text=text,
             thread_ts=thread_ts,
+            via="person",
+        )
+        self._messages.setdefault(channel_id, []).append(message)
+        return message
+
+    def person_uploads(
+        self, channel_id: str, filename: str, data: bytes, *, text: str = ""
+    ) -> Message:
+        """A file a person uploaded into a channel, as a message carrying it (url_private
+        serves it back with the bot token only)."""
+        upload = Upload(self._next_id("F"), filename, len(data), data=data, completed=True)
+        upload.channel = channel_id
+        self.uploads[upload.file_id] = upload
+        message = Message(
+            channel=channel_id,
+            ts=self._next_ts(),
+            text=text,
+            files=[self._file_json(upload)],
             via="person",
         )
         self._messages.setdefault(channel_id, []).append(message)
@@ -519,6 +540,7 @@ class SlackSandbox:
         if upload is None or upload.data is None:
             return web.Response(status=404, text="file_not_found")
         mimetype = mimetypes.guess_type(upload.filename)[0] or "application/octet-stream"
+        self.served_downloads.append(upload.file_id)
         return web.Response(body=upload.data, content_type=mimetype)
 
     async def _respond(self, request: web.Request) -> web.Response:
@@ -1001,8 +1023,12 @@ class SlackSandbox:
             "name": upload.filename,
             "title": upload.title or upload.filename,
             "mimetype": mimetypes.guess_type(upload.filename)[0] or "application/octet-stream",
+            "filetype": upload.filename.rpartition(".")[2].lower(),
             "size": len(upload.data or b""),
             "url_private": f"{self.base_url}/files/{upload.file_id}/{upload.filename}",
+            "url_private_download": (
+                f"{self.base_url}/files/{upload.file_id}/download/{upload.filename}"
+            ),
         }
 
     # -- response_url --------------------------------------------------------------------

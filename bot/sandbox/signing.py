@@ -190,8 +190,10 @@ class SlackRequests(ModalRequests):
         text: str,
         thread_ts: str | None = None,
         author: str | None = None,
+        files: list[dict[str, Any]] | None = None,
     ) -> httpx.Response:
-        """The message menu action `callback_id` on a message (by `author`, default the user)."""
+        """The message menu action `callback_id` on a message (by `author`, default the user),
+        with the files the message carries."""
         message: dict[str, Any] = {
             "type": "message",
             "user": author or user_id,
@@ -199,6 +201,9 @@ class SlackRequests(ModalRequests):
             "text": text,
             "team": self.team_id,
         }
+        if files:
+            message["files"] = files
+            message["upload"] = True
         if thread_ts is not None:
             message["thread_ts"] = thread_ts
         payload: dict[str, Any] = {

@@ -6,12 +6,12 @@ how a file's bytes reach it, `provider` the provider itself with its settings gr
 is the registry's line.
 """
 
+from providers.base import MediaFile
 from providers.viddyscribe.api import (
     DEFAULT_BASE_URL,
     LABEL,
     MULTIPART_MAX_BYTES,
     NAME,
-    MediaFile,
     ViddyScribeRequest,
     job_ref,
     link_expiry,

@@ -15,7 +15,9 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, model_validator
+
+from providers.base import MediaFile
 
 # --- constants ------------------------------------------------------------------------------
 NAME = "viddyscribe"
@@ -65,21 +67,6 @@ AUDIO_FILE = (f"{FILE_STEM}.wav", "audio/wav")
 
 
 # --- request --------------------------------------------------------------------------------
-class MediaFile(BaseModel):
-    """A video the bot supplies as bytes (a Slack file), as the job store keeps it.
-
-    `ref` is the bot's own handle for fetching the bytes again (a Slack file id); the
-    provider never reads it.
-    """
-
-    model_config = ConfigDict(frozen=True)
-
-    name: str = Field(min_length=1, max_length=255)
-    size: int = Field(ge=1)
-    content_type: str = "video/mp4"
-    ref: str | None = None
-
-
 class ViddyScribeRequest(BaseModel):
     """One audio description: the video (a link or a file) and its generation options."""
 

@@ -6,8 +6,9 @@ the current overview counts 53 codes and links a "Languages and Voices" page tha
 copy holds). Only `en-US` is spelled out as a code there: the other codes are the locales of
 the Google voices ViddyScribe's voices are named after (Achernar, ...), which cover exactly
 these 52 languages plus Cantonese (yue-HK), taken as the 53rd. All of it is assumed, so
-VIDDYSCRIBE_LANGUAGES can replace the list. The 31 voice ids are not listed anywhere read, so
-the voice is a free text field.
+VIDDYSCRIBE_LANGUAGES can replace the list. The 31 voice ids are not listed anywhere read
+either: the voices offered are the 30 star-named Google voices ViddyScribe's example
+(Achernar) comes from, assumed, and VIDDYSCRIBE_VOICES replaces that list.
 """
 
 from __future__ import annotations
@@ -17,21 +18,27 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from providers.forms import Choice, FieldError, FieldType, Form, FormField
+from providers.base import MediaFile
+from providers.forms import FILE_VALUE, Choice, FieldError, FieldType, Form, FormField
 from providers.viddyscribe.api import (
     DEFAULT_CATEGORY,
     DEFAULT_FORMAT,
     DEFAULT_LANGUAGE,
     FORMATS,
     OUTPUTS,
-    MediaFile,
     ViddyScribeRequest,
 )
 
 MAX_URL = 2000
 MAX_INSTRUCTIONS = 1000  # assumed: no limit is documented
-MAX_VOICE = 40
 VOICE_ID = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,39}")
+# Assumed (see above): the Google voices named after stars, as ViddyScribe's "Achernar" is.
+VOICES: tuple[str, ...] = (
+    "Achernar", "Achird", "Algenib", "Algieba", "Alnilam", "Aoede", "Autonoe", "Callirrhoe",
+    "Charon", "Despina", "Enceladus", "Erinome", "Fenrir", "Gacrux", "Iapetus", "Kore",
+    "Laomedeia", "Leda", "Orus", "Puck", "Pulcherrima", "Rasalgethi", "Sadachbia",
+    "Sadaltager", "Schedar", "Sulafat", "Umbriel", "Vindemiatrix", "Zephyr", "Zubenelgenubi",
+)  # fmt: skip
 
 # (code, readable name, other words a person may type)
 LANGUAGES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
@@ -144,11 +151,41 @@ def _language_field(choices: tuple[Choice, ...]) -> FormField:
     )
 
 
+def _voice_field(voices: tuple[str, ...]) -> FormField:
+    return FormField(
+        name="voice",
+        label="Voice",
+        type=FieldType.CHOICE,
+        help="the ViddyScribe voice that reads audio and video descriptions; leave it empty "
+        "for ViddyScribe's default",
+        choices=tuple(Choice(v, v) for v in voices),
+        placeholder="ViddyScribe's default voice",
+    )
+
+
+def parse_voices(text: str) -> tuple[str, ...]:
+    """VIDDYSCRIBE_VOICES ("Achernar, Kore, ...") as the voice list."""
+    found: list[str] = []
+    for item in text.split(","):
+        voice = item.strip()
+        if not voice:
+            continue
+        if not VOICE_ID.fullmatch(voice):
+            raise ValueError(f"{voice!r} is not a voice id like Achernar")
+        if voice.lower() in (v.lower() for v in found):
+            raise ValueError(f"{voice} is listed twice")
+        found.append(voice)
+    if not found:
+        raise ValueError("list at least one voice, like Achernar")
+    return tuple(found)
+
+
 FORM = Form(
     subject="url",
     summary="Describe a video for blind and low-vision viewers with ViddyScribe",
     example="https://example.com/video.mp4 lang=en-US category=Documentary output=text format=vtt",
     switches_label="Options",
+    takes_files=True,
     fields=(
         FormField(
             name="url",
@@ -184,15 +221,7 @@ FORM = Form(
             choices=tuple(Choice(f, _FORMAT_LABELS[f]) for f in FORMATS),
             default=DEFAULT_FORMAT,
         ),
-        FormField(
-            name="voice",
-            label="Voice",
-            type=FieldType.TEXT,
-            help="the ViddyScribe voice id that reads audio and video descriptions, such as "
-            "Achernar; leave it out for ViddyScribe's default",
-            max_length=MAX_VOICE,
-            placeholder="Achernar",
-        ),
+        _voice_field(VOICES),
         FormField(
             name="type",
             label="Description type",
@@ -225,10 +254,14 @@ FORM = Form(
 )
 
 
-def form_for(languages: tuple[tuple[str, str, tuple[str, ...]], ...] = LANGUAGES) -> Form:
-    """The form with this workspace's language list (VIDDYSCRIBE_LANGUAGES, when set)."""
-    field = _language_field(language_choices(languages))
-    return replace(FORM, fields=tuple(field if f.name == "lang" else f for f in FORM.fields))
+def form_for(
+    languages: tuple[tuple[str, str, tuple[str, ...]], ...] = LANGUAGES,
+    voices: tuple[str, ...] = VOICES,
+) -> Form:
+    """The form with this workspace's languages and voices (VIDDYSCRIBE_LANGUAGES and
+    VIDDYSCRIBE_VOICES, when set)."""
+    own = {"lang": _language_field(language_choices(languages)), "voice": _voice_field(voices)}
+    return replace(FORM, fields=tuple(own.get(f.name, f) for f in FORM.fields))
 
 
 def parse_languages(text: str) -> tuple[tuple[str, str, tuple[str, ...]], ...]:
@@ -280,14 +313,15 @@ def build_request(
     values: Mapping[str, Any],
     *,
     languages: tuple[tuple[str, str, tuple[str, ...]], ...] = LANGUAGES,
+    voices: tuple[str, ...] = VOICES,
 ) -> ViddyScribeRequest:
     """Checked form values -> the request; FieldError when a value does not fit ViddyScribe.
 
-    The video is `url` (a link), or `file` ({name, size, content_type, ref}) when the bot
+    The video is `url` (a link), or FILE_VALUE ({name, size, content_type, ref}) when the bot
     will supply the bytes itself (an uploaded Slack file).
     """
     url = _text(values, "url")
-    raw_file = values.get("file")
+    raw_file = values.get(FILE_VALUE)
     if url and raw_file is not None:
         raise FieldError("url", "Give a link or a file to describe, not both.")
     media = _media_file(raw_file) if raw_file is not None else None
@@ -306,12 +340,8 @@ def build_request(
     if output == "audio" and ad_type == "extended_ad":
         raise FieldError("type", AUDIO_IS_STANDARD)
     voice = _text(values, "voice")
-    if voice and not VOICE_ID.fullmatch(voice):
-        raise FieldError(
-            "voice",
-            f"Give a ViddyScribe voice id such as Achernar (one word, {MAX_VOICE} "
-            "characters at most).",
-        )
+    if voice:
+        voice = _pick(values, "voice", {v.lower(): v for v in voices}, "")
     instructions = _text(values, "instructions")
     if len(instructions) > MAX_INSTRUCTIONS:
         raise FieldError(

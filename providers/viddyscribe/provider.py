@@ -3,7 +3,7 @@ bytes), poll, refresh."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from typing import Annotated, Any, TypeVar
 
 import httpx
@@ -15,7 +15,9 @@ from providers.base import (
     Description,
     Failed,
     File,
+    FileSource,
     JobKind,
+    MediaFile,
     Output,
     Progress,
     ProviderError,
@@ -87,12 +89,28 @@ class ViddyScribeSettings(ProviderSettings):
     upload_wait_seconds: Annotated[float, Field(ge=0, le=600)] = Field(
         default=30.0, description="How long one submit waits for a signed upload's check."
     )
+    multipart_max_mb: Annotated[float, Field(gt=0, le=32)] = Field(
+        default=MULTIPART_MAX_BYTES / 1_000_000,
+        description="Files up to this size go as one multipart upload, larger ones by the "
+        "signed flow (ViddyScribe documents 32 MB).",
+    )
+
+    voices: str | None = Field(
+        default=None, description='Replaces the voice list: "Achernar, Kore, Puck".'
+    )
 
     @field_validator("languages")
     @classmethod
     def _languages(cls, value: str | None) -> str | None:
         if value is not None:
             form.parse_languages(value)
+        return value
+
+    @field_validator("voices")
+    @classmethod
+    def _voices(cls, value: str | None) -> str | None:
+        if value is not None:
+            form.parse_voices(value)
         return value
 
 
@@ -113,6 +131,7 @@ class ViddyScribeProvider:
         shared: SharedState | None = None,
         in_flight_limit: int | None = None,
         languages: Languages = form.LANGUAGES,
+        voices: tuple[str, ...] = form.VOICES,
         link_ttl_seconds: float = LINK_TTL_SECONDS,
         multipart_max_bytes: int = MULTIPART_MAX_BYTES,
         upload_wait_seconds: float = 30.0,
@@ -120,8 +139,8 @@ class ViddyScribeProvider:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.in_flight_limit = in_flight_limit
-        self.form: Form = form.form_for(languages)
-        self._languages = languages
+        self.form: Form = form.form_for(languages, voices)
+        self._languages, self._voices = languages, voices
         self._media = MediaCache(shared, NAME)
         self._link_ttl_seconds = link_ttl_seconds
         self._multipart_max_bytes = multipart_max_bytes
@@ -134,7 +153,7 @@ class ViddyScribeProvider:
 
     # --- requests ---------------------------------------------------------------------------
     def build_request(self, values: Mapping[str, Any]) -> ViddyScribeRequest:
-        return form.build_request(values, languages=self._languages)
+        return form.build_request(values, languages=self._languages, voices=self._voices)
 
     def load_request(self, stored: Mapping[str, Any]) -> ViddyScribeRequest:
         return ViddyScribeRequest.model_validate(stored)
@@ -157,79 +176,67 @@ class ViddyScribeProvider:
     ) -> Submission:
         """Generate straight from the link: one call, so no uploaded media is left behind
         when a generate is refused, and one create (ViddyScribe takes no idempotency key)
-        has one answer that can be lost, not two. A file request goes on from the media its
-        `submit_file` uploaded under the same key."""
+        has one answer that can be lost, not two. A file request generates from the media
+        `stage_file` uploaded under the same key."""
         vs = own_request(request, ViddyScribeRequest, LABEL)
         if vs.file is None:
             assert vs.url is not None
             return await self._generate(vs, {"type": "url", "url": vs.url})
         media = await self._media.recall(key)
-        if media is None:
+        if media is None or not media.ready:
             raise Failed(
                 f"Reelbot has not handed this video file to {LABEL}, so upload the file again "
                 "or share a link to it.",
                 code="file_not_supplied",
             )
-        return await self._from_media(vs, key, media)
-
-    async def submit_file(
-        self,
-        request: BaseModel,
-        *,
-        key: str,
-        chunks: AsyncIterator[bytes],
-        size: int,
-        name: str,
-        content_type: str,
-    ) -> Submission:
-        """Upload the video's bytes (multipart up to 32 MB, the signed flow above), then
-        generate with the media id. The media id is kept under `key`, so a call again after
-        a wait (RateLimited: verification or a limit) generates without a second upload."""
-        vs = own_request(request, ViddyScribeRequest, LABEL)
-        if size < 1:
-            raise BadInput("This file is empty, so pick a video file.", code="empty_file")
-        media = await self._media.recall(key)
-        if media is None:
-            media = await upload_file(
-                self._client,
-                self._storage,
-                chunks=chunks,
-                size=size,
-                name=name,
-                content_type=content_type,
-                multipart_max_bytes=self._multipart_max_bytes,
-                secrets=self._secrets,
-            )
-            await self._media.remember(key, media)
-        else:
-            close = getattr(chunks, "aclose", None)
-            if close is not None:
-                await close()
-        return await self._from_media(vs, key, media)
-
-    async def _from_media(self, vs: ViddyScribeRequest, key: str, media: Media) -> Submission:
-        async def save(step: Media) -> None:
-            await self._media.remember(key, step)
-
         try:
-            ready = await verified(
-                self._client,
-                media,
-                wait_seconds=self._upload_wait_seconds,
-                secrets=self._secrets,
-                save=save,
-            )
-        except BadInput:
-            await self._media.forget(key)
-            raise
-        try:
-            submission = await self._generate(vs, {"type": "media_id", "media_id": ready.media_id})
+            submission = await self._generate(vs, {"type": "media_id", "media_id": media.media_id})
         except ProviderError as exc:
             if exc.code in _DROP_MEDIA:
                 await self._media.forget(key)  # asked again, the bytes are uploaded afresh
             raise
         await self._media.forget(key)
         return submission
+
+    def media_file(self, request: BaseModel) -> MediaFile | None:
+        return own_request(request, ViddyScribeRequest, LABEL).file
+
+    async def stage_file(self, request: BaseModel, *, key: str, source: FileSource) -> None:
+        """Upload the video's bytes (multipart up to 32 MB, the signed flow above) and wait
+        for ViddyScribe's check of them. The media id is kept under `key` with each step
+        done, so a call again after a wait (the check still going) uploads nothing again."""
+        own_request(request, ViddyScribeRequest, LABEL)
+        if source.size < 1:
+            raise BadInput("This file is empty, so pick a video file.", code="empty_file")
+        media = await self._media.recall(key)
+        if media is None:
+            media = await upload_file(
+                self._client,
+                self._storage,
+                chunks=source.chunks(),
+                size=source.size,
+                name=source.name,
+                content_type=source.content_type,
+                multipart_max_bytes=self._multipart_max_bytes,
+                secrets=self._secrets,
+            )
+            await self._media.remember(key, media)
+
+        async def save(step: Media) -> None:
+            await self._media.remember(key, step)
+
+        try:
+            await verified(
+                self._client,
+                media,
+                wait_seconds=self._upload_wait_seconds,
+                secrets=self._secrets,
+                save=save,
+            )
+        except ProviderError as exc:
+            if isinstance(exc, BadInput) or exc.code in _DROP_MEDIA:
+                await self._media.forget(key)
+            raise
 
     async def _generate(self, vs: ViddyScribeRequest, source: dict[str, str]) -> Submission:
         response = await send(
@@ -359,8 +366,10 @@ def _build(settings: ViddyScribeSettings, shared: SharedState) -> ViddyScribePro
         shared=shared,
         in_flight_limit=settings.in_flight,
         languages=languages,
+        voices=form.parse_voices(settings.voices) if settings.voices else form.VOICES,
         link_ttl_seconds=settings.link_ttl_minutes * 60,
         upload_wait_seconds=settings.upload_wait_seconds,
+        multipart_max_bytes=int(settings.multipart_max_mb * 1_000_000),
         timeout=settings.timeout_seconds,
     )
 

@@ -32,7 +32,9 @@ from providers.base import (
     ProviderError,
     RateLimited,
     SharedState,
+    StagesFiles,
     Status,
+    Submission,
     Unavailable,
     Video,
     dump_request,
@@ -79,11 +81,32 @@ async def chunks_of(data: bytes, step: int = 300) -> AsyncIterator[bytes]:
         yield data[start : start + step]
 
 
+class Bytes:
+    """A FileSource over bytes in memory, counting what is read from it (as the bot's Slack
+    file source would fetch it)."""
+
+    def __init__(self, data: bytes, size: int | None = None, name: str = "keynote.mp4") -> None:
+        self.data, self.name, self.content_type = data, name, "video/mp4"
+        self.size = len(data) if size is None else size
+        self.read = 0
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        async for chunk in chunks_of(self.data):
+            self.read += len(chunk)
+            yield chunk
+
+
+async def through(
+    vs: ViddyScribeProvider, source: Bytes, key: str = KEY, **changes: Any
+) -> Submission:
+    """What the bot does with a file request: stage its bytes, then create the job."""
+    request = a_file(source.size, **changes)
+    await vs.stage_file(request, key=key, source=source)
+    return await vs.submit(request, key=key)
+
+
 async def _upload(vs: ViddyScribeProvider, data: bytes, key: str = KEY) -> Any:
-    return await vs.submit_file(
-        a_file(len(data)), key=key, chunks=chunks_of(data), size=len(data), name="k.mp4",
-        content_type="video/mp4",
-    )  # fmt: skip
+    return await through(vs, Bytes(data, name="k.mp4"), key=key)
 
 
 class MemoryState:
@@ -221,7 +244,8 @@ def test_form_offers_every_documented_option() -> None:
         FORM.get("instructions"),
         FORM.get("onscreen"),
     )
-    assert voice is not None and voice.type is FieldType.TEXT, "the 31 voice ids are not listed"
+    assert voice is not None and voice.type is FieldType.CHOICE and not voice.required
+    assert {"Achernar", "Kore", "Puck", "Charon"} <= {c.value for c in voice.choices}
     assert instructions is not None and instructions.max_length == 1000
     assert onscreen is not None and onscreen.type is FieldType.SWITCH and onscreen.default is False
     url = FORM.subject_field
@@ -302,6 +326,7 @@ def test_settings_use_the_fixed_names_and_only_the_key_configures(
         "VIDDYSCRIBE_LINK_TTL_MINUTES": "10",
         "VIDDYSCRIBE_IN_FLIGHT": "4",
         "VIDDYSCRIBE_LANGUAGES": "en-US=English (US), de-DE=German",
+        "VIDDYSCRIBE_VOICES": "Kore, Nova-2",
     }
     for name, value in env.items():
         monkeypatch.setenv(name, value)
@@ -312,12 +337,21 @@ def test_settings_use_the_fixed_names_and_only_the_key_configures(
     assert isinstance(built, ViddyScribeProvider) and built.in_flight_limit == 4
     lang = built.form.get("lang")
     assert lang is not None and [c.value for c in lang.choices] == ["en-US", "de-DE"]
+    voice = built.form.get("voice")
+    assert voice is not None and [c.value for c in voice.choices] == ["Kore", "Nova-2"]
+    assert built.build_request({"url": VIDEO, "voice": "nova-2"}).voice == "Nova-2"
+    with pytest.raises(FieldError):
+        built.build_request({"url": VIDEO, "voice": "Achernar"})
     assert PLUGIN.key_variable == "VIDDYSCRIBE_API_KEY"
     assert PLUGIN.kind is JobKind.DESCRIPTION
     monkeypatch.setenv("VIDDYSCRIBE_IN_FLIGHT", "")
     monkeypatch.setenv("VIDDYSCRIBE_LANGUAGES", "")
     assert ViddyScribeSettings(_env_file=None).in_flight is None, "blank is unset"
     monkeypatch.setenv("VIDDYSCRIBE_LANGUAGES", "not a code=Nope")
+    with pytest.raises(ValueError):
+        ViddyScribeSettings(_env_file=None)
+    monkeypatch.setenv("VIDDYSCRIBE_LANGUAGES", "")
+    monkeypatch.setenv("VIDDYSCRIBE_VOICES", "Kore; rm -rf")
     with pytest.raises(ValueError):
         ViddyScribeSettings(_env_file=None)
 
@@ -484,10 +518,8 @@ async def test_a_file_request_without_its_bytes_is_a_plain_failure(
 async def test_a_small_file_is_uploaded_multipart_then_described_by_media_id(
     sim: ViddyScribeSimulator, provider: ViddyScribeProvider, shared: MemoryState
 ) -> None:
-    submission = await provider.submit_file(
-        a_file(), key=KEY, chunks=chunks_of(MP4), size=len(MP4), name="keynote.mp4",
-        content_type="video/mp4",
-    )  # fmt: skip
+    assert isinstance(provider, StagesFiles)
+    submission = await through(provider, Bytes(MP4))
     assert sim.uploads == [{"type": "file", "filename": "keynote.mp4", "size": len(MP4)}]
     assert sim.bytes_received == len(MP4) and sim.put_headers == []
     (media_id,) = sim.media
@@ -501,10 +533,7 @@ async def test_a_large_file_goes_through_the_signed_upload_without_the_key(
     sim: ViddyScribeSimulator, provider: ViddyScribeProvider
 ) -> None:
     big = MP4 * 3
-    submission = await provider.submit_file(
-        a_file(len(big)), key=KEY, chunks=chunks_of(big), size=len(big), name="keynote.mp4",
-        content_type="video/mp4",
-    )  # fmt: skip
+    submission = await through(provider, Bytes(big))
     assert sim.uploads == [{"type": "signed_url", "filename": "keynote.mp4"}]
     assert sim.bytes_received == len(big)
     (headers,) = sim.put_headers
@@ -522,10 +551,7 @@ async def test_a_canonical_media_id_that_differs_is_the_one_described(
 ) -> None:
     sim.desk.canonical_differs = True
     big = MP4 * 3
-    await provider.submit_file(
-        a_file(len(big)), key=KEY, chunks=chunks_of(big), size=len(big), name="keynote.mp4",
-        content_type="video/mp4",
-    )  # fmt: skip
+    await through(provider, Bytes(big))
     original = next(m for m in sim.media.values() if m.kind == "signed")
     assert original.canonical is not None and original.canonical != original.media_id
     assert sim.generates[0]["input"]["value"] == original.canonical
@@ -536,10 +562,7 @@ async def test_bytes_uploaded_twice_are_described_as_the_first_media(
 ) -> None:
     big = MP4 * 3
     for key in (KEY, OTHER_KEY):
-        await provider.submit_file(
-            a_file(len(big)), key=key, chunks=chunks_of(big), size=len(big), name="k.mp4",
-            content_type="video/mp4",
-        )  # fmt: skip
+        await through(provider, Bytes(big), key=key)
     first, second = (g["input"]["value"] for g in sim.generates)
     assert first == second
 
@@ -548,28 +571,16 @@ async def test_upload_not_ready_twice_waits_and_never_uploads_again(
     sim: ViddyScribeSimulator, provider: ViddyScribeProvider
 ) -> None:
     sim.inject("generate", "error", code="upload_not_ready", times=2)
-    consumed: list[int] = []
-
-    async def counted() -> AsyncIterator[bytes]:
-        async for chunk in chunks_of(MP4):
-            consumed.append(len(chunk))
-            yield chunk
-
+    source = Bytes(MP4)
     waits = []
     for _ in range(2):
         with pytest.raises(RateLimited) as raised:
-            await provider.submit_file(
-                a_file(), key=KEY, chunks=counted(), size=len(MP4), name="keynote.mp4",
-                content_type="video/mp4",
-            )  # fmt: skip
+            await through(provider, source)
         waits.append(raised.value)
-    submission = await provider.submit_file(
-        a_file(), key=KEY, chunks=counted(), size=len(MP4), name="keynote.mp4",
-        content_type="video/mp4",
-    )  # fmt: skip
+    submission = await through(provider, source)
 
     assert all(w.code == "upload_not_ready" and 1 <= w.retry_after <= 10 for w in waits)
-    assert len(sim.uploads) == 1 and sum(consumed) == len(MP4), "the bytes went once"
+    assert len(sim.uploads) == 1 and source.read == len(MP4), "the bytes went once"
     assert sim.generate_attempts == 3 and len(sim.generates) == 1
     assert parse_ref(submission.ref)[2] in sim.jobs
 
@@ -585,13 +596,12 @@ async def test_a_check_still_running_waits_and_another_replica_finishes_the_job(
     second = ViddyScribeProvider(SECRET, sim.base_url, shared=shared)
     try:
         with pytest.raises(RateLimited) as raised:
-            await first.submit_file(
-                a_file(len(big)), key=KEY, chunks=chunks_of(big), size=len(big), name="k.mp4",
-                content_type="video/mp4",
-            )  # fmt: skip
+            await through(first, Bytes(big))
         assert raised.value.code == "upload_not_ready" and sim.generate_attempts == 0
         sim.advance(60)
-        submission = await second.submit(a_file(len(big)), key=KEY)
+        untouched = Bytes(big)
+        submission = await through(second, untouched)
+        assert untouched.read == 0, "the bytes are uploaded already"
     finally:
         await first.aclose()
         await second.aclose()
@@ -604,10 +614,7 @@ async def test_a_byte_source_that_ends_early_is_retried_never_described(
 ) -> None:
     for data, size in ((MP4, len(MP4) + 10), (MP4 * 3, len(MP4) * 3 + 10)):
         with pytest.raises(Unavailable) as raised:
-            await provider.submit_file(
-                a_file(size), key=KEY, chunks=chunks_of(data), size=size, name="k.mp4",
-                content_type="video/mp4",
-            )  # fmt: skip
+            await through(provider, Bytes(data, size=size))
         assert raised.value.code == NOT_SENT
     assert sim.generate_attempts == 0
 
@@ -625,10 +632,7 @@ async def test_an_upload_address_that_is_not_https_gets_no_bytes() -> None:
     vs = ViddyScribeProvider(SECRET, multipart_max_bytes=10, transport=httpx.MockTransport(answer))
     try:
         with pytest.raises(Failed) as raised:
-            await vs.submit_file(
-                a_file(), key=KEY, chunks=chunks_of(MP4), size=len(MP4), name="k.mp4",
-                content_type="video/mp4",
-            )  # fmt: skip
+            await through(vs, Bytes(MP4))
     finally:
         await vs.aclose()
     assert "https" in raised.value.message and puts == []

@@ -153,3 +153,25 @@ async def test_an_audio_track_is_posted_as_a_file_and_fresh_link_still_works_aft
     link = fresh.text.split("<", 1)[1].split("|", 1)[0]
     async with httpx.AsyncClient() as http:
         assert (await http.get(link)).status_code == 200, "the fresh link works"
+
+
+async def test_a_link_that_expired_before_the_upload_is_asked_again_and_the_file_posted(
+    make_stack: StackFactory,
+) -> None:
+    stack = await make_stack(viddyscribe=True, results_as_files=True)
+    scribe = stack.viddyscribe
+    assert scribe is not None
+    scribe.links.seconds = 2
+    # Slack fails the first upload, so the next try comes after the link died.
+    stack.sandbox.fail_next(
+        "files.getUploadURLExternal", error="internal_error", status=500, retry_after=None
+    )
+    await _describe(stack, f"{VIDEO} output=audio")
+    job = await _done(stack)
+    assert job.state is JobState.DONE, job.error
+    audio = next(o for o in job.outputs if isinstance(o, File) and o.url)
+    [wav] = [f for m in _thread(stack) for f in m.files if str(f["name"]).endswith(".wav")]
+    [sent] = [c for c in stack.sandbox.calls_to("upload") if c.params["file_id"] == wav["id"]]
+    assert audio.expires_at is not None and sent.at > audio.expires_at, "the first link was dead"
+    data = stack.sandbox.uploads[str(wav["id"])].data
+    assert data is not None and data.startswith(b"RIFF"), "the track itself, not an error page"
