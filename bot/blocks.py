@@ -98,6 +98,11 @@ def _state_line(job: Job, label: str) -> str:
             )
         case JobState.FAILED:
             line = f":x: *Failed:* {escape(job.error or 'the provider gave up.')}"
+            if job.charged_cents:
+                line += (
+                    f"\n{label} had already charged {dollars(job.charged_cents)} for this "
+                    f"request; ask {label}'s support about a refund."
+                )
         case JobState.CANCELLED:
             who = f" by <@{job.cancelled_by}>" if job.cancelled_by else ""
             line = f":no_entry_sign: *Cancelled{who}*; Reelbot stopped tracking this job."

@@ -1,5 +1,6 @@
-"""`reelbot demo`: the whole flow on loopback with no account: Slack sandbox, Vizard simulator,
-the bot, one /clip, and the channel printed as a person would read it."""
+"""`reelbot demo`: the whole flow on loopback with no account: Slack sandbox, every provider's
+simulator, the bot, a request to each provider (a priced one confirmed), and the channel
+printed as a person would read it."""
 
 from __future__ import annotations
 
@@ -12,11 +13,14 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
+from bot import ids
+from bot.jobs import JobState
 from bot.runtime import Runtime
 from bot.sandbox import SlackRequests, SlackSandbox, render_channel
 from bot.sandbox.transcript import render_ephemerals
 from bot.settings import Settings, load_settings
 from providers.simulators.aistudios import AIStudiosSimulator
+from providers.simulators.cuttr import CuttrSimulator
 from providers.simulators.heygen import HeyGenSimulator
 from providers.simulators.viddyscribe import ViddyScribeSimulator
 from providers.simulators.vizard import VizardSimulator
@@ -32,6 +36,7 @@ DEMO_COMMANDS = (
     ("/avatar", "Welcome to the team! Your first week starts with a tour at 10."),
     ("/avatar", 'provider=aistudios title="Q3 update" Revenue grew 12% this quarter.'),
     ("/describe", "https://videos.example.com/all-hands.mp4 lang=en-US category=Documentary"),
+    ("/clip", "https://videos.example.com/all-hands.mp4 provider=cuttr clips=2 style=business"),
 )
 # The simulators' own avatars and voices, as a workspace admin would set its defaults.
 DEMO_DEFAULTS: dict[str, Any] = {
@@ -50,6 +55,7 @@ def loopback_settings(
     heygen: HeyGenSimulator | None = None,
     aistudios: AIStudiosSimulator | None = None,
     viddyscribe: ViddyScribeSimulator | None = None,
+    cuttr: CuttrSimulator | None = None,
     **overrides: Any,
 ) -> Settings:
     """Settings that point the bot at a local Slack and the provider simulators given,
@@ -60,7 +66,10 @@ def loopback_settings(
         "aistudios_app_id": None,
         "aistudios_user_key": None,
         "viddyscribe_api_key": None,
+        "cuttr_api_key": None,
     }
+    if cuttr is not None:
+        avatar |= {"cuttr_api_key": cuttr.api_key, "cuttr_base_url": cuttr.base_url}
     if heygen is not None:
         avatar |= {"heygen_api_key": heygen.api_key, "heygen_base_url": heygen.base_url}
     if viddyscribe is not None:
@@ -107,7 +116,8 @@ async def run_demo(out: TextIO, *, redis_url: str | None = None, wait_seconds: f
         heygen = HeyGenSimulator(render_seconds=2.0)
         aistudios = AIStudiosSimulator(render_seconds=2.0)
         viddyscribe = ViddyScribeSimulator(render_seconds=2.0)
-        for each in (simulator, heygen, aistudios, viddyscribe):
+        cuttr = CuttrSimulator(render_seconds=2.0)
+        for each in (simulator, heygen, aistudios, viddyscribe, cuttr):
             await each.start()
             stack.push_async_callback(each.stop)
         signing_secret = secrets.token_hex(16)
@@ -118,6 +128,7 @@ async def run_demo(out: TextIO, *, redis_url: str | None = None, wait_seconds: f
             heygen=heygen,
             aistudios=aistudios,
             viddyscribe=viddyscribe,
+            cuttr=cuttr,
             **DEMO_DEFAULTS,
             redis_url=redis_url,
             reelbot_db=str(workdir / "demo.db"),
@@ -143,6 +154,7 @@ async def _converse(
             return 1
         if answer.content:
             out.write(f"  (only alice sees) {answer.json().get('text', '')}\n")
+    await _confirm_priced(out, runtime, slack, wait)
     finished = await _wait_until_done(runtime, wait)
     out.write("\n" + render_channel(sandbox, CHANNEL, users={USER: "alice"}) + "\n")
     for history in _root_histories(sandbox):
@@ -154,6 +166,27 @@ async def _converse(
         out.write(f"\nThe job did not finish within {wait:.0f} s.\n")
         return 1
     return 0
+
+
+async def _confirm_priced(
+    out: TextIO, runtime: Runtime, slack: SlackRequests, wait_seconds: float
+) -> None:
+    """Alice confirms each priced request once its price is posted."""
+    deadline = time.monotonic() + wait_seconds
+    while time.monotonic() < deadline:
+        jobs = await runtime.store.recent_for_user(USER, 10)
+        waiting = [j for j in jobs if j.state is JobState.AWAITING_CONFIRMATION]
+        if not waiting:
+            return
+        for job in waiting:
+            if job.root_ts is None:
+                continue
+            out.write(f"alice clicks Confirm ({job.notice})\n")
+            await slack.block_action(
+                ids.CONFIRM_ACTION, job.id, user_id=USER, channel_id=CHANNEL,
+                message_ts=job.root_ts,
+            )  # fmt: skip
+        await asyncio.sleep(0.2)
 
 
 def _state_line(blocks: list[dict[str, Any]]) -> str:

@@ -163,7 +163,7 @@ class Download:
 
     async def chunks(self) -> AsyncIterator[bytes]:
         seen = 0
-        async for chunk in self._response.aiter_bytes():
+        async for chunk in self._body():
             seen += len(chunk)
             if seen > self._limit:
                 raise DownloadRefused(
@@ -172,6 +172,18 @@ class Download:
                     reason="size",
                 )
             yield chunk
+
+    async def _body(self) -> AsyncIterator[bytes]:
+        """The bytes as sent (no content decoding, so Content-Length counts them); a
+        connection lost midway is a refusal that may pass."""
+        try:
+            async for chunk in self._response.aiter_raw():
+                yield chunk
+        except httpx.TransportError:
+            raise DownloadRefused(
+                f"The {self._what} could not be fetched: its host stopped answering.",
+                reason="unreachable",
+            ) from None
 
     async def read(self) -> bytes:
         return b"".join([chunk async for chunk in self.chunks()])
@@ -202,6 +214,7 @@ class Downloader:
             target, headers, extensions = _pinned(hop)
             if token is not None and hop.host in policy.token_hosts:
                 headers["Authorization"] = f"Bearer {token}"
+            headers["Accept-Encoding"] = "identity"
             request = self._client.build_request("GET", target, headers=headers)
             request.extensions.update(extensions)
             try:

@@ -141,6 +141,10 @@ class Job(BaseModel):
 
     quoted_cents: int | None = None
     charged_cents: int | None = None
+    # The month (YYYY-MM, UTC) whose spend ledger holds this job's reservation, once made.
+    spend_month: str | None = None
+    # The provider's last answer as it came, where its shape is not documented.
+    provider_answer: dict[str, Any] | None = None
 
     percent: float | None = None
     stage: str | None = None

@@ -41,6 +41,7 @@ KINDS: dict[JobKind, KindWords] = {
         many="clips",
         asked="clips of {what}: {source}",
         empty="found no clips in this video",
+        shortcut="clip_video",
     ),
     JobKind.AVATAR: KindWords(
         command="/avatar",

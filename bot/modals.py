@@ -100,12 +100,20 @@ def _megabytes(size: int) -> str:
     return f"{size / 1_000_000:.1f} MB" if size >= 100_000 else f"{max(1, size // 1000)} KB"
 
 
-def _file_block(form: Form, file: MediaFile, label: str) -> Block:
-    """The uploaded video the request is about, in place of the link field; or, for a form
-    that takes links only, why the file is not used."""
+def _file_block(form: Form, file: MediaFile, label: str, link_minutes: float | None) -> Block:
+    """The uploaded video the request is about, in place of the link field; for a form that
+    takes links only, how it gets there (a signed link), or why it cannot."""
     about = f":film_frames: *{escape(file.name)}* · {_megabytes(file.size)} · uploaded to Slack"
-    if not form.takes_files:
-        about += f"\n{escape(label)} takes a link, not a file: give the video's link below."
+    if not form.takes_files and link_minutes is not None:
+        about += (
+            f"\n{escape(label)} takes a link: Reelbot hands it a private link to this file "
+            f"that works for {link_minutes:g} minutes."
+        )
+    elif not form.takes_files:
+        about += (
+            f"\n{escape(label)} takes a link, and this Reelbot has no public address "
+            "(REELBOT_PUBLIC_URL) to link the file from: give the video's link below."
+        )
     return {
         "type": "context",
         "block_id": ids.FILE_BLOCK,
@@ -261,10 +269,12 @@ def request_modal(
     offers: Sequence[tuple[str, str]] = (),
     values: Mapping[str, Any] | None = None,
     chosen: Mapping[str, Choice] | None = None,
+    link_minutes: float | None = None,
 ) -> dict[str, Any]:
     """The modal for one provider's form. `offers` (name, label) adds the provider select when
     there are several; `values` are starting values (defaults otherwise); `chosen` names and
-    previews the entries picked in searchable fields."""
+    previews the entries picked in searchable fields; `link_minutes`, when Slack files can be
+    linked, the life of such a link."""
     start = {f.name: f.default for f in form.fields} | dict(values or {})
     picked = dict(chosen or {})
     body: list[Block] = []
@@ -272,10 +282,11 @@ def request_modal(
         body.append(_provider_select(offers, context.provider))
     if context.file is not None:
         label = dict(offers).get(context.provider, context.provider.title())
-        body.append(_file_block(form, context.file, label))
+        body.append(_file_block(form, context.file, label, link_minutes))
+    file_used = context.file is not None and (form.takes_files or link_minutes is not None)
     switches_at = None
     for spec in form.fields:
-        if spec.name == form.subject and context.file is not None and form.takes_files:
+        if spec.name == form.subject and file_used:
             continue  # the file is the video
         if spec.type is FieldType.SWITCH:
             switches_at = len(body) if switches_at is None else switches_at

@@ -32,6 +32,7 @@ from bot import blocks, ids
 from bot.jobs import ROOT, Delivery, DeliveryState, Job, output_key
 from bot.store.base import JobStore
 from bot.uploads import Uploader, UploadLost, uploadable
+from providers.base import File
 
 log = logging.getLogger(__name__)
 
@@ -98,8 +99,11 @@ class Notifier:
         posts_per_second: float = 1.0,
         clock: Callable[[], float] = time.time,
         uploader: Uploader | None = None,
+        every_result: bool = True,
     ) -> None:
         self._uploader = uploader
+        # RESULTS_AS_FILES: clips and videos too; description files always.
+        self._every_result = every_result
         self._client = client
         self._poster = poster or client
         self._store = store
@@ -122,7 +126,12 @@ class Notifier:
     def _unfiled(self, job: Job) -> list[int]:
         if self._uploader is None:
             return []
-        return [n for n in job.unfiled if uploadable(job.outputs[n])]
+        return [
+            n
+            for n in job.unfiled
+            if uploadable(job.outputs[n])
+            and (self._every_result or isinstance(job.outputs[n], File))
+        ]
 
     async def deliver(self, job: Job, save: Save, held: Held) -> Job:
         """Bring Slack up to date with `job` and return the job as last saved.

@@ -30,8 +30,8 @@ from bot.values import (
     unescape,
     unwrap_slack_link,
 )
-from providers.base import Description, MediaFile
-from providers.forms import FILE_VALUE, FieldError, FieldType, Form, FormField
+from providers.base import Description
+from providers.forms import FieldError, FieldType, Form, FormField
 
 PROVIDER_OPTION = "provider"
 # Slack's longest plain-text input in a form.
@@ -331,23 +331,21 @@ def _modal_raw(spec: FormField, values: Mapping[str, Any], switches: set[str]) -
 
 
 def parse_modal(
-    values: Mapping[str, Any], offer: Offer, file: MediaFile | None = None
+    values: Mapping[str, Any], offer: Offer, stand_in: Mapping[str, Any] | None = None
 ) -> Submit | ModalErrors:
-    """`view.state.values` of a provider's modal -> a request, or an error per block. With
-    `file` (a video uploaded to Slack, for a form that takes files) the file stands in for
-    the subject link, which the modal then does not show."""
+    """`view.state.values` of a provider's modal -> a request, or an error per block.
+    `stand_in` holds values for fields the modal does not show (a video uploaded to Slack in
+    place of the link: FILE_VALUE, or a signed link to it)."""
     form = offer.form
     switches = {
         str(o.get("value"))
         for o in element_state(values, SWITCHES_BLOCK).get("selected_options") or []
     }
     errors: dict[str, str] = {}
-    checked = _defaults(form)
-    if file is not None and form.takes_files:
-        checked[form.subject] = None
-        checked[FILE_VALUE] = file.model_dump()
+    given = dict(stand_in or {})
+    checked = _defaults(form) | given
     for spec in form.fields:
-        if spec.name == form.subject and FILE_VALUE in checked:
+        if spec.name in given:
             continue
         raw = _modal_raw(spec, values, switches)
         try:

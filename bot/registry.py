@@ -6,12 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 from bot.settings import Settings
-from providers import aistudios, heygen, viddyscribe, vizard
+from providers import aistudios, cuttr, heygen, viddyscribe, vizard
 from providers.base import Provider, SharedState
 from providers.plugin import ProviderPlugin
 
 PLUGINS: tuple[ProviderPlugin[Any], ...] = (
     vizard.PLUGIN,
+    cuttr.PLUGIN,
     heygen.PLUGIN,
     aistudios.PLUGIN,
     viddyscribe.PLUGIN,

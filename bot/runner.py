@@ -10,6 +10,7 @@ again from the stored job, so what Slack shows always follows the latest version
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 import logging
 import random
@@ -21,12 +22,15 @@ import aiohttp
 import httpx
 from slack_sdk.errors import SlackApiError
 
+from bot.budget import Budgets
 from bot.downloads import DownloadRefused
+from bot.intake import FileIntake, FileTrouble
 from bot.jobs import Job, JobState
 from bot.notify import Held, Lost, Notifier, Save, SlackBusy, slack_error
 from bot.slack_files import SlackFiles
 from bot.store import STORE_DOWN
 from bot.store.base import InFlightFull, JobStore
+from bot.store.spend import Budget
 from bot.uploads import UploadFailed
 from providers.base import (
     NOT_SENT,
@@ -35,7 +39,7 @@ from providers.base import (
     Provider,
     ProviderError,
     RateLimited,
-    StagesFiles,
+    SendsFiles,
     Submission,
     Unavailable,
 )
@@ -46,8 +50,6 @@ MAX_SLACK_RETRIES = 8
 # for a limited time (a day is usual), after which a resend could be a second job.
 CREATE_RETRY_SECONDS = 6 * 3600.0
 _MAX_LOST = 5
-# Download refusals that may pass: the host did not answer, or answered an error.
-_FETCH_AGAIN = frozenset({"unreachable", "status", "dns"})
 _STORE_PATIENCE_S = 30.0
 
 
@@ -101,10 +103,12 @@ class JobRunner:
         timing: Timing | None = None,
         webhook_base: str | None = None,
         files: SlackFiles | None = None,
+        budget: Budget | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._clock = clock
-        self._files = files
+        self._intake = FileIntake(files)
+        self._budgets = Budgets(store, budget)
         self._store = store
         self._providers = providers
         self._notifier = notifier
@@ -287,6 +291,9 @@ class JobRunner:
                 f"in the queue and goes in {_minutes(wait)}. Nothing to do on your side."
             )
             return self._waiting(job, notice, now + wait)
+        job, refusal = await self._budgets.reserve(job, provider.label, now)
+        if refusal is not None:
+            return await self._fail(job, owner, ErrorKind.OVER_BUDGET, refusal)
         try:
             sending = await self._store.save(
                 job.moved(
@@ -301,50 +308,54 @@ class JobRunner:
                 in_flight_limit=limit,
             )
         except InFlightFull:
+            await self._budgets.release(job)
             return self._waiting(job, full, now + self._timing.poll_min)
         if sending is None:
+            await self._budgets.release(job)  # changed meanwhile (a Cancel): nothing sent
             raise Lost
         return await self._create(sending, provider, owner)
 
     async def _stage(self, job: Job, provider: Provider, owner: str, now: float) -> Job | None:
         """A video file's bytes to the provider before its create (the upload is free and may
-        be repeated); None when they are there, else the job waiting or failed."""
-        if not isinstance(provider, StagesFiles):
-            return None
-        request = provider.load_request(job.request)
-        media = provider.media_file(request)
-        if media is None:
-            return None
-        if self._files is None:
-            return await self._fail(
-                job, owner, ErrorKind.NOT_CONFIGURED,
-                "Reelbot cannot fetch files from Slack here, so share a link to the video.",
-            )  # fmt: skip
+        be repeated); None when they are there (or not needed), else the job waiting or
+        failed."""
         retries = job.provider_retries + 1
         retry = now + self._timing.retry_delay(retries)
-        gave_up = now - job.created_at > self._timing.job_timeout
         try:
-            await provider.stage_file(request, key=job.id, source=self._files.source(media))
+            await self._intake.stage(provider, provider.load_request(job.request), job.id)
         except RateLimited as error:
             return self._waiting(job, error.message, now + error.retry_after)
         except Unavailable as error:
-            if gave_up:
+            if self._gave_up(job, now):
                 return await self._fail(job, owner, ErrorKind.UNAVAILABLE, error.message)
             return job.changed(provider_retries=retries, notice=error.message, next_run_at=retry)
         except ProviderError as error:
             log.info("job %s: %s refused the file (%s)", job.id, job.provider, error.code)
             return await self._fail(job, owner, error.kind, error.message)
-        except DownloadRefused as refusal:
-            if refusal.reason in _FETCH_AGAIN and not gave_up:
-                notice = f"{refusal.message} Reelbot will try again."
-                return job.changed(provider_retries=retries, notice=notice, next_run_at=retry)
-            log.info("job %s: the Slack file was refused (%s)", job.id, refusal.reason)
-            return await self._fail(job, owner, ErrorKind.BAD_INPUT, refusal.message)
-        except SlackApiError as exc:
-            log.warning("job %s: files.info failed (%s)", job.id, slack_error(exc))
-            notice = f"Slack did not hand over the video file for {provider.label}; trying again."
-            return job.changed(provider_retries=retries, notice=notice, next_run_at=retry)
+        except FileTrouble as trouble:
+            return await self._unfetched(job, owner, trouble, now)
         return None
+
+    def _gave_up(self, job: Job, now: float) -> bool:
+        return now - job.created_at > self._timing.job_timeout
+
+    async def _unfetched(self, job: Job, owner: str, trouble: FileTrouble, now: float) -> Job:
+        """The Slack file could not be had, before anything was sent: wait and try again (from
+        the queue), or fail with the reason."""
+        log.info("job %s: the Slack file was not fetched (%s)", job.id, trouble.reason)
+        if not trouble.again or self._gave_up(job, now):
+            return await self._fail(job, owner, ErrorKind.BAD_INPUT, trouble.message)
+        retries = job.provider_retries + 1
+        queued = job.moved(
+            JobState.QUEUED,
+            provider_retries=retries,
+            notice=trouble.message,
+            next_run_at=now + self._timing.retry_delay(retries),
+            create_started_at=None,
+            create_attempts=0,
+            create_keyed=None,
+        )
+        return queued if job.state is JobState.QUEUED else await self._save(queued, owner)
 
     async def _resume_create(self, job: Job, provider: Provider, owner: str, now: float) -> Job:
         if job.provider_ref is not None:
@@ -398,7 +409,18 @@ class JobRunner:
             else None
         )
         try:
-            submission = await provider.submit(request, key=job.id, webhook_url=webhook)
+            async with contextlib.AsyncExitStack() as spooling:
+                source = await self._intake.spool(spooling, provider, request)
+                if isinstance(provider, SendsFiles) and source is not None:
+                    submission = await provider.submit_file(
+                        request, key=job.id, source=source, webhook_url=webhook
+                    )
+                else:
+                    submission = await provider.submit(request, key=job.id, webhook_url=webhook)
+        except FileTrouble as trouble:
+            # Fetched before the create was sent: nothing reached the provider.
+            await self._budgets.release(job)
+            return await self._unfetched(job, owner, trouble, now)
         except Unavailable as error:
             retries = job.provider_retries + 1
             if error.code == NOT_SENT and job.create_attempts <= 1:
@@ -412,6 +434,7 @@ class JobRunner:
                     create_attempts=0,
                     create_keyed=None,
                 )
+                await self._budgets.release(job)
                 return await self._save(queued, owner)
             if job.create_keyed:
                 # Resent later with its key; an earlier send's outcome may still be unknown.
@@ -441,6 +464,7 @@ class JobRunner:
                 return self._waiting(job, notice, until)
             # A refusal of the only send: surely not created, so back in the queue (a rate
             # limit never counts towards giving a create up).
+            await self._budgets.release(job)
             return await self._save(
                 job.moved(
                     JobState.QUEUED,
@@ -454,8 +478,11 @@ class JobRunner:
             )
         except ProviderError as error:
             log.info("job %s: %s refused (%s): %s", job.id, provider.name, error.code, error.kind)
+            if job.create_attempts <= 1:
+                await self._budgets.release(job)  # refused outright: nothing was charged
             return await self._fail(job, owner, error.kind, error.message)
         log.info("job %s: submitted to %s as %s", job.id, provider.name, submission.ref)
+        await self._budgets.settle(job, submission.cost_cents)
         return await self._keep(job, submission, owner)
 
     async def _keep(self, job: Job, submission: Submission, owner: str) -> Job:
@@ -536,6 +563,7 @@ class JobRunner:
             done = job.moved(
                 JobState.DONE,
                 outputs=list(status.outputs),
+                provider_answer=status.raw,
                 percent=100.0,
                 stage=None,
                 polls=polls,

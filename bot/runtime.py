@@ -17,6 +17,7 @@ from bot.catalogs import Catalogs
 from bot.downloads import Downloader, DownloadPolicy
 from bot.hasten import Hastener
 from bot.jobs import Job
+from bot.media_links import MediaLinks
 from bot.notify import Notifier
 from bot.poller import Poller
 from bot.registry import build_providers
@@ -25,6 +26,7 @@ from bot.service import Reelbot
 from bot.settings import Settings
 from bot.slack_files import SlackFiles
 from bot.store import JobStore, open_store
+from bot.store.spend import Budget
 from bot.uploads import Uploader
 from bot.web import build_web
 from providers.base import JobKind, Output, Provider
@@ -50,6 +52,12 @@ def _downloader(settings: Settings, max_mb: float) -> Downloader:
         token_hosts=["files.slack.com", slack_host],
     )
     return Downloader(policy)
+
+
+def _link_secret(settings: Settings) -> str:
+    """What signed media links are keyed with: the app's own secrets, never sent anywhere."""
+    values = (settings.slack_signing_secret, settings.slack_app_token, settings.slack_bot_token)
+    return "".join(v.get_secret_value() for v in values if v is not None)
 
 
 class StartupError(Exception):
@@ -80,15 +88,13 @@ class Runtime:
         self.poster = build_slack_client(settings, posting=True)
         labels = {p.name: p.label for p in settings.plugins}
         labels |= {p.name: p.label for p in self.providers.values()}
-        self.uploader = (
-            Uploader(
-                self.poster,
-                _downloader(settings, settings.slack_upload_max_mb),
-                refresh=self._fresh_output,
-                clock=clock,
-            )
-            if settings.results_as_files
-            else None
+        self.budget = Budget(settings.budget_monthly_cents, settings.budget_monthly_cents_per_user)
+        # Description files are always uploaded; RESULTS_AS_FILES adds clips and videos.
+        self.uploader = Uploader(
+            self.poster,
+            _downloader(settings, settings.slack_upload_max_mb),
+            refresh=self._fresh_output,
+            clock=clock,
         )
         token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else ""
         self.slack_files = SlackFiles(
@@ -102,6 +108,7 @@ class Runtime:
             posts_per_second=settings.slack_channel_posts_per_second,
             clock=clock,
             uploader=self.uploader,
+            every_result=settings.results_as_files,
         )
         timing = Timing(
             poll_min=settings.poll_min_seconds,
@@ -110,6 +117,16 @@ class Runtime:
             lease=settings.job_lease_seconds,
         )
         webhook_base = str(settings.public_url) if settings.public_url else None
+        self.media_links = (
+            MediaLinks(
+                webhook_base,
+                _link_secret(settings),
+                settings.slack_file_link_minutes * 60,
+                clock,
+            )
+            if webhook_base
+            else None
+        )
         self.runner = JobRunner(
             self.store,
             self.providers,
@@ -117,6 +134,7 @@ class Runtime:
             timing=timing,
             webhook_base=webhook_base,
             files=self.slack_files,
+            budget=self.budget,
             clock=clock,
         )
         self.poller = Poller(
@@ -141,6 +159,8 @@ class Runtime:
             plugins=settings.plugins,
             defaults={kind: settings.default_provider(kind) for kind in JobKind},
             confirm_expiry_seconds=settings.confirm_expiry_minutes * 60,
+            budget=self.budget,
+            media_links=self.media_links,
             clock=clock,
         )
         self.app = build_app(settings, self.client, self.reelbot)
@@ -226,8 +246,7 @@ class Runtime:
         await self.hastener.aclose()
         await self.poller.stop()
         # After the poller: a turn still in its grace period may be uploading.
-        if self.uploader is not None:
-            await self.uploader.aclose()
+        await self.uploader.aclose()
         await self.slack_files.aclose()
         if self._socket is not None:
             await self._socket.close_async()  # type: ignore[no-untyped-call]

@@ -18,11 +18,13 @@ from typing import Any
 from bot import blocks
 from bot.catalogs import Catalogs
 from bot.jobs import Job, JobState
+from bot.media_links import MediaLinks
 from bot.notify import Notifier
 from bot.parse import Submit
 from bot.poller import Poller
 from bot.store import STORE_DOWN
 from bot.store.base import JobStore
+from bot.store.spend import Budget
 from providers.base import JobKind, Provider, ProviderError, dump_request
 from providers.plugin import ProviderPlugin
 
@@ -72,9 +74,14 @@ class Reelbot:
         plugins: Sequence[ProviderPlugin[Any]] = (),
         defaults: Mapping[JobKind, str | None] | None = None,
         confirm_expiry_seconds: float = 15 * 60,
+        budget: Budget | None = None,
+        media_links: MediaLinks | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._clock = clock
+        # Signed links to Slack files, for providers that take only links (None: no public URL).
+        self.media_links = media_links
+        self.budget = budget or Budget()
         self.plugins = tuple(plugins)
         self.store = store
         self.catalogs = catalogs or Catalogs(store, 600.0)

@@ -89,6 +89,13 @@ class Settings(BaseSettings):
         None, validation_alias=_env("AVATAR_DEFAULT_PROVIDER")
     )
     # Clips and videos uploaded into the thread as Slack files when they fit (links expire).
+    # Monthly budgets for paid providers, in cents (all paid providers together; per person).
+    budget_monthly_cents: Annotated[int, Field(ge=0)] | None = Field(
+        None, validation_alias=_env("BUDGET_MONTHLY_CENTS")
+    )
+    budget_monthly_cents_per_user: Annotated[int, Field(ge=0)] | None = Field(
+        None, validation_alias=_env("BUDGET_MONTHLY_CENTS_PER_USER")
+    )
     results_as_files: bool = Field(True, validation_alias=_env("RESULTS_AS_FILES"))
     slack_upload_max_mb: Annotated[float, Field(gt=0, le=1000)] = Field(
         100.0, validation_alias=_env("SLACK_UPLOAD_MAX_MB")
@@ -97,6 +104,10 @@ class Settings(BaseSettings):
     # limit per file is 1 GB).
     slack_file_max_mb: Annotated[float, Field(gt=0, le=1000)] = Field(
         1000.0, validation_alias=_env("SLACK_FILE_MAX_MB")
+    )
+    # How long a signed link to a Slack file works, for a provider that takes only links.
+    slack_file_link_minutes: Annotated[float, Field(gt=0, le=7 * 24 * 60)] = Field(
+        120.0, validation_alias=_env("SLACK_FILE_LINK_MINUTES")
     )
     # How long a provider's avatar and voice lists are kept in the store for the modal.
     catalog_cache_minutes: Annotated[float, Field(gt=0, le=24 * 60)] = Field(
@@ -124,6 +135,8 @@ class Settings(BaseSettings):
         "poll_per_provider",
         "clip_default_provider",
         "avatar_default_provider",
+        "budget_monthly_cents",
+        "budget_monthly_cents_per_user",
         mode="before",
     )
     @classmethod

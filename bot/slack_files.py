@@ -3,14 +3,18 @@
 A message shortcut on a message with a video file records the file as a MediaFile (its Slack
 id, name, size and type) on the request. When the job is submitted, the provider reads the
 bytes from a SlackFile: only then is the file looked up (files.info, for its current download
-link) and fetched with the bot token, as a safe download to SLACK_FILE_MAX_MB. The token goes
-to Slack's file host only (the downloader's token hosts).
+link) and fetched whole to a temporary file with the bot token, as a safe download to
+SLACK_FILE_MAX_MB, before the provider hears of it. The token goes to Slack's file host only
+(the downloader's token hosts). Slack errors that no retry can mend are said as such.
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
+import tempfile
 from collections.abc import AsyncIterator, Mapping
-from typing import Any
+from typing import IO, Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -19,7 +23,14 @@ from bot.downloads import Downloader, DownloadRefused
 from providers.base import MediaFile
 
 _GONE = frozenset({"file_not_found", "file_deleted"})
+# files.info errors that a retry cannot mend: an admin must act.
+_FOR_GOOD = frozenset(
+    {"missing_scope", "invalid_auth", "not_authed", "token_revoked", "account_inactive",
+     "no_permission", "access_denied", "ekm_access_denied", "not_allowed_token_type"}
+)  # fmt: skip
 WHAT = "video file"
+_CHUNK = 1 << 20
+_NAME_ROOM = 400
 
 
 def is_video(file: Mapping[str, Any]) -> bool:
@@ -35,8 +46,12 @@ def media_file(file: Mapping[str, Any]) -> MediaFile | None:
     if not file.get("id") or not isinstance(size, int) or size < 1:
         return None
     mimetype = str(file.get("mimetype") or "")
+    name = str(file.get("name") or file.get("title") or "video")
+    # It travels in a modal's private_metadata (3,000 characters, JSON-escaped).
+    while len(json.dumps(name)) > _NAME_ROOM:
+        name = name[:-1]
     return MediaFile(
-        name=str(file.get("name") or file.get("title") or "video")[:255],
+        name=name or "video",
         size=size,
         content_type=mimetype if mimetype.startswith("video/") else "video/mp4",
         ref=str(file["id"]),
@@ -57,11 +72,19 @@ class SlackFiles:
         try:
             answer = await self._client.files_info(file=str(media.ref or ""))
         except SlackApiError as exc:
-            if str(exc.response.get("error", "")) in _GONE:
+            error = str(exc.response.get("error", ""))
+            if error in _GONE:
                 raise DownloadRefused(
                     f"The video file {media.name} is no longer in Slack, or Reelbot cannot see "
                     "it, so upload it again.",
                     reason="gone",
+                ) from None
+            if error in _FOR_GOOD:
+                raise DownloadRefused(
+                    f"Slack does not let Reelbot read {media.name} ({error}), so a workspace "
+                    "admin must reinstall the app with the files:read scope; or share a link "
+                    "to the video.",
+                    reason="slack_refused",
                 ) from None
             raise
         file = answer.get("file") or {}
@@ -84,10 +107,13 @@ class SlackFiles:
 
 
 class SlackFile:
-    """One Slack file's bytes (`providers.base.FileSource`), fetched when first read."""
+    """One Slack file's bytes (`providers.base.FileSource`): `prepare()` fetches the whole file
+    to a temporary file on disk (never into memory), `chunks()` reads it back, `aclose()`
+    drops it."""
 
     def __init__(self, files: SlackFiles, media: MediaFile) -> None:
         self._files, self._media = files, media
+        self._spool: IO[bytes] | None = None
 
     @property
     def name(self) -> str:
@@ -101,5 +127,35 @@ class SlackFile:
     def content_type(self) -> str:
         return self._media.content_type
 
-    def chunks(self) -> AsyncIterator[bytes]:
-        return self._files.read(self._media)
+    async def prepare(self) -> None:
+        if self._spool is not None:
+            return
+        spool = tempfile.TemporaryFile()  # noqa: SIM115 - kept open until aclose()
+        try:
+            size = 0
+            async for chunk in self._files.read(self._media):
+                size += len(chunk)
+                await asyncio.to_thread(spool.write, chunk)
+            if size != self._media.size:
+                raise DownloadRefused(
+                    f"Slack handed over {size:,} bytes of {self._media.name}, not "
+                    f"{self._media.size:,}.",
+                    reason="status",
+                )
+        except BaseException:
+            spool.close()
+            raise
+        self._spool = spool
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        await self.prepare()
+        spool = self._spool
+        assert spool is not None
+        await asyncio.to_thread(spool.seek, 0)
+        while chunk := await asyncio.to_thread(spool.read, _CHUNK):
+            yield chunk
+
+    async def aclose(self) -> None:
+        if self._spool is not None:
+            self._spool.close()
+            self._spool = None

@@ -11,6 +11,10 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_sdk.errors import SlackApiError
+
+from bot.downloads import DownloadRefused
+from providers.base import MediaFile
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -64,6 +68,26 @@ def build_web(runtime: Runtime) -> web.Application:
                 log.info("job %s: %s callback, polling now", job_id, job.provider)
         return web.json_response({"ok": True})
 
+    async def media(request: web.Request) -> web.StreamResponse:
+        """A video uploaded to Slack, at its signed link (bot/media_links.py), streamed."""
+        links, info = runtime.media_links, request.match_info
+        file_id, name = info["file_id"], info["name"]
+        if links is None or not links.valid(file_id, info["expires"], info["signature"], name):
+            raise web.HTTPGone(text="This link has expired or is not valid.")
+        answer = web.StreamResponse(headers={"Content-Type": "application/octet-stream"})
+        try:
+            chunks = runtime.slack_files.read(MediaFile(name=name, size=1, ref=file_id))
+            first = await anext(chunks, b"")
+        except (DownloadRefused, SlackApiError) as exc:
+            log.info("media link for %s not served (%s)", file_id, type(exc).__name__)
+            raise web.HTTPNotFound(text="This file is no longer available.") from None
+        await answer.prepare(request)
+        await answer.write(first)
+        async for chunk in chunks:
+            await answer.write(chunk)
+        await answer.write_eof()
+        return answer
+
     async def probe(_: web.Request) -> web.Response:
         # Some providers check an endpoint with OPTIONS (in 1 s) before they register it.
         return web.Response(status=200, headers={"Allow": "OPTIONS, POST"})
@@ -92,4 +116,5 @@ def build_web(runtime: Runtime) -> web.Application:
     application.router.add_post("/webhooks/{provider}/{job_id}/{token}", job_webhook)
     application.router.add_route("OPTIONS", "/webhooks/{provider}/{job_id}/{token}", probe)
     application.router.add_get("/healthz", healthz)
+    application.router.add_get("/media/{file_id}/{expires}/{signature}/{name}", media)
     return application

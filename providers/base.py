@@ -39,6 +39,8 @@ class ErrorKind(enum.StrEnum):
     NOT_CONFIGURED = "not_configured"
     # A priced request that nobody confirmed in time: nothing was spent.
     EXPIRED = "expired"
+    # Over this month's budget (the workspace's or the person's): nothing was sent.
+    OVER_BUDGET = "over_budget"
 
 
 # --- errors ---------------------------------------------------------------------------------
@@ -183,6 +185,8 @@ class Status(BaseModel):
     # The provider's own word for where it is ("waiting", "processing"), shown as is.
     stage: str | None = None
     outputs: tuple[Output, ...] = ()
+    # The provider's answer as it came, kept on the job where its shape is undocumented.
+    raw: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -243,8 +247,12 @@ class MediaFile(BaseModel):
 
 
 class FileSource(Protocol):
-    """The bytes of a MediaFile, fetched only when `chunks()` is iterated (at most once).
-    Fetching may raise the bot's own errors; a provider lets them through."""
+    """The bytes of a MediaFile. `prepare()` fetches them (to local disk): a provider calls it
+    before it tells its own service anything, so that a file the bot cannot have fails before
+    any provider call; fetching raises the bot's own errors, which a provider lets through.
+    `chunks()` then reads them (prepared first if need be)."""
+
+    async def prepare(self) -> None: ...
 
     @property
     def name(self) -> str: ...
@@ -273,6 +281,23 @@ class StagesFiles(Protocol):
         what is uploaded), so that `submit(request, key=key)` can create the job. Raises
         RateLimited to be called again later (the upload still being checked), Unavailable
         with NOT_SENT when the upload did not go through, BadInput for a file refused."""
+        ...
+
+
+@runtime_checkable
+class SendsFiles(Protocol):
+    """A provider that takes a video's bytes in its create itself (one multipart request):
+    the bot has the whole file at hand (on local disk) before the create starts, so the create
+    cannot stop halfway for want of bytes."""
+
+    def media_file(self, request: BaseModel) -> MediaFile | None:
+        """The file a request names, or None when it names a link."""
+        ...
+
+    async def submit_file(
+        self, request: BaseModel, *, key: str, source: FileSource, webhook_url: str | None = None
+    ) -> Submission:
+        """`submit`, with the video's bytes from `source`."""
         ...
 
 

@@ -16,7 +16,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Mapping
+import secrets
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import aiohttp
@@ -74,6 +75,7 @@ async def send(
     label: str,
     idempotent: bool,
     json: Any = None,
+    content: AsyncIterator[bytes] | None = None,
     headers: Mapping[str, str] | None = None,
     attempts: int = 3,
     backoff: float = 0.5,
@@ -85,11 +87,14 @@ async def send(
     """
     unavailable = f"{label} is not answering right now; Reelbot will keep trying."
     path = httpx.URL(url).path  # never the query string: some providers put keys there
-    attempts = max(1, attempts)
+    # A streamed body can be sent once.
+    attempts = 1 if content is not None else max(1, attempts)
     for attempt in range(1, attempts + 1):
         last = attempt == attempts
         try:
-            response = await client.request(method, url, json=json, headers=headers)
+            response = await client.request(
+                method, url, json=json, content=content, headers=headers
+            )
         except httpx.TransportError as exc:
             if never_sent(exc):
                 log.debug(
@@ -111,3 +116,48 @@ async def send(
                 raise Unavailable(unavailable, code=f"http_{response.status_code}")
         await asyncio.sleep(_delay(backoff, attempt))
     raise AssertionError("unreachable: the loop returns or raises on its last attempt")
+
+
+def multipart_stream(
+    fields: Mapping[str, str],
+    *,
+    file_field: str,
+    filename: str,
+    content_type: str,
+    chunks: AsyncIterator[bytes],
+    size: int,
+) -> tuple[dict[str, str], AsyncIterator[bytes]]:
+    """A multipart/form-data body that streams its file (httpx's own encoder reads files
+    whole or synchronously): the headers (with the exact Content-Length) and the body."""
+    boundary = secrets.token_hex(16)
+    quote = str.maketrans({'"': "%22", "\r": "%0D", "\n": "%0A"})
+    head = b"".join(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name.translate(quote)}"'
+        f"\r\n\r\n".encode()
+        + value.encode()
+        + b"\r\n"
+        for name, value in fields.items()
+    )
+    head += (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{file_field.translate(quote)}"; '
+        f'filename="{filename.translate(quote)}"\r\nContent-Type: {content_type}\r\n\r\n'
+    ).encode()
+    tail = f"\r\n--{boundary}--\r\n".encode()
+
+    async def body() -> AsyncIterator[bytes]:
+        yield head
+        sent = 0
+        async for chunk in chunks:
+            sent += len(chunk)
+            if sent > size:
+                raise ValueError("the file is longer than announced")
+            yield chunk
+        if sent != size:
+            raise ValueError("the file is shorter than announced")
+        yield tail
+
+    headers = {
+        "Content-Type": f"multipart/form-data; boundary={boundary}",
+        "Content-Length": str(len(head) + size + len(tail)),
+    }
+    return headers, body()

@@ -106,7 +106,9 @@ def test_plain_reelbot_without_slack_credentials_runs_the_demo(tmp_path: Path) -
     assert result.returncode == 0, result.stderr
     assert "#general" in result.stdout
     assert "Done: 3 clips in the thread" in result.stdout
-    assert result.stdout.count("└") == 6, "3 clips, 2 avatar videos and 1 description"
+    assert result.stdout.count("└") == 9, (
+        "3 Vizard clips, 2 avatar videos, a description's preview and its file, 2 Cuttr clips"
+    )
     assert "Only http:// and https:// links" in result.stdout
     assert "Queued → Submitted to Vizard → Vizard is making the clips → Done" in result.stdout
     # The demo shows every provider there is.
@@ -118,6 +120,9 @@ def test_plain_reelbot_without_slack_credentials_runs_the_demo(tmp_path: Path) -
     assert "asked ViddyScribe for an audio description" in result.stdout
     assert "ViddyScribe is describing the video (processing)" in result.stdout
     assert "WEBVTT" in result.stdout and "*Done: 1 file in the thread*" in result.stdout
+    assert "[file: Audio description (WebVTT)]" in result.stdout
+    assert "alice clicks Confirm (2 clips with Cuttr will cost $3.00" in result.stdout
+    assert "asked Cuttr for clips" in result.stdout and "charged $3.00" in result.stdout
 
 
 async def test_demo_can_run_on_redis_too(redis_url: str) -> None:

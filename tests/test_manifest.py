@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 
 from bot.kinds import KINDS
+from bot.listeners import reel
 from bot.runtime import STOP_GRACE_SECONDS
 
 MANIFEST = Path(__file__).resolve().parents[1] / "manifest.yml"
@@ -31,7 +32,8 @@ def test_display_information_fits_slack_limits() -> None:
 
 def test_every_command_the_app_answers_is_declared() -> None:
     commands = _manifest()["features"]["slash_commands"]
-    assert [c["command"] for c in commands] == [words.command for words in KINDS.values()]
+    wanted = [words.command for words in KINDS.values()] + [reel.COMMAND]
+    assert [c["command"] for c in commands] == wanted
     for command in commands:
         assert re.fullmatch(r"/[a-z0-9_-]{1,31}", command["command"])
         assert command["description"] and len(command["description"]) <= 2000

@@ -66,6 +66,11 @@ def _open_modal(body: Mapping[str, Any]) -> tuple[dict[str, Any], ModalContext, 
     return view, context, kind
 
 
+def _link_minutes(reelbot: Reelbot) -> float | None:
+    links = reelbot.media_links
+    return None if links is None else links.lifetime_seconds / 60
+
+
 def _offers(reelbot: Reelbot, kind: JobKind) -> list[tuple[str, str]]:
     return [(p.name, p.label) for p in reelbot.offers(kind).values()]
 
@@ -87,7 +92,10 @@ async def open_request_modal(
     reelbot.catalogs.warm(provider, start)
     picked = await _picked(reelbot, provider, start, _OPEN_LOOKUP_S)
     context = ModalContext(kind.value, provider.name, channel_id, thread_ts, file=file)
-    view = request_modal(KINDS[kind], provider.form, context, _offers(reelbot, kind), start, picked)
+    view = request_modal(
+        KINDS[kind], provider.form, context, _offers(reelbot, kind), start, picked,
+        _link_minutes(reelbot),
+    )  # fmt: skip
     try:
         await client.views_open(trigger_id=trigger_id, view=view)
     except SlackApiError as exc:
@@ -215,8 +223,9 @@ async def _update(
     picked: Mapping[str, Choice],
 ) -> None:
     modal = request_modal(
-        KINDS[kind], provider.form, context, _offers(reelbot, kind), values, picked
-    )
+        KINDS[kind], provider.form, context, _offers(reelbot, kind), values, picked,
+        _link_minutes(reelbot),
+    )  # fmt: skip
     try:
         await client.views_update(view_id=view.get("id"), hash=view.get("hash"), view=modal)
     except SlackApiError as exc:

@@ -55,18 +55,21 @@ def _handler(kind: JobKind, words: KindWords, reelbot: Reelbot) -> Any:
         file = None
         if subject.type is FieldType.URL:
             file = await _video_file(client, message)
-            if file is not None:
+            link = _LINK.search(str(message.get("text") or ""))
+            linkable = reelbot.media_links is not None
+            if file is not None and not provider.form.takes_files and not linkable:
                 # The video in the message is the subject: a provider that takes it, if any.
                 takers = [p for p in offers.values() if p.form.takes_files]
                 provider = takers[0] if takers else provider
-            link = _LINK.search(str(message.get("text") or ""))
-            if link is not None and (file is None or not provider.form.takes_files):
+            if file is not None and not provider.form.takes_files and not linkable:
+                if link is None:
+                    await reelbot.notifier.ephemeral(
+                        channel_id, user_id, _links_only(provider.label, words.command)
+                    )
+                    return
+                file = None  # the message's link is the video
+            if link is not None and file is None:
                 values[subject.name] = link.group(1)
-            if file is not None and not provider.form.takes_files and link is None:
-                await reelbot.notifier.ephemeral(
-                    channel_id, user_id, _links_only(provider.label, words.command)
-                )
-                return
         if subject.type is FieldType.TEXT:
             limit = min(subject.max_length or _INPUT_MAX, _INPUT_MAX)
             text = await _with_names(client, str(message.get("text") or ""))
@@ -106,29 +109,40 @@ def _handler(kind: JobKind, words: KindWords, reelbot: Reelbot) -> Any:
 
 def _links_only(label: str, command: str) -> str:
     return (
-        f"{label} takes a link to the video, not a file uploaded to Slack. Share the video's "
-        f"link (a public or unlisted URL) and use `{command}` or this shortcut on it."
+        f"{label} takes a link to the video, and Reelbot can hand it a link to a file uploaded "
+        "to Slack only when it has a public address (a workspace admin sets "
+        "REELBOT_PUBLIC_URL). Until then, share the video's link and use "
+        f"`{command}` or this shortcut on it."
     )
 
 
 async def _video_file(client: Any, message: dict[str, Any]) -> MediaFile | None:
-    """The message's first video file, as a request keeps it. A file Slack sent without its
-    details (`file_access: check_file_info`) is looked up, within the trigger's seconds."""
-    for item in message.get("files") or []:
-        if not isinstance(item, dict) or not item.get("id"):
+    """The message's first video file, as a request keeps it. Files Slack sent without their
+    details (`file_access: check_file_info`) are looked up together, within one second of the
+    trigger's three."""
+    items = [f for f in message.get("files") or [] if isinstance(f, dict) and f.get("id")]
+
+    async def details(item: dict[str, Any]) -> dict[str, Any]:
+        if item.get("file_access") != "check_file_info" and "size" in item:
+            return item
+        answer = await client.files_info(file=str(item["id"]))
+        return dict(answer.get("file") or {})
+
+    lookups = [asyncio.ensure_future(details(item)) for item in items[:_MAX_LOOKUPS]]
+    if not lookups:
+        return None
+    done, pending = await asyncio.wait(lookups, timeout=_LOOKUP_S)
+    for task in pending:
+        task.cancel()
+    for task in lookups:
+        if task not in done or task.cancelled() or task.exception() is not None:
+            if task in done and not task.cancelled():
+                log.info("files.info for a shortcut's file failed (%s)", task.exception())
             continue
-        if item.get("file_access") == "check_file_info" or "size" not in item:
-            try:
-                async with asyncio.timeout(_LOOKUP_S):
-                    answer = await client.files_info(file=str(item["id"]))
-                item = dict(answer.get("file") or {})
-            except Exception as exc:  # unknown details: not offered as the video
-                log.info("files.info for a shortcut's file failed (%s)", type(exc).__name__)
-                continue
-        if is_video(item):
-            found = media_file(item)
-            if found is not None:
-                return found
+        item = task.result()
+        found = media_file(item) if is_video(item) else None
+        if found is not None:
+            return found
     return None
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -16,6 +17,8 @@ from bot.listeners.forms import chosen_provider, kind_of
 from bot.modals import ModalContext
 from bot.parse import ModalErrors, parse_modal
 from bot.service import Origin, Reelbot, StoreUnsure
+from providers.base import Provider
+from providers.forms import FILE_VALUE
 
 log = logging.getLogger(__name__)
 _CHANNEL_ID = re.compile(r"^[CDG][A-Z0-9]{2,}$")
@@ -29,6 +32,19 @@ def _block_ids(view: Mapping[str, Any]) -> dict[str, str]:
         if block.get("type") == "input" and element.get("action_id"):
             found[str(element["action_id"])] = str(block.get("block_id"))
     return found
+
+
+def stand_in(reelbot: Reelbot, offer: Provider, context: ModalContext) -> dict[str, Any]:
+    """The uploaded video the modal shows in place of its link field: the file itself, for a
+    provider that takes files; a signed link to it, for one that takes links."""
+    file, form = context.file, offer.form
+    if file is None:
+        return {}
+    if form.takes_files:
+        return {form.subject: None, FILE_VALUE: file.model_dump()}
+    if reelbot.media_links is not None:
+        return {form.subject: reelbot.media_links.link(file)}
+    return {}
 
 
 def register(app: AsyncApp, reelbot: Reelbot) -> None:
@@ -56,11 +72,17 @@ def register(app: AsyncApp, reelbot: Reelbot) -> None:
             missing = reelbot.unconfigured(kind)
             await ack(response_action="errors", errors={first: not_configured(words, missing)})
             return
-        result = parse_modal(view.get("state", {}).get("values", {}), offer, context.file)
+        result = parse_modal(
+            view.get("state", {}).get("values", {}), offer, stand_in(reelbot, offer, context)
+        )
         if not isinstance(result, ModalErrors):
             stale = await reelbot.catalogs.stale_picks(offer, result.values)
             if stale:
                 result = ModalErrors(stale)
+        if not isinstance(result, ModalErrors) and context.file is not None:
+            # Said as the file it is, never as the signed link a provider got.
+            source = f"the file {context.file.name}"
+            result = replace(result, description=replace(result.description, source=source))
         if isinstance(result, ModalErrors):
             # An error about a field not shown (the link, when a file stands in) goes on the
             # first one that is.

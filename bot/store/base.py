@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from bot.jobs import Job
+from bot.store.spend import SpendLedger
 from providers.base import RateWindow, SharedState
 
 
@@ -29,7 +30,7 @@ class InFlightFull(Exception):
         self.in_flight = in_flight
 
 
-class JobStore(SharedState, Protocol):
+class JobStore(SharedState, SpendLedger, Protocol):
     async def add(
         self, job: Job, *, owner: str | None = None, lease_until: float | None = None
     ) -> Job:

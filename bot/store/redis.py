@@ -35,6 +35,7 @@ from redis.exceptions import RedisError
 from bot.jobs import Job
 from bot.store import redis_scripts as lua
 from bot.store.base import InFlightFull
+from bot.store.redis_spend import RedisSpend
 from providers.base import RateWindow
 
 _USER_HISTORY = 50
@@ -70,7 +71,7 @@ def _job(data: Any, version: Any) -> Job:
     return job
 
 
-class RedisJobStore:
+class RedisJobStore(RedisSpend):
     def __init__(self, client: redis.asyncio.Redis, prefix: str = "reelbot:") -> None:
         self._client = client
         self._prefix = prefix

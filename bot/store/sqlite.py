@@ -28,6 +28,7 @@ from bot.jobs import Job
 from bot.store.base import InFlightFull
 from bot.store.sqlite_schema import create_or_upgrade
 from bot.store.sqlite_shared import SharedRows
+from bot.store.sqlite_spend import SpendRows
 from providers.base import RateWindow
 
 _T = TypeVar("_T")
@@ -76,7 +77,7 @@ def _wal(conn: sqlite3.Connection) -> None:
             time.sleep(0.01)
 
 
-class SqliteJobStore(SharedRows):
+class SqliteJobStore(SharedRows, SpendRows):
     def __init__(self, path: str) -> None:
         self._path = path
         self._lock = threading.Lock()
@@ -84,6 +85,13 @@ class SqliteJobStore(SharedRows):
 
     async def _run(self, fn: Callable[[sqlite3.Connection], _T]) -> _T:
         return await asyncio.to_thread(self._locked, fn)
+
+    async def _write(self, fn: Callable[[sqlite3.Connection], _T]) -> _T:
+        def immediate(conn: sqlite3.Connection) -> _T:
+            with _immediate(conn):
+                return fn(conn)
+
+        return await self._run(immediate)
 
     def _locked(self, fn: Callable[[sqlite3.Connection], _T]) -> _T:
         with self._lock:

@@ -109,8 +109,13 @@ class VizardSimulator(SimulatorServer):
         per_minute: int = 3,
         per_hour: int = 20,
         minutes_left: float = 10_000,
+        fetch_videos: bool = False,
     ) -> None:
         super().__init__(path=PREFIX)
+        # Vizard downloads the video from its link: with `fetch_videos`, so does the
+        # simulator, once per project, and a link that does not answer 200 fails it (4008).
+        self.fetch_videos = fetch_videos
+        self.fetches: list[tuple[str, int, int]] = []  # (url, HTTP status, bytes)
         self.api_key = api_key
         self.clips_per_job = clips_per_job
         self.render_seconds = render_seconds
@@ -261,6 +266,8 @@ class VizardSimulator(SimulatorServer):
         if outcome == 2000:
             project.videos = self._videos(project)
         self._projects[project.project_id] = project
+        if self.fetch_videos:
+            self._spawn(self._fetch(project, url))
         if project.webhook_url is not None:
             self._spawn(self._call_back(project, project.webhook_url))
         return project
@@ -303,6 +310,20 @@ class VizardSimulator(SimulatorServer):
             "shareLink": f"{self._origin}/share/{project.project_id}",
             "videos": project.videos,
         }
+
+    async def _fetch(self, project: _Project, url: str) -> None:
+        status, size = 0, 0
+        with contextlib.suppress(aiohttp.ClientError, TimeoutError):
+            async with (
+                aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session,
+                session.get(url, allow_redirects=False) as response,
+            ):
+                status = response.status
+                async for chunk in response.content.iter_chunked(1 << 16):
+                    size += len(chunk)
+        self.fetches.append((url, status, size))
+        if status != 200 and project.outcome == 2000:
+            project.outcome, project.videos = 4008, []
 
     async def _call_back(self, project: _Project, webhook_url: str) -> None:
         await asyncio.sleep(self.render_seconds)

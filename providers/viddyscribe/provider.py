@@ -210,6 +210,7 @@ class ViddyScribeProvider:
             raise BadInput("This file is empty, so pick a video file.", code="empty_file")
         media = await self._media.recall(key)
         if media is None:
+            await source.prepare()  # a file the bot cannot have fails before any upload
             media = await upload_file(
                 self._client,
                 self._storage,

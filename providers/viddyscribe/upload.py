@@ -55,11 +55,16 @@ class Media(BaseModel):
     gcs_path: str | None = None
     notified: bool = True
     ready: bool = False
+    # When ViddyScribe was told the bytes are there (epoch seconds): its check is given up
+    # after CHECK_GIVE_UP_SECONDS.
+    notified_at: float | None = None
 
 
 # How long an uploaded video's media id is kept for its job (assumed: media lifetime is not
 # documented), so a generate that must wait does not upload the bytes again.
 MEDIA_TTL_SECONDS = 6 * 3600
+# How long an upload's check may take before it is given up (assumed: not documented).
+CHECK_GIVE_UP_SECONDS = 2 * 3600
 
 
 class MediaCache:
@@ -285,7 +290,7 @@ async def verified(
         )
         if response.status_code >= 300:
             raise error_from_response(response, secrets=secrets)
-        media = media.model_copy(update={"notified": True})
+        media = media.model_copy(update={"notified": True, "notified_at": time.time()})
         await save(media)
     deadline = time.monotonic() + wait_seconds
     pause = 0.25
@@ -304,6 +309,14 @@ async def verified(
             failed = error_for("upload_failed")
             assert failed is not None
             raise failed
+        since = media.notified_at
+        if since is not None and time.time() - since > CHECK_GIVE_UP_SECONDS:
+            raise Failed(
+                f"{LABEL} did not finish checking the uploaded video within "
+                f"{CHECK_GIVE_UP_SECONDS // 3600} hours, so Reelbot stopped waiting; upload it "
+                "again, or share a link to it.",
+                code="upload_check_timeout",
+            )
         if time.monotonic() + pause > deadline:
             raise RateLimited(
                 f"{LABEL} is still checking the uploaded video, so Reelbot will look again in "

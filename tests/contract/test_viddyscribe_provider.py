@@ -90,6 +90,9 @@ class Bytes:
         self.size = len(data) if size is None else size
         self.read = 0
 
+    async def prepare(self) -> None:
+        return None
+
     async def chunks(self) -> AsyncIterator[bytes]:
         async for chunk in chunks_of(self.data):
             self.read += len(chunk)

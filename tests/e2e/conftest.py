@@ -18,6 +18,7 @@ from bot.jobs import Job
 from bot.runtime import Runtime
 from bot.sandbox import SlackRequests, SlackSandbox
 from providers.simulators.aistudios import AIStudiosSimulator
+from providers.simulators.cuttr import CuttrSimulator
 from providers.simulators.heygen import HeyGenSimulator
 from providers.simulators.viddyscribe import ViddyScribeSimulator
 from providers.simulators.vizard import VizardSimulator
@@ -52,6 +53,7 @@ class Stack:
     heygen: HeyGenSimulator | None = None
     aistudios: AIStudiosSimulator | None = None
     viddyscribe: ViddyScribeSimulator | None = None
+    cuttr: CuttrSimulator | None = None
 
     async def jobs(self, user: str = ALICE) -> list[Job]:
         return await self.runtime.store.recent_for_user(user, 50)
@@ -101,14 +103,17 @@ async def make_stack(redis_url: str, redis_prefix: str) -> AsyncIterator[StackFa
         heygen: bool = False,
         aistudios: bool = False,
         viddyscribe: bool = False,
+        cuttr: bool = False,
+        vizard_fetches: bool = False,
         **overrides: Any,
     ) -> Stack:
         """`heygen`, `aistudios` and `viddyscribe` add those simulators (and configure the
         providers)."""
         sandbox = SlackSandbox()
         vizard = VizardSimulator(
-            clips_per_job=3, render_seconds=0.3, per_minute=1000, per_hour=10000
-        )
+            clips_per_job=3, render_seconds=0.3, per_minute=1000, per_hour=10000,
+            fetch_videos=vizard_fetches,
+        )  # fmt: skip
         await sandbox.start()
         cleanups.append(sandbox.stop)
         await vizard.start()
@@ -116,7 +121,8 @@ async def make_stack(redis_url: str, redis_prefix: str) -> AsyncIterator[StackFa
         hey = HeyGenSimulator(render_seconds=0.6) if heygen else None
         studio = AIStudiosSimulator(render_seconds=0.8) if aistudios else None
         scribe = ViddyScribeSimulator(render_seconds=0.6) if viddyscribe else None
-        for simulator in (hey, studio, scribe):
+        cut = CuttrSimulator(render_seconds=0.6) if cuttr else None
+        for simulator in (hey, studio, scribe, cut):
             if simulator is not None:
                 await simulator.start()
                 cleanups.append(simulator.stop)
@@ -130,13 +136,14 @@ async def make_stack(redis_url: str, redis_prefix: str) -> AsyncIterator[StackFa
             heygen=hey,
             aistudios=studio,
             viddyscribe=scribe,
+            cuttr=cut,
             **{"redis_url": redis_url, "key_prefix": redis_prefix, **fast, **overrides},
         )
         runtime = Runtime(settings, clock=clock)
         port = await runtime.start("127.0.0.1", settings.port if "port" in overrides else 0)
         cleanups.append(runtime.stop)
         slack = SlackRequests(f"http://127.0.0.1:{port}/slack/events", secret, sandbox)
-        return Stack(sandbox, vizard, runtime, slack, secret, clock, hey, studio, scribe)
+        return Stack(sandbox, vizard, runtime, slack, secret, clock, hey, studio, scribe, cut)
 
     yield build
     for cleanup in reversed(cleanups):

@@ -62,7 +62,21 @@ def bot_env(**values: str) -> dict[str, str]:
         k: v
         for k, v in os.environ.items()
         if not k.startswith(
-            ("SLACK_", "VIZARD_", "HEYGEN_", "AISTUDIOS_", "REELBOT_", "REDIS_", "POLL_", "AVATAR_")
+            (
+                "SLACK_",
+                "VIZARD_",
+                "HEYGEN_",
+                "AISTUDIOS_",
+                "REELBOT_",
+                "REDIS_",
+                "POLL_",
+                "AVATAR_",
+                "VIDDYSCRIBE_",
+                "CUTTR_",
+                "BUDGET_",
+                "CLIP_",
+                "RESULTS_",
+            )
         )
     }
     env.update(values)

@@ -10,6 +10,8 @@ import hashlib
 import json
 from typing import Any
 
+import pytest
+
 from bot import ids
 from bot.jobs import Job, JobState
 from bot.sandbox.server import Message
@@ -94,10 +96,15 @@ async def test_a_large_upload_takes_the_signed_flow_and_waits_out_its_check(
     assert "failed" not in shown.lower()
 
 
+# Both upload paths: multipart (the file read first) and signed (upload_media comes first).
+PATHS = pytest.mark.parametrize("multipart_max_mb", [32.0, 0.01], ids=["multipart", "signed"])
+
+
+@PATHS
 async def test_a_file_deleted_before_its_turn_is_a_sentence_and_nothing_is_sent(
-    make_stack: StackFactory,
+    make_stack: StackFactory, multipart_max_mb: float
 ) -> None:
-    stack = await make_stack(viddyscribe=True)
+    stack = await make_stack(viddyscribe=True, viddyscribe_multipart_max_mb=multipart_max_mb)
     message, view = await _shortcut_on_upload(stack)
     stack.sandbox.uploads.pop(str(message.files[0]["id"]))
     job = await _submit(stack, view)
@@ -108,10 +115,13 @@ async def test_a_file_deleted_before_its_turn_is_a_sentence_and_nothing_is_sent(
     assert stack.viddyscribe.uploads == [] and stack.viddyscribe.generate_attempts == 0
 
 
+@PATHS
 async def test_a_file_over_the_cap_is_refused_with_a_sentence_before_any_upload(
-    make_stack: StackFactory,
+    make_stack: StackFactory, multipart_max_mb: float
 ) -> None:
-    stack = await make_stack(viddyscribe=True, slack_file_max_mb=0.05)
+    stack = await make_stack(
+        viddyscribe=True, slack_file_max_mb=0.05, viddyscribe_multipart_max_mb=multipart_max_mb
+    )
     _, view = await _shortcut_on_upload(stack)
     job = await _submit(stack, view)
 
@@ -119,3 +129,33 @@ async def test_a_file_over_the_cap_is_refused_with_a_sentence_before_any_upload(
     assert job.error is not None and "larger than the 0.05 MB" in job.error
     assert stack.viddyscribe is not None
     assert stack.viddyscribe.generate_attempts == 0 and stack.viddyscribe.bytes_received == 0
+    assert stack.viddyscribe.uploads == []
+
+
+async def test_a_slack_refusal_no_retry_mends_fails_at_once_naming_the_scope(
+    make_stack: StackFactory,
+) -> None:
+    stack = await make_stack(viddyscribe=True, viddyscribe_multipart_max_mb=0.01)
+    _, view = await _shortcut_on_upload(stack)
+    stack.sandbox.fail_next("files.info", error="missing_scope", status=200, retry_after=None)
+    job = await _submit(stack, view)
+
+    assert job.state is JobState.FAILED
+    assert job.error is not None and "files:read" in job.error
+    assert stack.viddyscribe is not None and stack.viddyscribe.uploads == []
+
+
+async def test_a_shortcut_on_a_message_with_only_other_files_opens_the_link_form(
+    make_stack: StackFactory,
+) -> None:
+    stack = await make_stack(viddyscribe=True)
+    message = stack.sandbox.person_uploads(CHANNEL, "notes.pdf", b"%PDF-1.4 notes")
+    lean = [{"id": message.files[0]["id"], "file_access": "check_file_info"}]
+    await stack.slack.message_shortcut(
+        "describe_video", user_id=ALICE, channel_id=CHANNEL, message_ts=message.ts,
+        text="", files=lean,
+    )  # fmt: skip
+    await stack.wait_for(lambda: bool(stack.sandbox.views_opened))
+    shown = {b.get("block_id") for b in stack.sandbox.views_opened[-1]["blocks"]}
+    assert "url" in shown and ids.FILE_BLOCK not in shown
+    assert stack.sandbox.calls_to("files.info"), "the lean file was looked up"

@@ -94,7 +94,9 @@ async def test_the_shortcut_on_a_message_with_a_link_describes_it_in_that_thread
     assert answer.status_code == 200 and not answer.content
     job = await _done(stack)
     assert job.state is JobState.DONE and job.thread_ts == message.ts
-    assert len(stack.sandbox.thread(CHANNEL, message.ts)) == 2
+    thread = stack.sandbox.thread(CHANNEL, message.ts)
+    assert len(thread) == 3, "status, preview, the description file (always a file)"
+    assert [f["name"] for m in thread for f in m.files] == ["audio-description.vtt"]
 
 
 async def test_every_call_refused_once_with_429_and_upload_not_ready_still_finish(

@@ -82,6 +82,7 @@ async def servers() -> AsyncIterator[tuple[Server, Server]]:
             "/to-private-name": "https://intranet.example.com/x",
             "/to-mapped": "https://[::ffff:10.0.0.1]/x",
             "/loop": "/loop",
+            "/to-other-host": other.origin.replace("127.0.0.1", "files.other.test") + "/secret",
         }
     )
     yield main, other
@@ -206,3 +207,25 @@ async def test_every_private_form_of_an_address_is_refused_before_connecting(
     await downloader.aclose()
     assert refused.value.reason == "private"
     assert transport.sent == []
+
+
+async def test_a_redirect_from_the_token_host_to_another_host_carries_no_token(
+    servers: tuple[Server, Server],
+) -> None:
+    main, other = servers
+    other_host = other.origin.replace("127.0.0.1", "files.other.test")
+
+    async def loopback(host: str, port: int) -> list[str]:
+        return ["127.0.0.1"]
+
+    policy = DownloadPolicy.build(
+        MB, trusted_urls=[main.origin, other_host], token_hosts=["127.0.0.1"], resolver=loopback
+    )
+    downloader = Downloader(policy, transport=Counting())
+    async with downloader.open(f"{main.origin}/to-other-host", token="xoxb-secret") as download:
+        assert await download.read() == b"internal"
+    await downloader.aclose()
+    assert main.seen[-1].headers["Authorization"] == "Bearer xoxb-secret", "the token host"
+    [hop] = other.seen
+    assert hop.headers["Host"].startswith("files.other.test")
+    assert "Authorization" not in hop.headers, "never across a redirect to another host"

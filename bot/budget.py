@@ -1,0 +1,63 @@
+"""Budgets for paid providers (BUDGET_MONTHLY_CENTS, BUDGET_MONTHLY_CENTS_PER_USER): a priced
+job reserves its quote in the store's spend ledger just before its create is sent, and is
+refused with what is left this month when it does not fit; the charge the provider reports
+replaces the reservation; a create that surely never reached the provider gives it back."""
+
+from __future__ import annotations
+
+import logging
+
+from bot.blocks import dollars
+from bot.jobs import Job
+from bot.store.spend import Budget, Spend, SpendLedger, month_of, next_month_start
+
+log = logging.getLogger(__name__)
+# The ledger's workspace for a job without one (single-workspace installs from the CLI).
+NO_TEAM = "-"
+
+
+def _left(cents: int | None) -> str:
+    return dollars(max(0, cents or 0))
+
+
+class Budgets:
+    def __init__(self, ledger: SpendLedger, budget: Budget | None = None) -> None:
+        self._ledger = ledger
+        self.budget = budget or Budget()
+
+    async def reserve(self, job: Job, label: str, now: float) -> tuple[Job, str | None]:
+        """The job with its reservation recorded, or a sentence saying why it does not fit.
+        A job without a price reserves nothing."""
+        if job.quoted_cents is None:
+            return job, None
+        month = job.spend_month or month_of(now)
+        spend = Spend(job.team_id or NO_TEAM, month, job.id, job.user_id, job.provider,
+                      job.quoted_cents)  # fmt: skip
+        answer = await self._ledger.reserve_spend(spend, self.budget)
+        if answer.ok:
+            return job.changed(spend_month=month), None
+        cost, resets = dollars(job.quoted_cents), next_month_start(month)
+        over_team = answer.team_left is not None and answer.team_left < job.quoted_cents
+        if over_team:
+            limit = dollars(self.budget.team_cents or 0)
+            where = f"this workspace has {_left(answer.team_left)} left of its {limit} monthly "
+            where += "budget for paid providers"
+        else:
+            limit = dollars(self.budget.user_cents or 0)
+            where = f"you have {_left(answer.user_left)} left of your {limit} monthly budget"
+        log.info("job %s: over budget (%s)", job.id, "workspace" if over_team else "person")
+        return job, (
+            f"This request would cost {cost} with {label}, and {where} (it starts afresh on "
+            f"{resets}). Nothing was sent and nothing was spent: ask for fewer clips, or ask "
+            "a workspace admin about the budget."
+        )
+
+    async def settle(self, job: Job, cents: int | None) -> None:
+        """What the provider reports it charged becomes the job's entry."""
+        if job.spend_month is not None and cents is not None and cents != job.quoted_cents:
+            await self._ledger.settle_spend(job.team_id or NO_TEAM, job.spend_month, job.id, cents)
+
+    async def release(self, job: Job) -> None:
+        """Nothing was spent: the reservation goes back."""
+        if job.spend_month is not None:
+            await self._ledger.release_spend(job.team_id or NO_TEAM, job.spend_month, job.id)

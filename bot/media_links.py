@@ -1,0 +1,49 @@
+"""Short-lived signed links to videos uploaded to Slack, for providers that take only a link
+(Vizard): `{REELBOT_PUBLIC_URL}/media/<file id>/<expires>/<signature>/<name>`.
+
+The signature is an HMAC over the file id, the expiry and the name, keyed with a key derived
+from the app's own secret, so a link cannot be made for another file or lengthened. The web
+route checks it and the expiry, then streams the file from Slack (a safe download with the
+bot token); the bytes are never stored. The lifetime is SLACK_FILE_LINK_MINUTES.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from collections.abc import Callable
+from urllib.parse import quote
+
+from providers.base import MediaFile
+
+
+class MediaLinks:
+    def __init__(
+        self,
+        public_url: str,
+        secret: str,
+        lifetime_seconds: float,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._base = public_url.rstrip("/")
+        self._key = hashlib.sha256(b"reelbot media links\0" + secret.encode()).digest()
+        self.lifetime_seconds = lifetime_seconds
+        self._clock = clock
+
+    def _signature(self, file_id: str, expires: int, name: str) -> str:
+        message = f"{file_id}\0{expires}\0{name}".encode()
+        return hmac.new(self._key, message, hashlib.sha256).hexdigest()[:40]
+
+    def link(self, media: MediaFile) -> str:
+        expires = int(self._clock() + self.lifetime_seconds)
+        file_id = str(media.ref or "")
+        signature = self._signature(file_id, expires, media.name)
+        return f"{self._base}/media/{file_id}/{expires}/{signature}/{quote(media.name)}"
+
+    def valid(self, file_id: str, expires: str, signature: str, name: str) -> bool:
+        """The link is ours, for this file and name, and not expired."""
+        if not expires.isdigit() or int(expires) < self._clock():
+            return False
+        wanted = self._signature(file_id, int(expires), name)
+        return hmac.compare_digest(wanted, signature)
