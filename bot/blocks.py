@@ -17,6 +17,7 @@ from bot import ids
 from bot.jobs import Job, JobState
 from bot.kinds import KINDS, results
 from bot.mrkdwn import escape, link
+from bot.previews import description_lines
 from providers.base import Clip, File, Output, Video
 
 Block = dict[str, Any]
@@ -84,9 +85,11 @@ def _state_line(job: Job, label: str) -> str:
         case JobState.SUBMITTED:
             line = f":outbox_tray: *Submitted to {label}*"
         case JobState.RENDERING:
-            pct = f" ({job.percent:.0f}%)" if job.percent is not None else ""
-            stage = f" ({escape(job.stage)})" if job.stage and job.percent is None else ""
-            line = f":film_frames: *{label} {words.working}{pct}{stage}*"
+            shown = [escape(job.stage)] if job.stage else []
+            if job.percent is not None:
+                shown.append(f"{job.percent:.0f}%")
+            where = f" ({', '.join(shown)})" if shown else ""
+            line = f":film_frames: *{label} {words.working}{where}*"
             if job.percent is not None:
                 line += f"\n`{progress_bar(job.percent)}` {job.percent:.0f}%"
         case JobState.DONE:
@@ -244,8 +247,14 @@ def file_reply(
     blocks: list[Block] = [_section(f"*{escape(_cut(name, 200))}* ({escape(file.media_type)})")]
     if file.text:
         # Three backticks would end the code block early: break them with zero-width spaces.
-        preview = _limit(file.text.strip(), PREVIEW).replace("```", "`\u200b`\u200b`")
-        blocks.append(_section(f"```{escape(preview)}```"))
+        readable = description_lines(file.text)
+        if readable is not None:
+            more = " (the whole of it is in the file)"
+            lines = "\n".join(f"• {escape(_cut(line, 300))}" for line in readable)
+            blocks.append(_section(f"*The first descriptions*{more}\n{lines}"))
+        else:
+            preview = _limit(file.text.strip(), PREVIEW).replace("```", "`\u200b`\u200b`")
+            blocks.append(_section(f"```{escape(preview)}```"))
     if file.url:
         blocks.append(_link_section(file.url, "file", file, refresh))
     return f"{escape(_cut(name, 200))} is ready", blocks

@@ -25,12 +25,12 @@ class Budgets:
         self._ledger = ledger
         self.budget = budget or Budget()
 
-    async def reserve(self, job: Job, label: str, now: float) -> tuple[Job, str | None]:
+    async def reserve(self, job: Job, label: str) -> tuple[Job, str | None]:
         """The job with its reservation recorded, or a sentence saying why it does not fit.
         A job without a price reserves nothing."""
         if job.quoted_cents is None:
             return job, None
-        month = job.spend_month or month_of(now)
+        month = self.month(job)
         spend = Spend(job.team_id or NO_TEAM, month, job.id, job.user_id, job.provider,
                       job.quoted_cents)  # fmt: skip
         answer = await self._ledger.reserve_spend(spend, self.budget)
@@ -52,12 +52,25 @@ class Budgets:
             "a workspace admin about the budget."
         )
 
+    @staticmethod
+    def month(job: Job) -> str:
+        """The month a job's spend counts in: the month it was asked for (UTC), so any turn
+        can find its entry again, recorded or not."""
+        return job.spend_month or month_of(job.created_at)
+
     async def settle(self, job: Job, cents: int | None) -> None:
         """What the provider reports it charged becomes the job's entry."""
         if job.spend_month is not None and cents is not None and cents != job.quoted_cents:
             await self._ledger.settle_spend(job.team_id or NO_TEAM, job.spend_month, job.id, cents)
 
     async def release(self, job: Job) -> None:
-        """Nothing was spent: the reservation goes back."""
-        if job.spend_month is not None:
-            await self._ledger.release_spend(job.team_id or NO_TEAM, job.spend_month, job.id)
+        """Nothing was spent: the reservation goes back (if there is one)."""
+        if job.quoted_cents is not None:
+            await self._ledger.release_spend(job.team_id or NO_TEAM, self.month(job), job.id)
+
+    async def settled_unsent(self, job: Job) -> None:
+        """A priced job that ended without its create ever being sent (cancelled, expired,
+        refused, or stopped between its reservation and its create) spent nothing."""
+        unsent = job.provider_ref is None and job.create_started_at is None
+        if job.terminal and unsent and job.charged_cents is None:
+            await self.release(job)

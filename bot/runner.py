@@ -184,6 +184,7 @@ class JobRunner:
 
     async def _release(self, synced: _Synced, owner: str) -> Job:
         job, now = synced.job, self._clock()
+        await self._budgets.settled_unsent(job)
         retries = job.slack_retries
         next_run_at = job.next_run_at
         if synced.outcome is _Slack.FAILED:
@@ -291,7 +292,7 @@ class JobRunner:
                 f"in the queue and goes in {_minutes(wait)}. Nothing to do on your side."
             )
             return self._waiting(job, notice, now + wait)
-        job, refusal = await self._budgets.reserve(job, provider.label, now)
+        job, refusal = await self._budgets.reserve(job, provider.label)
         if refusal is not None:
             return await self._fail(job, owner, ErrorKind.OVER_BUDGET, refusal)
         try:

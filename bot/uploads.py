@@ -17,11 +17,14 @@ link reply (posted before) stays the result.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import posixpath
+import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import IO
 from urllib.parse import urlsplit
 
 import httpx
@@ -73,6 +76,11 @@ def _filename(output: Output, index: int) -> str:
 def _title(output: Output, index: int) -> str:
     title = output.title.strip() or (output.name if isinstance(output, File) else "")
     return (title or f"Result {index + 1}")[:250]
+
+
+async def _read_back(spool: IO[bytes]) -> AsyncIterator[bytes]:
+    while chunk := await asyncio.to_thread(spool.read, 1 << 20):
+        yield chunk
 
 
 class Uploader:
@@ -261,9 +269,15 @@ class Uploader:
         async with self._downloader.open(output.url, what=noun) as download:
             if download.size is not None:
                 yield download.size, download.chunks()
-            else:
-                data = await download.read()
-                yield len(data), data
+                return
+            # No length said: spooled to disk first (Slack's upload needs the length).
+            with tempfile.TemporaryFile() as spool:
+                size = 0
+                async for chunk in download.chunks():
+                    size += len(chunk)
+                    await asyncio.to_thread(spool.write, chunk)
+                await asyncio.to_thread(spool.seek, 0)
+                yield size, _read_back(spool)
 
     async def _record(
         self, job: Job, key: str, delivery: Delivery, state: DeliveryState, save: Save

@@ -119,7 +119,8 @@ def test_plain_reelbot_without_slack_credentials_runs_the_demo(tmp_path: Path) -
     assert result.stdout.count("*Done: 1 video in the thread*") == 2
     assert "asked ViddyScribe for an audio description" in result.stdout
     assert "ViddyScribe is describing the video (processing)" in result.stdout
-    assert "WEBVTT" in result.stdout and "*Done: 1 file in the thread*" in result.stdout
+    assert "*The first descriptions*" in result.stdout
+    assert "*Done: 1 file in the thread*" in result.stdout
     assert "[file: Audio description (WebVTT)]" in result.stdout
     assert "alice clicks Confirm (2 clips with Cuttr will cost $3.00" in result.stdout
     assert "asked Cuttr for clips" in result.stdout and "charged $3.00" in result.stdout

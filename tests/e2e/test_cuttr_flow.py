@@ -16,6 +16,7 @@ import httpx
 from bot import ids
 from bot.jobs import Job, JobState
 from bot.sandbox.transcript import render_blocks
+from bot.store.spend import Budget, Spend, month_of
 from providers.base import ErrorKind
 from tests.e2e.conftest import ALICE, BOB, CHANNEL, Stack, StackFactory
 
@@ -77,6 +78,8 @@ async def test_confirm_makes_one_charge_and_the_clips_arrive_in_the_thread(
     assert done.provider_answer is not None and done.provider_answer["status"] == "completed"
     replies = stack.sandbox.thread(CHANNEL, str(done.root_ts))
     assert [r.text.split(":")[0] for r in replies] == ["Clip 1/2", "Clip 2/2"]
+    edits = json.dumps([e.blocks for e in stack.sandbox.message(CHANNEL, str(done.root_ts)).edits])
+    assert "of 2 clips made" in edits, "Cuttr's progress, completed of total"
 
 
 async def test_cancel_or_expiry_calls_nothing_and_spends_nothing(
@@ -250,3 +253,23 @@ async def test_without_a_public_url_an_uploaded_file_for_vizard_is_refused_with_
     await stack.wait_for(lambda: bool(stack.sandbox.ephemerals))
     assert "REELBOT_PUBLIC_URL" in stack.sandbox.ephemerals[-1].text
     assert stack.sandbox.views_opened == [] and stack.vizard.create_attempts == 0
+
+
+async def test_a_reservation_left_by_a_stopped_turn_goes_back_when_the_job_ends_unsent(
+    make_stack: StackFactory,
+) -> None:
+    stack = await make_stack(cuttr=True, budget_monthly_cents=300)
+    await _clip(stack, f"{VIDEO} provider=cuttr clips=2")
+    job = await _priced(stack)
+    # A replica reserved this job's quote and stopped before its create was sent.
+    month = month_of(job.created_at)
+    spend = Spend(str(job.team_id), month, job.id, ALICE, "cuttr", 300)
+    assert (await stack.runtime.store.reserve_spend(spend, Budget(300))).ok
+    await _click(stack, ids.CANCEL_ACTION, job)
+    await stack.wait_until_settled()
+
+    async def given_back() -> bool:
+        return (await stack.runtime.store.spend_report(str(job.team_id), month)).total == 0
+
+    await stack.wait_for(given_back)
+    assert stack.cuttr is not None and stack.cuttr.create_attempts == 0

@@ -47,7 +47,10 @@ async def test_a_described_video_arrives_as_a_vtt_file_with_a_readable_preview(
     thread = _thread(stack)
     [preview] = [m for m in thread if not m.files]
     shown = json.dumps(preview.blocks)
-    assert "WEBVTT" in shown and "--&gt;" in shown, "the first descriptions, time and text"
+    assert "The first descriptions" in shown and "WEBVTT" not in shown
+    assert "0:00.5\u20130:03.1 A woman in a yellow top" in json.loads(shown)[1]["text"]["text"], (
+        "the first descriptions, time and text"
+    )
     [shared] = [f for m in thread for f in m.files]
     upload = stack.sandbox.uploads[str(shared["id"])]
     assert str(shared["name"]).endswith(".vtt")
