@@ -18,7 +18,7 @@ from bot.jobs import Job, JobState
 from bot.kinds import KINDS, results
 from bot.mrkdwn import escape, link
 from bot.previews import description_lines
-from providers.base import Clip, File, Output, Video
+from providers.base import Clip, ErrorKind, File, Output, Video
 
 Block = dict[str, Any]
 EXCERPT = 280
@@ -101,17 +101,26 @@ def _state_line(job: Job, label: str) -> str:
             )
         case JobState.FAILED:
             line = f":x: *Failed:* {escape(job.error or 'the provider gave up.')}"
-            if job.charged_cents:
-                line += (
-                    f"\n{label} had already charged {dollars(job.charged_cents)} for this "
-                    f"request; ask {label}'s support about a refund."
-                )
+            line += _charge_note(job, label)
         case JobState.CANCELLED:
             who = f" by <@{job.cancelled_by}>" if job.cancelled_by else ""
             line = f":no_entry_sign: *Cancelled{who}*; Reelbot stopped tracking this job."
+            line += _charge_note(job, label)
     if job.notice and not job.terminal and job.state is not JobState.AWAITING_CONFIRMATION:
         line += f"\n{escape(job.notice)}"
     return line
+
+
+def _charge_note(job: Job, label: str) -> str:
+    """For a job that ended without its results: what it was charged, or may have been."""
+    if job.charged_cents:
+        return (
+            f"\n{label} had already charged {dollars(job.charged_cents)} for this request; "
+            f"ask {label}'s support about a refund."
+        )
+    if job.error_kind is ErrorKind.CREATE_LOST and job.quoted_cents:
+        return f"\n{label} may have charged up to {dollars(job.quoted_cents)} (the quote)."
+    return ""
 
 
 def _button(action_id: str, text: str, value: str, style: str | None = None) -> Block:

@@ -6,10 +6,14 @@ replaces the reservation; a create that surely never reached the provider gives 
 from __future__ import annotations
 
 import logging
+import math
+from typing import Protocol
 
 from bot.blocks import dollars
 from bot.jobs import Job
+from bot.store import STORE_DOWN
 from bot.store.spend import Budget, Spend, SpendLedger, month_of, next_month_start
+from providers.base import SharedState
 
 log = logging.getLogger(__name__)
 # The ledger's workspace for a job without one (single-workspace installs from the CLI).
@@ -20,10 +24,29 @@ def _left(cents: int | None) -> str:
     return dollars(max(0, cents or 0))
 
 
+class Ledger(SpendLedger, SharedState, Protocol):
+    """The job store: its spend ledger and its shared state."""
+
+
+# How much more than its quotes a provider charged last (a ratio), kept this long.
+_RATIO_SECONDS = 90 * 86400
+
+
 class Budgets:
-    def __init__(self, ledger: SpendLedger, budget: Budget | None = None) -> None:
+    def __init__(self, ledger: Ledger, budget: Budget | None = None) -> None:
         self._ledger = ledger
         self.budget = budget or Budget()
+
+    async def _expected(self, job: Job) -> int:
+        """What the job will likely cost: its quote, or more when the provider charged more
+        than it was quoted last time (a price setting below the provider's real price)."""
+        assert job.quoted_cents is not None
+        raw = await self._ledger.shared_get(f"budget:ratio:{job.provider}")
+        try:
+            ratio = max(1.0, float(raw)) if raw else 1.0
+        except ValueError:
+            ratio = 1.0
+        return math.ceil(job.quoted_cents * ratio)
 
     async def reserve(self, job: Job, label: str) -> tuple[Job, str | None]:
         """The job with its reservation recorded, or a sentence saying why it does not fit.
@@ -31,13 +54,13 @@ class Budgets:
         if job.quoted_cents is None:
             return job, None
         month = self.month(job)
-        spend = Spend(job.team_id or NO_TEAM, month, job.id, job.user_id, job.provider,
-                      job.quoted_cents)  # fmt: skip
+        expected = await self._expected(job)
+        spend = Spend(job.team_id or NO_TEAM, month, job.id, job.user_id, job.provider, expected)
         answer = await self._ledger.reserve_spend(spend, self.budget)
         if answer.ok:
             return job.changed(spend_month=month), None
-        cost, resets = dollars(job.quoted_cents), next_month_start(month)
-        over_team = answer.team_left is not None and answer.team_left < job.quoted_cents
+        cost, resets = dollars(expected), next_month_start(month)
+        over_team = answer.team_left is not None and answer.team_left < expected
         if over_team:
             limit = dollars(self.budget.team_cents or 0)
             where = f"this workspace has {_left(answer.team_left)} left of its {limit} monthly "
@@ -58,19 +81,32 @@ class Budgets:
         can find its entry again, recorded or not."""
         return job.spend_month or month_of(job.created_at)
 
-    async def settle(self, job: Job, cents: int | None) -> None:
-        """What the provider reports it charged becomes the job's entry."""
-        if job.spend_month is not None and cents is not None and cents != job.quoted_cents:
-            await self._ledger.settle_spend(job.team_id or NO_TEAM, job.spend_month, job.id, cents)
-
     async def release(self, job: Job) -> None:
         """Nothing was spent: the reservation goes back (if there is one)."""
         if job.quoted_cents is not None:
             await self._ledger.release_spend(job.team_id or NO_TEAM, self.month(job), job.id)
 
-    async def settled_unsent(self, job: Job) -> None:
-        """A priced job that ended without its create ever being sent (cancelled, expired,
-        refused, or stopped between its reservation and its create) spent nothing."""
-        unsent = job.provider_ref is None and job.create_started_at is None
-        if job.terminal and unsent and job.charged_cents is None:
-            await self.release(job)
+    async def reconcile(self, job: Job) -> Job:
+        """At the end of each turn: a charge the provider reported goes into the ledger
+        (once; tried again on a later turn if the store fails), and a priced job that ended
+        without its create ever being sent (cancelled, expired, refused, or stopped between
+        its reservation and its create) gives its reservation back."""
+        if job.quoted_cents is None:
+            return job
+        try:
+            if job.charged_cents is not None and not job.spend_settled:
+                spend = Spend(job.team_id or NO_TEAM, self.month(job), job.id, job.user_id,
+                              job.provider, job.charged_cents)  # fmt: skip
+                await self._ledger.settle_spend(spend)
+                if job.charged_cents > job.quoted_cents > 0:
+                    ratio = str(job.charged_cents / job.quoted_cents)
+                    await self._ledger.shared_put(
+                        f"budget:ratio:{job.provider}", ratio, _RATIO_SECONDS
+                    )
+                return job.changed(spend_settled=True)
+            unsent = job.provider_ref is None and job.create_started_at is None
+            if job.terminal and unsent and job.charged_cents is None:
+                await self.release(job)
+        except STORE_DOWN as exc:
+            log.warning("job %s: spend not reconciled yet (%s)", job.id, type(exc).__name__)
+        return job

@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from providers.base import ErrorKind, JobKind, Output
+from providers.base import ErrorKind, JobKind, MediaFile, Output
 
 
 class JobState(enum.StrEnum):
@@ -143,6 +143,12 @@ class Job(BaseModel):
     charged_cents: int | None = None
     # The month (YYYY-MM, UTC) whose spend ledger holds this job's reservation, once made.
     spend_month: str | None = None
+    # Whether the ledger holds what the provider charged (not just the reservation).
+    spend_settled: bool = False
+    # A Slack file the request names by a signed link (bot/media_links.py), re-signed
+    # before the create.
+    media: MediaFile | None = None
+    media_link: str | None = None
     # The provider's last answer as it came, where its shape is not documented.
     provider_answer: dict[str, Any] | None = None
 

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import time
 from collections.abc import Callable
 from urllib.parse import quote
 
 from providers.base import MediaFile
+
+_SIGNATURE = re.compile(r"[0-9a-f]{40}")
 
 
 class MediaLinks:
@@ -39,11 +42,13 @@ class MediaLinks:
         expires = int(self._clock() + self.lifetime_seconds)
         file_id = str(media.ref or "")
         signature = self._signature(file_id, expires, media.name)
-        return f"{self._base}/media/{file_id}/{expires}/{signature}/{quote(media.name)}"
+        return f"{self._base}/media/{file_id}/{expires}/{signature}/{quote(media.name, safe='')}"
 
     def valid(self, file_id: str, expires: str, signature: str, name: str) -> bool:
         """The link is ours, for this file and name, and not expired."""
         if not expires.isdigit() or int(expires) < self._clock():
+            return False
+        if not _SIGNATURE.fullmatch(signature):
             return False
         wanted = self._signature(file_id, int(expires), name)
         return hmac.compare_digest(wanted, signature)

@@ -17,6 +17,7 @@ import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import aiohttp
 import httpx
@@ -26,6 +27,7 @@ from bot.budget import Budgets
 from bot.downloads import DownloadRefused
 from bot.intake import FileIntake, FileTrouble
 from bot.jobs import Job, JobState
+from bot.media_links import MediaLinks
 from bot.notify import Held, Lost, Notifier, Save, SlackBusy, slack_error
 from bot.slack_files import SlackFiles
 from bot.store import STORE_DOWN
@@ -35,6 +37,7 @@ from bot.uploads import UploadFailed
 from providers.base import (
     NOT_SENT,
     ErrorKind,
+    FileSource,
     Progress,
     Provider,
     ProviderError,
@@ -104,9 +107,11 @@ class JobRunner:
         webhook_base: str | None = None,
         files: SlackFiles | None = None,
         budget: Budget | None = None,
+        media_links: MediaLinks | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._clock = clock
+        self._media_links = media_links
         self._intake = FileIntake(files)
         self._budgets = Budgets(store, budget)
         self._store = store
@@ -184,7 +189,7 @@ class JobRunner:
 
     async def _release(self, synced: _Synced, owner: str) -> Job:
         job, now = synced.job, self._clock()
-        await self._budgets.settled_unsent(job)
+        job = await self._budgets.reconcile(job)
         retries = job.slack_retries
         next_run_at = job.next_run_at
         if synced.outcome is _Slack.FAILED:
@@ -292,29 +297,38 @@ class JobRunner:
                 f"in the queue and goes in {_minutes(wait)}. Nothing to do on your side."
             )
             return self._waiting(job, notice, now + wait)
-        job, refusal = await self._budgets.reserve(job, provider.label)
-        if refusal is not None:
-            return await self._fail(job, owner, ErrorKind.OVER_BUDGET, refusal)
-        try:
-            sending = await self._store.save(
-                job.moved(
-                    JobState.SUBMITTING,
-                    create_started_at=now,
-                    create_attempts=1,
-                    create_keyed=provider.retryable_create,
-                    notice=None,
-                ),
-                now=now,
-                owner=owner,
-                in_flight_limit=limit,
-            )
-        except InFlightFull:
-            await self._budgets.release(job)
-            return self._waiting(job, full, now + self._timing.poll_min)
-        if sending is None:
-            await self._budgets.release(job)  # changed meanwhile (a Cancel): nothing sent
-            raise Lost
-        return await self._create(sending, provider, owner)
+        async with contextlib.AsyncExitStack() as spooling:
+            # A file the create carries is fetched while the job is still queued: a Cancel
+            # meanwhile makes the move to SUBMITTING fail, so nothing is sent.
+            try:
+                request = provider.load_request(job.request)
+                source = await self._intake.spool(spooling, provider, request)
+            except FileTrouble as trouble:
+                return await self._unfetched(job, owner, trouble, now)
+            job, refusal = await self._budgets.reserve(job, provider.label)
+            if refusal is not None:
+                return await self._fail(job, owner, ErrorKind.OVER_BUDGET, refusal)
+            # A reservation is never given back here: a holder that lost its lease cannot
+            # tell whether the job's new holder has sent it. One that ends unsent is given
+            # back when it ends (Budgets.reconcile).
+            try:
+                sending = await self._store.save(
+                    job.moved(
+                        JobState.SUBMITTING,
+                        create_started_at=now,
+                        create_attempts=1,
+                        create_keyed=provider.retryable_create,
+                        notice=None,
+                    ),
+                    now=now,
+                    owner=owner,
+                    in_flight_limit=limit,
+                )
+            except InFlightFull:
+                return self._waiting(job, full, now + self._timing.poll_min)
+            if sending is None:
+                raise Lost
+            return await self._create(sending, provider, owner, source)
 
     async def _stage(self, job: Job, provider: Provider, owner: str, now: float) -> Job | None:
         """A video file's bytes to the provider before its create (the upload is free and may
@@ -336,6 +350,14 @@ class JobRunner:
         except FileTrouble as trouble:
             return await self._unfetched(job, owner, trouble, now)
         return None
+
+    def _with_fresh_link(self, job: Job) -> dict[str, Any]:
+        """The stored request, with a signed link to a Slack file signed afresh (its life
+        then counts from the create, not from when the form was sent)."""
+        if job.media is None or job.media_link is None or self._media_links is None:
+            return job.request
+        fresh = self._media_links.link(job.media)
+        return {k: fresh if v == job.media_link else v for k, v in job.request.items()}
 
     def _gave_up(self, job: Job, now: float) -> bool:
         return now - job.created_at > self._timing.job_timeout
@@ -401,9 +423,11 @@ class JobRunner:
         sending = await self._save(job.changed(create_attempts=job.create_attempts + 1), owner)
         return await self._create(sending, provider, owner)
 
-    async def _create(self, job: Job, provider: Provider, owner: str) -> Job:
+    async def _create(
+        self, job: Job, provider: Provider, owner: str, source: FileSource | None = None
+    ) -> Job:
         now = self._clock()
-        request = provider.load_request(job.request)
+        request = provider.load_request(self._with_fresh_link(job))
         webhook = (
             f"{self._webhook_base}/webhooks/{provider.name}/{job.id}/{job.webhook_token}"
             if self._webhook_base
@@ -411,7 +435,8 @@ class JobRunner:
         )
         try:
             async with contextlib.AsyncExitStack() as spooling:
-                source = await self._intake.spool(spooling, provider, request)
+                if source is None:
+                    source = await self._intake.spool(spooling, provider, request)
                 if isinstance(provider, SendsFiles) and source is not None:
                     submission = await provider.submit_file(
                         request, key=job.id, source=source, webhook_url=webhook
@@ -483,7 +508,6 @@ class JobRunner:
                 await self._budgets.release(job)  # refused outright: nothing was charged
             return await self._fail(job, owner, error.kind, error.message)
         log.info("job %s: submitted to %s as %s", job.id, provider.name, submission.ref)
-        await self._budgets.settle(job, submission.cost_cents)
         return await self._keep(job, submission, owner)
 
     async def _keep(self, job: Job, submission: Submission, owner: str) -> Job:

@@ -135,6 +135,7 @@ class Runtime:
             webhook_base=webhook_base,
             files=self.slack_files,
             budget=self.budget,
+            media_links=self.media_links,
             clock=clock,
         )
         self.poller = Poller(

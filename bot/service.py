@@ -25,7 +25,7 @@ from bot.poller import Poller
 from bot.store import STORE_DOWN
 from bot.store.base import JobStore
 from bot.store.spend import Budget
-from providers.base import JobKind, Provider, ProviderError, dump_request
+from providers.base import JobKind, MediaFile, Provider, ProviderError, dump_request
 from providers.plugin import ProviderPlugin
 
 log = logging.getLogger(__name__)
@@ -42,6 +42,10 @@ class Origin:
     request_id: str
     team_id: str | None = None
     thread_ts: str | None = None
+    # A Slack file given to a provider as a signed link (`media_link`, in the request): the
+    # link is signed afresh just before the create, so a wait in the queue never outlives it.
+    media: MediaFile | None = None
+    media_link: str | None = None
 
 
 class StoreUnsure(Exception):
@@ -132,6 +136,8 @@ class Reelbot:
             quoted_cents=None if quote is None else quote.cents,
             confirm_by=None if quote is None else now + self._confirm_expiry,
             notice=None if quote is None else quote.sentence,
+            media=origin.media,
+            media_link=origin.media_link,
         )
         stored = await self._add_once(job)
         log.info("job %s: %s for %s by %s", stored.id, stored.state, provider.name, origin.user_id)

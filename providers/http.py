@@ -130,7 +130,7 @@ def multipart_stream(
     """A multipart/form-data body that streams its file (httpx's own encoder reads files
     whole or synchronously): the headers (with the exact Content-Length) and the body."""
     boundary = secrets.token_hex(16)
-    quote = str.maketrans({'"': "%22", "\r": "%0D", "\n": "%0A"})
+    quote = str.maketrans({'"': "%22", "\\": "%5C", "\r": "%0D", "\n": "%0A"})
     head = b"".join(
         f'--{boundary}\r\nContent-Disposition: form-data; name="{name.translate(quote)}"'
         f"\r\n\r\n".encode()

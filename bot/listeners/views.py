@@ -79,7 +79,8 @@ def register(app: AsyncApp, reelbot: Reelbot) -> None:
             stale = await reelbot.catalogs.stale_picks(offer, result.values)
             if stale:
                 result = ModalErrors(stale)
-        if not isinstance(result, ModalErrors) and context.file is not None:
+        given = stand_in(reelbot, offer, context)
+        if not isinstance(result, ModalErrors) and given and context.file is not None:
             # Said as the file it is, never as the signed link a provider got.
             source = f"the file {context.file.name}"
             result = replace(result, description=replace(result.description, source=source))
@@ -103,6 +104,9 @@ def register(app: AsyncApp, reelbot: Reelbot) -> None:
             team_id=(body.get("team") or {}).get("id"),
             thread_ts=context.thread_ts,
         )
+        link = given.get(offer.form.subject) if FILE_VALUE not in given else None
+        if link and context.file is not None:
+            origin = replace(origin, media=context.file, media_link=str(link))
         try:
             job = await reelbot.create_job(result, origin)
         except StoreUnsure:

@@ -40,10 +40,14 @@ redis.call('PEXPIRE', KEYS[1], ARGV[7])
 return {1, left(team_limit, total + cents), left(user_limit, mine + cents)}
 """
 
-# KEYS[1] ledger; ARGV: job, new cents ('' to give the entry back).
+# KEYS[1] ledger; ARGV: job, new cents ('' to give the entry back), user, provider, ttl.
 CHANGE = """
 local entry = redis.call('HGET', KEYS[1], 'j:' .. ARGV[1])
-if not entry then return 0 end
+if not entry then
+  if ARGV[2] == '' then return 0 end
+  entry = '0 ' .. ARGV[3] .. ' ' .. ARGV[4]
+  redis.call('PEXPIRE', KEYS[1], ARGV[5])
+end
 local old, user, provider = string.match(entry, '^(%-?%d+) (%S+) (%S+)$')
 local delta = -tonumber(old)
 if ARGV[2] ~= '' then delta = tonumber(ARGV[2]) - tonumber(old) end
@@ -83,13 +87,17 @@ class RedisSpend:
         )  # fmt: skip
         return Reservation(bool(int(ok)), _none(team_left), _none(user_left))
 
-    async def settle_spend(self, team: str, month: str, job_id: str, cents: int) -> None:
+    async def settle_spend(self, spend: Spend) -> None:
         script = self._client.register_script(CHANGE)
-        await script(keys=[self._ledger(team, month)], args=[job_id, cents])
+        await script(
+            keys=[self._ledger(spend.team, spend.month)],
+            args=[spend.job_id, spend.cents, spend.user, spend.provider,
+                  int(LEDGER_SECONDS * 1000)],
+        )  # fmt: skip
 
     async def release_spend(self, team: str, month: str, job_id: str) -> None:
         script = self._client.register_script(CHANGE)
-        await script(keys=[self._ledger(team, month)], args=[job_id, ""])
+        await script(keys=[self._ledger(team, month)], args=[job_id, "", "-", "-", 1])
 
     async def spend_report(self, team: str, month: str) -> SpendReport:
         fields = await self._client.hgetall(self._ledger(team, month))

@@ -5,7 +5,8 @@ A job reserves its quote before its create is sent, atomically against both limi
 workspace's, all paid providers together, and the person's), so two replicas cannot spend
 past a budget together. The entry is the job's own (by job id): reserving again changes
 nothing, so a turn repeated after a crash reserves once. When the provider reports its charge,
-the entry becomes that amount; a create that surely never reached the provider gives its
+the entry becomes that amount (a ratio of what it charged over its quote is kept, so the
+next reservations expect as much); a create that surely never reached the provider gives its
 reservation back. Months are calendar months in UTC.
 """
 
@@ -78,8 +79,9 @@ class SpendLedger(Protocol):
         """Record `spend` if it fits both limits (always, without limits); once per job."""
         ...
 
-    async def settle_spend(self, team: str, month: str, job_id: str, cents: int) -> None:
-        """The job's entry becomes `cents` (what the provider charged), within or not."""
+    async def settle_spend(self, spend: Spend) -> None:
+        """The job's entry becomes `spend.cents` (what the provider charged), within the
+        limits or not; recorded afresh if it was not there."""
         ...
 
     async def release_spend(self, team: str, month: str, job_id: str) -> None:

@@ -79,11 +79,13 @@ class SpendRows(abc.ABC):
 
         return await self._write(reserve)
 
-    async def settle_spend(self, team: str, month: str, job_id: str, cents: int) -> None:
+    async def settle_spend(self, spend: Spend) -> None:
         def settle(conn: sqlite3.Connection) -> None:
             conn.execute(
-                "UPDATE spend SET cents = ? WHERE team = ? AND month = ? AND job_id = ?",
-                (cents, team, month, job_id),
+                "INSERT INTO spend (team, month, job_id, user_id, provider, cents) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (team, month, job_id) "
+                "DO UPDATE SET cents = excluded.cents",
+                (spend.team, spend.month, spend.job_id, spend.user, spend.provider, spend.cents),
             )
 
         await self._write(settle)

@@ -35,11 +35,11 @@ ERRORS: tuple[tuple[int, str, str, type[ProviderError], str], ...] = (
     (401, "", "invalid_key", NeedsAdmin,
      f"Cuttr refused Reelbot's API key, so {_KEY}."),
     (402, "", "insufficient_balance", NeedsAdmin,
-     "The Cuttr team wallet does not hold enough for this request, so nothing was charged; "
-     "a workspace admin must top it up (cuttr.com, Stripe, at least $5)."),
+     "The Cuttr team wallet does not hold enough for this request, so a workspace admin "
+     "must top it up (cuttr.com, Stripe, at least $5)."),
     (403, "", "billing_inactive", NeedsAdmin,
-     "Cuttr API billing is not active for this team, so nothing was charged; a workspace "
-     "admin must activate it in Cuttr."),
+     "Cuttr API billing is not active for this team, so a workspace admin must activate "
+     "it in Cuttr."),
     (404, "", "not_found", Failed,
      "Cuttr no longer knows this job, so its clips cannot be fetched."),
     (413, "", "too_large", BadInput,

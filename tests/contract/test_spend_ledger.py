@@ -54,14 +54,17 @@ async def test_settle_records_the_charge_and_release_gives_it_back(store: JobSto
     budget = Budget(team_cents=1000)
     await store.reserve_spend(spend("j1", 300), budget)
     await store.reserve_spend(spend("j2", 300, provider="snip"), budget)
-    await store.settle_spend("T1", MONTH, "j1", 450)
+    await store.settle_spend(spend("j1", 450))
+    await store.settle_spend(spend("j1", 450))
     await store.release_spend("T1", MONTH, "j2")
     await store.release_spend("T1", MONTH, "j2")
-    await store.settle_spend("T1", MONTH, "unknown", 999)
     report = await store.spend_report("T1", MONTH)
     assert (report.total, report.by_provider) == (450, {"cuttr": 450})
     left = await store.reserve_spend(spend("j3", 550), budget)
     assert (left.ok, left.team_left) == (True, 0)
+    await store.settle_spend(spend("j9", 100, user="U9"))
+    after = await store.spend_report("T1", MONTH)
+    assert (after.total, after.by_user["U9"]) == (1100, 100), "a charge unreserved is recorded"
 
 
 async def test_concurrent_reservations_from_replicas_never_pass_the_limit(

@@ -18,10 +18,30 @@ from bot.jobs import Job, JobState
 from bot.sandbox.transcript import render_blocks
 from bot.store.spend import Budget, Spend, month_of
 from providers.base import ErrorKind
+from providers.simulators.cuttr import CuttrSimulator
 from tests.e2e.conftest import ALICE, BOB, CHANNEL, Stack, StackFactory
 
 VIDEO = "https://videos.example.com/keynote.mp4"
 MP4 = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + bytes(range(256)) * 200
+
+
+async def _with_cuttr(make_stack: StackFactory, **overrides: Any) -> tuple[Stack, CuttrSimulator]:
+    stack = await make_stack(cuttr=True, **overrides)
+    assert stack.cuttr is not None
+    return stack, stack.cuttr
+
+
+async def _with_links(make_stack: StackFactory, **overrides: Any) -> Stack:
+    """Vizard fetching its videos, and the bot at a public URL of its own (signed links)."""
+    port = _free_port()
+    return await make_stack(
+        vizard_fetches=True, port=port, public_url=f"http://127.0.0.1:{port}", **overrides
+    )
+
+
+async def _submit_for_vizard(stack: Stack, view: dict[str, Any]) -> httpx.Response:
+    auto = {"type": "multi_static_select", "selected_options": [{"value": "0"}]}
+    return await stack.slack.view_submission(view, {"length": {"length": auto}}, user_id=ALICE)
 
 
 async def _clip(stack: Stack, text: str, user: str = ALICE) -> None:
@@ -55,9 +75,7 @@ def _root_text(stack: Stack, job: Job) -> str:
 async def test_confirm_makes_one_charge_and_the_clips_arrive_in_the_thread(
     make_stack: StackFactory,
 ) -> None:
-    stack = await make_stack(cuttr=True, cuttr_price_cents_per_clip=100)
-    cuttr = stack.cuttr
-    assert cuttr is not None
+    stack, cuttr = await _with_cuttr(make_stack, cuttr_price_cents_per_clip=100)
     await _clip(stack, f"{VIDEO} provider=cuttr clips=2 style=viral captions=on heading=auto")
     job = await _priced(stack)
     assert job.state is JobState.AWAITING_CONFIRMATION
@@ -85,9 +103,7 @@ async def test_confirm_makes_one_charge_and_the_clips_arrive_in_the_thread(
 async def test_cancel_or_expiry_calls_nothing_and_spends_nothing(
     make_stack: StackFactory,
 ) -> None:
-    stack = await make_stack(cuttr=True, confirm_expiry_minutes=1)
-    cuttr = stack.cuttr
-    assert cuttr is not None
+    stack, cuttr = await _with_cuttr(make_stack, confirm_expiry_minutes=1)
     await _clip(stack, f"{VIDEO} provider=cuttr clips=1")
     job = await _priced(stack)
     await _click(stack, ids.CANCEL_ACTION, job)
@@ -109,9 +125,7 @@ async def test_cancel_or_expiry_calls_nothing_and_spends_nothing(
 async def test_twenty_concurrent_confirm_clicks_make_exactly_one_create(
     make_stack: StackFactory,
 ) -> None:
-    stack = await make_stack(cuttr=True)
-    cuttr = stack.cuttr
-    assert cuttr is not None
+    stack, cuttr = await _with_cuttr(make_stack)
     await _clip(stack, f"{VIDEO} provider=cuttr clips=2")
     job = await _priced(stack)
     await asyncio.gather(*(_click(stack, ids.CONFIRM_ACTION, job) for _ in range(20)))
@@ -123,12 +137,10 @@ async def test_twenty_concurrent_confirm_clicks_make_exactly_one_create(
 async def test_over_the_budget_nothing_is_called_and_what_is_left_is_said(
     make_stack: StackFactory,
 ) -> None:
-    stack = await make_stack(
-        cuttr=True, budget_monthly_cents=500, budget_monthly_cents_per_user=300
+    stack, cuttr = await _with_cuttr(
+        make_stack, budget_monthly_cents=500, budget_monthly_cents_per_user=300
     )
     stack.sandbox.add_user(BOB, "bob", is_admin=True)
-    cuttr = stack.cuttr
-    assert cuttr is not None
     await _clip(stack, f"{VIDEO} provider=cuttr clips=2")
     first = await _priced(stack)
     await _click(stack, ids.CONFIRM_ACTION, first)
@@ -160,9 +172,7 @@ async def test_over_the_budget_nothing_is_called_and_what_is_left_is_said(
 async def test_a_job_that_fails_after_its_charge_says_so_with_the_amount(
     make_stack: StackFactory,
 ) -> None:
-    stack = await make_stack(cuttr=True)
-    cuttr = stack.cuttr
-    assert cuttr is not None
+    stack, cuttr = await _with_cuttr(make_stack)
     cuttr.fail_next_job("The video has no audio track")
     await _clip(stack, f"{VIDEO} provider=cuttr clips=1")
     await _click(stack, ids.CONFIRM_ACTION, await _priced(stack))
@@ -186,9 +196,7 @@ async def _shortcut_on_upload(stack: Stack) -> tuple[Any, dict[str, Any]]:
 async def test_clip_this_video_sends_an_uploaded_file_to_cuttr_as_one_multipart_create(
     make_stack: StackFactory,
 ) -> None:
-    stack = await make_stack(cuttr=True, clip_default_provider="cuttr")
-    cuttr = stack.cuttr
-    assert cuttr is not None
+    stack, cuttr = await _with_cuttr(make_stack, clip_default_provider="cuttr")
     message, view = await _shortcut_on_upload(stack)
     shown = {b.get("block_id") for b in view["blocks"]}
     assert "url" not in shown and ids.FILE_BLOCK in shown
@@ -215,21 +223,17 @@ def _free_port() -> int:
 async def test_vizard_gets_a_signed_link_to_an_uploaded_file_that_stops_working(
     make_stack: StackFactory,
 ) -> None:
-    port = _free_port()
-    stack = await make_stack(
-        vizard_fetches=True, port=port, public_url=f"http://127.0.0.1:{port}",
-        slack_file_link_minutes=5,
-    )  # fmt: skip
+    stack = await _with_links(make_stack, slack_file_link_minutes=5)
     message, view = await _shortcut_on_upload(stack)
     assert "private link" in json.dumps(view["blocks"])
-    auto = {"type": "multi_static_select", "selected_options": [{"value": "0"}]}
-    answer = await stack.slack.view_submission(view, {"length": {"length": auto}}, user_id=ALICE)
+    answer = await _submit_for_vizard(stack, view)
     assert answer.status_code == 200 and not answer.content, answer.text
     [done] = await stack.wait_until_delivered()
     assert done.state is JobState.DONE, done.error
     [create] = stack.vizard.creates
     link = str(create["videoUrl"])
-    assert link.startswith(f"http://127.0.0.1:{port}/media/") and link.endswith("keynote.mp4")
+    assert link.startswith(f"{stack.runtime.settings.public_url}media/")
+    assert link.endswith("keynote.mp4")
     assert stack.vizard.fetches == [(link, 200, len(MP4))], "Vizard fetched the very file"
     replies = stack.sandbox.thread(CHANNEL, message.ts)
     assert sum(r.text.startswith("Clip ") for r in replies) == 3
@@ -258,7 +262,7 @@ async def test_without_a_public_url_an_uploaded_file_for_vizard_is_refused_with_
 async def test_a_reservation_left_by_a_stopped_turn_goes_back_when_the_job_ends_unsent(
     make_stack: StackFactory,
 ) -> None:
-    stack = await make_stack(cuttr=True, budget_monthly_cents=300)
+    stack, cuttr = await _with_cuttr(make_stack, budget_monthly_cents=300)
     await _clip(stack, f"{VIDEO} provider=cuttr clips=2")
     job = await _priced(stack)
     # A replica reserved this job's quote and stopped before its create was sent.
@@ -272,4 +276,47 @@ async def test_a_reservation_left_by_a_stopped_turn_goes_back_when_the_job_ends_
         return (await stack.runtime.store.spend_report(str(job.team_id), month)).total == 0
 
     await stack.wait_for(given_back)
-    assert stack.cuttr is not None and stack.cuttr.create_attempts == 0
+    assert cuttr.create_attempts == 0
+
+
+async def test_a_signed_link_that_waited_in_the_queue_is_signed_afresh_for_the_create(
+    make_stack: StackFactory,
+) -> None:
+    stack = await _with_links(make_stack, slack_file_link_minutes=1, vizard_per_minute=1)
+    await _clip(stack, "https://videos.example.com/first.mp4")  # takes this minute's slot
+    await stack.wait_for(lambda: len(stack.vizard.creates) == 1)
+    _, view = await _shortcut_on_upload(stack)
+    await _submit_for_vizard(stack, view)
+
+    async def queued() -> bool:
+        return any(j.media_link for j in await stack.jobs())
+
+    await stack.wait_for(queued)
+    [waiting] = [j for j in await stack.jobs() if j.media_link]
+    stack.clock.advance(90)  # past the link's minute, and into the next rate window
+    stack.runtime.poller.wake()
+    await stack.wait_until_delivered()
+    link = str(stack.vizard.creates[-1]["videoUrl"])
+    assert link != waiting.media_link, "signed afresh"
+    assert stack.vizard.fetches[-1] == (link, 200, len(MP4))
+    async with httpx.AsyncClient() as http:
+        assert (await http.get(str(waiting.media_link))).status_code == 410, "the first expired"
+
+
+async def test_a_cancel_while_the_file_is_fetched_sends_and_charges_nothing(
+    make_stack: StackFactory,
+) -> None:
+    stack, cuttr = await _with_cuttr(make_stack, clip_default_provider="cuttr")
+    _, view = await _shortcut_on_upload(stack)
+    await stack.slack.view_submission(view, {}, user_id=ALICE)
+    job = await _priced(stack)
+    fetching = asyncio.Event()
+    stack.sandbox.hold_before("files.info", fetching)
+    await _click(stack, ids.CONFIRM_ACTION, job)
+    await stack.wait_for(lambda: not stack.sandbox._pre_holds["files.info"])  # being held
+    await _click(stack, ids.CANCEL_ACTION, job)
+    fetching.set()
+    [cancelled] = await stack.wait_until_settled()
+    await asyncio.sleep(0.5)
+    assert cancelled.state is JobState.CANCELLED
+    assert cuttr.create_attempts == 0 and cuttr.charged_cents == 0
