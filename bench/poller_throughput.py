@@ -34,10 +34,11 @@ import httpx
 import redis.asyncio
 
 from bot import blocks
+from bot.creates import Timing
 from bot.jobs import ROOT, Delivery, DeliveryState, Job, JobState
 from bot.notify import Notifier
 from bot.poller import Poller
-from bot.runner import JobRunner, Timing
+from bot.runner import JobRunner
 from bot.sandbox import SlackSandbox
 from bot.sandbox.local_redis import redis_server
 from bot.store.redis import RedisJobStore

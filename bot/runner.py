@@ -1,86 +1,45 @@
 """One turn of a job by the holder of its lease: one provider step, Slack, then release.
 
-A state change is saved (compare-and-set) before Slack hears of it. A create is recorded as in
-flight before it is sent: a holder that finds one in flight resends it only with the same
-idempotency key, where the provider takes one, and otherwise fails the job with a sentence.
-When another writer (a Cancel or Confirm click) changes the job during a turn, the turn starts
+A state change is saved (compare-and-set) before Slack hears of it. The create path (limits,
+files, budget, the create in flight) is CreateSteps' (bot/creates.py). When another writer
+(a Cancel or Confirm click) changes the job during a turn, the turn starts
 again from the stored job, so what Slack shows always follows the latest version.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import enum
 import logging
-import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import aiohttp
 import httpx
 from slack_sdk.errors import SlackApiError
 
 from bot.budget import Budgets
+from bot.creates import MAX_LOST, CreateSteps, Timing
 from bot.downloads import DownloadRefused
-from bot.intake import FileIntake, FileTrouble
+from bot.intake import FileIntake
 from bot.jobs import Job, JobState
 from bot.media_links import MediaLinks
 from bot.notify import Held, Lost, Notifier, Save, SlackBusy, slack_error
 from bot.slack_files import SlackFiles
-from bot.store import STORE_DOWN
-from bot.store.base import InFlightFull, JobStore
+from bot.store.base import JobStore
 from bot.store.spend import Budget
 from bot.uploads import UploadFailed
 from providers.base import (
-    NOT_SENT,
     ErrorKind,
-    FileSource,
     Progress,
     Provider,
     ProviderError,
     RateLimited,
-    SendsFiles,
-    Submission,
     Unavailable,
 )
 
 log = logging.getLogger(__name__)
 MAX_SLACK_RETRIES = 8
-# A create with an idempotency key is sent again for this long at most: keys are replayed
-# for a limited time (a day is usual), after which a resend could be a second job.
-CREATE_RETRY_SECONDS = 6 * 3600.0
-_MAX_LOST = 5
-_STORE_PATIENCE_S = 30.0
-
-
-@dataclass(frozen=True)
-class Timing:
-    poll_min: float = 10.0
-    poll_max: float = 60.0
-    job_timeout: float = 24 * 3600.0
-    retry_min: float = 5.0
-    retry_max: float = 300.0
-    lease: float = 120.0
-
-    def poll_delay(self, polls: int) -> float:
-        delay: float = min(self.poll_max, self.poll_min * 1.5 ** max(0, polls - 1))
-        return delay
-
-    def retry_delay(self, retries: int) -> float:
-        base: float = min(self.retry_max, self.retry_min * 2.0 ** max(0, retries - 1))
-        return base * random.uniform(0.8, 1.2)
-
-
-def _per(seconds: int) -> str:
-    return {60: "minute", 3600: "hour", 86400: "day"}.get(seconds, f"{seconds} seconds")
-
-
-def _minutes(seconds: float) -> str:
-    minutes = max(1, round(seconds / 60))
-    return f"about {minutes} minute{'s' if minutes != 1 else ''}"
 
 
 class _Slack(enum.Enum):
@@ -96,7 +55,7 @@ class _Synced:
     retry_at: float | None = None
 
 
-class JobRunner:
+class JobRunner(CreateSteps):
     def __init__(
         self,
         store: JobStore,
@@ -124,7 +83,7 @@ class JobRunner:
         """The holder's turn on a job it has claimed; returns the job as released, or None
         when it vanished or kept changing under us (the lease then runs out and any replica
         takes the job up again)."""
-        for _ in range(_MAX_LOST):
+        for _ in range(MAX_LOST):
             try:
                 return await self._turn(job, owner)
             except Lost:
@@ -139,13 +98,9 @@ class JobRunner:
                     return None
                 job = latest
         log.warning(
-            "job %s: changed under its holder %d times; left to the next turn", job.id, _MAX_LOST
+            "job %s: changed under its holder %d times; left to the next turn", job.id, MAX_LOST
         )
         return None
-
-    async def _still_held(self, job_id: str, owner: str) -> bool:
-        """Renew our lease; False when it is another replica's now (we must stop)."""
-        return await self._store.renew(job_id, owner, self._clock() + self._timing.lease)
 
     async def _turn(self, job: Job, owner: str) -> Job:
         async def save(changed: Job) -> Job | None:
@@ -180,12 +135,6 @@ class JobRunner:
             reason = slack_error(exc) if isinstance(exc, SlackApiError) else type(exc).__name__
             log.warning("job %s: Slack did not take an update (%s); it is retried", job.id, reason)
             return _Synced(await self._latest(job), _Slack.FAILED)
-
-    async def _latest(self, job: Job) -> Job:
-        latest = await self._store.get(job.id)
-        if latest is None:
-            raise Lost
-        return latest
 
     async def _release(self, synced: _Synced, owner: str) -> Job:
         job, now = synced.job, self._clock()
@@ -273,292 +222,6 @@ class JobRunner:
             "nothing was spent. Ask again if you still want it.",
         )
 
-    def _waiting(self, job: Job, notice: str, until: float) -> Job:
-        return job.changed(notice=notice, next_run_at=until)
-
-    async def _submit(self, job: Job, provider: Provider, owner: str, now: float) -> Job:
-        limit = provider.in_flight_limit
-        full = (
-            f"{provider.label} works on {limit} job{'s' if limit != 1 else ''} at a time for "
-            "this workspace; yours is next in line and starts as soon as one finishes."
-        )
-        if limit is not None and await self._store.in_flight(provider.name) >= limit:
-            return self._waiting(job, full, now + self._timing.poll_min)
-        waiting = await self._stage(job, provider, owner, now)
-        if waiting is not None:
-            return waiting
-        wait = await self._store.take_rate_slot(
-            f"submit:{provider.name}", provider.rate_windows, now
-        )
-        if wait > 0:
-            limits = " and ".join(f"{w.limit} per {_per(w.seconds)}" for w in provider.rate_windows)
-            notice = (
-                f"{provider.label} accepts {limits} for this workspace, so your request waits "
-                f"in the queue and goes in {_minutes(wait)}. Nothing to do on your side."
-            )
-            return self._waiting(job, notice, now + wait)
-        async with contextlib.AsyncExitStack() as spooling:
-            # A file the create carries is fetched while the job is still queued: a Cancel
-            # meanwhile makes the move to SUBMITTING fail, so nothing is sent.
-            try:
-                request = provider.load_request(job.request)
-                source = await self._intake.spool(spooling, provider, request)
-            except FileTrouble as trouble:
-                return await self._unfetched(job, owner, trouble, now)
-            job, refusal = await self._budgets.reserve(job, provider.label)
-            if refusal is not None:
-                return await self._fail(job, owner, ErrorKind.OVER_BUDGET, refusal)
-            # A reservation is never given back here: a holder that lost its lease cannot
-            # tell whether the job's new holder has sent it. One that ends unsent is given
-            # back when it ends (Budgets.reconcile).
-            try:
-                sending = await self._store.save(
-                    job.moved(
-                        JobState.SUBMITTING,
-                        create_started_at=now,
-                        create_attempts=1,
-                        create_keyed=provider.retryable_create,
-                        notice=None,
-                    ),
-                    now=now,
-                    owner=owner,
-                    in_flight_limit=limit,
-                )
-            except InFlightFull:
-                return self._waiting(job, full, now + self._timing.poll_min)
-            if sending is None:
-                raise Lost
-            return await self._create(sending, provider, owner, source)
-
-    async def _stage(self, job: Job, provider: Provider, owner: str, now: float) -> Job | None:
-        """A video file's bytes to the provider before its create (the upload is free and may
-        be repeated); None when they are there (or not needed), else the job waiting or
-        failed."""
-        retries = job.provider_retries + 1
-        retry = now + self._timing.retry_delay(retries)
-        try:
-            await self._intake.stage(provider, provider.load_request(job.request), job.id)
-        except RateLimited as error:
-            return self._waiting(job, error.message, now + error.retry_after)
-        except Unavailable as error:
-            if self._gave_up(job, now):
-                return await self._fail(job, owner, ErrorKind.UNAVAILABLE, error.message)
-            return job.changed(provider_retries=retries, notice=error.message, next_run_at=retry)
-        except ProviderError as error:
-            log.info("job %s: %s refused the file (%s)", job.id, job.provider, error.code)
-            return await self._fail(job, owner, error.kind, error.message)
-        except FileTrouble as trouble:
-            return await self._unfetched(job, owner, trouble, now)
-        return None
-
-    def _with_fresh_link(self, job: Job) -> dict[str, Any]:
-        """The stored request, with a signed link to a Slack file signed afresh (its life
-        then counts from the create, not from when the form was sent)."""
-        if job.media is None or job.media_link is None or self._media_links is None:
-            return job.request
-        fresh = self._media_links.link(job.media)
-        return {k: fresh if v == job.media_link else v for k, v in job.request.items()}
-
-    def _gave_up(self, job: Job, now: float) -> bool:
-        return now - job.created_at > self._timing.job_timeout
-
-    async def _unfetched(self, job: Job, owner: str, trouble: FileTrouble, now: float) -> Job:
-        """The Slack file could not be had, before anything was sent: wait and try again (from
-        the queue), or fail with the reason."""
-        log.info("job %s: the Slack file was not fetched (%s)", job.id, trouble.reason)
-        if not trouble.again or self._gave_up(job, now):
-            return await self._fail(job, owner, ErrorKind.BAD_INPUT, trouble.message)
-        retries = job.provider_retries + 1
-        queued = job.moved(
-            JobState.QUEUED,
-            provider_retries=retries,
-            notice=trouble.message,
-            next_run_at=now + self._timing.retry_delay(retries),
-            create_started_at=None,
-            create_attempts=0,
-            create_keyed=None,
-        )
-        return queued if job.state is JobState.QUEUED else await self._save(queued, owner)
-
-    async def _resume_create(self, job: Job, provider: Provider, owner: str, now: float) -> Job:
-        if job.provider_ref is not None:
-            # A holder fenced off after its create succeeded recorded the provider's job id.
-            log.info("job %s: its create in flight was recorded as %s", job.id, job.provider_ref)
-            return await self._save(
-                job.moved(
-                    JobState.SUBMITTED,
-                    submitted_at=now,
-                    notice=None,
-                    next_run_at=now + self._timing.poll_min,
-                ),
-                owner,
-            )
-        window = min(self._timing.job_timeout, CREATE_RETRY_SECONDS)
-        started = job.create_started_at or now
-        # Resent only when the create in flight carried a key and the provider still sends one.
-        keyed = provider.retryable_create and job.create_keyed is True
-        if keyed and now - started > window:
-            hours = window / 3600
-            return await self._fail(
-                job,
-                owner,
-                ErrorKind.UNAVAILABLE,
-                f"{provider.label} did not confirm this request for {hours:g} hours, so Reelbot "
-                f"stopped sending it. Check your {provider.label} account before asking again.",
-            )
-        if not keyed:
-            log.warning(
-                "job %s: found its %s create in flight; not sending it again", job.id, provider.name
-            )
-            return await self._fail(
-                job,
-                owner,
-                ErrorKind.CREATE_LOST,
-                f"Reelbot stopped while {provider.label} was receiving this request, so "
-                f"{provider.label} may be working on it anyway. So that your account is not "
-                f"charged twice, Reelbot did not send it again: check your {provider.label} "
-                "projects, or ask again.",
-            )
-        # Sent again with the same idempotency key: the same create, never a second one.
-        sending = await self._save(job.changed(create_attempts=job.create_attempts + 1), owner)
-        return await self._create(sending, provider, owner)
-
-    async def _create(
-        self, job: Job, provider: Provider, owner: str, source: FileSource | None = None
-    ) -> Job:
-        now = self._clock()
-        request = provider.load_request(self._with_fresh_link(job))
-        webhook = (
-            f"{self._webhook_base}/webhooks/{provider.name}/{job.id}/{job.webhook_token}"
-            if self._webhook_base
-            else None
-        )
-        try:
-            async with contextlib.AsyncExitStack() as spooling:
-                if source is None:
-                    source = await self._intake.spool(spooling, provider, request)
-                if isinstance(provider, SendsFiles) and source is not None:
-                    submission = await provider.submit_file(
-                        request, key=job.id, source=source, webhook_url=webhook
-                    )
-                else:
-                    submission = await provider.submit(request, key=job.id, webhook_url=webhook)
-        except FileTrouble as trouble:
-            # Fetched before the create was sent: nothing reached the provider.
-            await self._budgets.release(job)
-            return await self._unfetched(job, owner, trouble, now)
-        except Unavailable as error:
-            retries = job.provider_retries + 1
-            if error.code == NOT_SENT and job.create_attempts <= 1:
-                # The only send surely never reached the provider: back in the queue.
-                queued = job.moved(
-                    JobState.QUEUED,
-                    provider_retries=retries,
-                    notice=error.message,
-                    next_run_at=now + self._timing.retry_delay(retries),
-                    create_started_at=None,
-                    create_attempts=0,
-                    create_keyed=None,
-                )
-                await self._budgets.release(job)
-                return await self._save(queued, owner)
-            if job.create_keyed:
-                # Resent later with its key; an earlier send's outcome may still be unknown.
-                return job.changed(
-                    provider_retries=retries,
-                    notice=error.message,
-                    next_run_at=now + self._timing.retry_delay(retries),
-                )
-            log.warning("job %s: %s create unconfirmed (%s)", job.id, provider.name, error.code)
-            return await self._fail(
-                job,
-                owner,
-                ErrorKind.CREATE_LOST,
-                f"{provider.label} did not confirm that it received the request, and it may be "
-                "working on it anyway. So that your account is not charged twice, Reelbot did "
-                f"not send it again: check your {provider.label} projects, or ask again.",
-            )
-        except RateLimited as error:
-            notice = (
-                f"{provider.label} asked Reelbot to slow down; your request stays in the "
-                f"queue and is tried again in {_minutes(error.retry_after)}."
-            )
-            until = now + error.retry_after
-            if job.create_attempts > 1:
-                # An earlier send's outcome is unknown: keep resending it with its key, within
-                # the window that counts from the first send.
-                return self._waiting(job, notice, until)
-            # A refusal of the only send: surely not created, so back in the queue (a rate
-            # limit never counts towards giving a create up).
-            await self._budgets.release(job)
-            return await self._save(
-                job.moved(
-                    JobState.QUEUED,
-                    notice=notice,
-                    next_run_at=until,
-                    create_started_at=None,
-                    create_attempts=0,
-                    create_keyed=None,
-                ),
-                owner,
-            )
-        except ProviderError as error:
-            log.info("job %s: %s refused (%s): %s", job.id, provider.name, error.code, error.kind)
-            if job.create_attempts <= 1:
-                await self._budgets.release(job)  # refused outright: nothing was charged
-            return await self._fail(job, owner, error.kind, error.message)
-        log.info("job %s: submitted to %s as %s", job.id, provider.name, submission.ref)
-        return await self._keep(job, submission, owner)
-
-    async def _keep(self, job: Job, submission: Submission, owner: str) -> Job:
-        """Record an accepted create whatever else happened meanwhile: its ref must never be
-        lost. A Cancel click during the create still gets the ref and the charge recorded; a
-        store that stops answering is waited for; a holder fenced off meanwhile records just
-        the ref, for the job's new holder to pick up."""
-        now = self._clock()
-        first = submission.first_poll_after or self._timing.poll_min
-        deadline = time.monotonic() + _STORE_PATIENCE_S
-        fenced = False
-        for _ in range(4 * _MAX_LOST):
-            if job.state is JobState.SUBMITTING and not fenced:
-                changed = job.moved(
-                    JobState.SUBMITTED,
-                    provider_ref=submission.ref,
-                    charged_cents=submission.cost_cents,
-                    submitted_at=now,
-                    notice=None,
-                    provider_retries=0,
-                    next_run_at=now + first,
-                )
-            elif job.provider_ref is None:
-                changed = job.changed(
-                    provider_ref=submission.ref, charged_cents=submission.cost_cents
-                )
-            else:
-                raise Lost  # recorded already, by us or by the job's new holder
-            try:
-                saved = await self._store.save(
-                    changed, now=self._clock(), owner=None if fenced else owner
-                )
-                if saved is not None:
-                    if fenced:
-                        raise Lost
-                    return saved
-                fenced = fenced or not await self._still_held(job.id, owner)
-                job = await self._latest(job)
-            except STORE_DOWN as exc:
-                if time.monotonic() > deadline:
-                    raise
-                log.warning(
-                    "job %s: store did not take %s (%s); retrying",
-                    job.id,
-                    submission.ref,
-                    type(exc).__name__,
-                )
-                await asyncio.sleep(1.0)
-        log.error("job %s: could not record %s job %s", job.id, job.provider, submission.ref)
-        raise Lost
-
     async def _poll(self, job: Job, provider: Provider, owner: str, now: float) -> Job:
         assert job.provider_ref is not None
         try:
@@ -611,12 +274,3 @@ class JobRunner:
         if job.state is JobState.RENDERING:
             return rendering  # no state change: saved with the release
         return await self._save(rendering, owner)
-
-    async def _fail(self, job: Job, owner: str, kind: ErrorKind, message: str) -> Job:
-        return await self._save(job.moved(JobState.FAILED, error=message, error_kind=kind), owner)
-
-    async def _save(self, job: Job, owner: str) -> Job:
-        saved = await self._store.save(job, now=self._clock(), owner=owner)
-        if saved is None:
-            raise Lost
-        return saved

@@ -14,6 +14,7 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
 from bot.app import build_app, build_slack_client
 from bot.catalogs import Catalogs
+from bot.creates import Timing
 from bot.downloads import Downloader, DownloadPolicy
 from bot.hasten import Hastener
 from bot.jobs import Job
@@ -21,7 +22,7 @@ from bot.media_links import MediaLinks
 from bot.notify import Notifier
 from bot.poller import Poller
 from bot.registry import build_providers
-from bot.runner import JobRunner, Timing
+from bot.runner import JobRunner
 from bot.service import Reelbot
 from bot.settings import Settings
 from bot.slack_files import SlackFiles

@@ -19,9 +19,10 @@ import pytest_asyncio
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import ids
+from bot.creates import Timing
 from bot.jobs import Job, JobState
 from bot.notify import Notifier
-from bot.runner import JobRunner, Timing
+from bot.runner import JobRunner
 from bot.sandbox import Message, SlackSandbox
 from bot.store import RedisJobStore
 from providers.base import JobKind, dump_request
