@@ -72,6 +72,19 @@ def _minutes(seconds: float) -> str:
     return f"about {minutes} minute{'s' if minutes != 1 else ''}"
 
 
+def _requeued(job: Job, notice: str, until: float, **changes: Any) -> Job:
+    """Back in the queue with no create in flight: the only send surely never arrived."""
+    return job.moved(
+        JobState.QUEUED,
+        notice=notice,
+        next_run_at=until,
+        create_started_at=None,
+        create_attempts=0,
+        create_keyed=None,
+        **changes,
+    )
+
+
 class CreateSteps:
     """The create path and the small steps every part of a turn uses."""
 
@@ -200,14 +213,8 @@ class CreateSteps:
         if not trouble.again or self._gave_up(job, now):
             return await self._fail(job, owner, ErrorKind.BAD_INPUT, trouble.message)
         retries = job.provider_retries + 1
-        queued = job.moved(
-            JobState.QUEUED,
-            provider_retries=retries,
-            notice=trouble.message,
-            next_run_at=now + self._timing.retry_delay(retries),
-            create_started_at=None,
-            create_attempts=0,
-            create_keyed=None,
+        queued = _requeued(
+            job, trouble.message, now + self._timing.retry_delay(retries), provider_retries=retries
         )
         return queued if job.state is JobState.QUEUED else await self._save(queued, owner)
 
@@ -282,15 +289,8 @@ class CreateSteps:
             retries = job.provider_retries + 1
             if error.code == NOT_SENT and job.create_attempts <= 1:
                 # The only send surely never reached the provider: back in the queue.
-                queued = job.moved(
-                    JobState.QUEUED,
-                    provider_retries=retries,
-                    notice=error.message,
-                    next_run_at=now + self._timing.retry_delay(retries),
-                    create_started_at=None,
-                    create_attempts=0,
-                    create_keyed=None,
-                )
+                until = now + self._timing.retry_delay(retries)
+                queued = _requeued(job, error.message, until, provider_retries=retries)
                 await self._budgets.release(job)
                 return await self._save(queued, owner)
             if job.create_keyed:
@@ -322,17 +322,7 @@ class CreateSteps:
             # A refusal of the only send: surely not created, so back in the queue (a rate
             # limit never counts towards giving a create up).
             await self._budgets.release(job)
-            return await self._save(
-                job.moved(
-                    JobState.QUEUED,
-                    notice=notice,
-                    next_run_at=until,
-                    create_started_at=None,
-                    create_attempts=0,
-                    create_keyed=None,
-                ),
-                owner,
-            )
+            return await self._save(_requeued(job, notice, until), owner)
         except ProviderError as error:
             log.info("job %s: %s refused (%s): %s", job.id, provider.name, error.code, error.kind)
             if job.create_attempts <= 1:
