@@ -44,8 +44,6 @@ ERRORS: tuple[tuple[int, str, str, type[ProviderError], str], ...] = (
      "Cuttr no longer knows this job, so its clips cannot be fetched."),
     (413, "", "too_large", BadInput,
      "Cuttr refused the video as too large, so try a shorter or smaller video."),
-    (415, "", "unsupported_file", BadInput,
-     "Cuttr takes mp4, mov, avi, mkv and webm videos, so pick one of those."),
 )  # fmt: skip
 
 

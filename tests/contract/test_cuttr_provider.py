@@ -26,7 +26,7 @@ from providers.base import (
     SendsFiles,
     Unavailable,
 )
-from providers.cuttr import CuttrProvider, CuttrRequest, CuttrSettings, build_request
+from providers.cuttr import ERRORS, CuttrProvider, CuttrRequest, CuttrSettings, build_request
 from providers.forms import FILE_VALUE, FieldError
 from providers.simulators import cuttr as simulated
 from providers.simulators.cuttr import CuttrSimulator
@@ -196,6 +196,7 @@ async def test_a_job_that_fails_after_its_charge_says_why(
         ("insufficient_balance", NeedsAdmin, "top it up"),
         ("billing_inactive", NeedsAdmin, "billing is not active"),
         ("bad_request", BadInput, "check them"),
+        ("payload_too_large", BadInput, "too large"),
     ],
 )
 async def test_each_documented_error_is_a_sentence(
@@ -255,3 +256,19 @@ def test_options_that_do_not_fit_together_name_the_field(
     with pytest.raises(FieldError) as raised:
         build_request({"url": VIDEO, **values})
     assert raised.value.name == field and words in raised.value.message
+
+
+WALKED = {"missing_key", "invalid_key", "expired_key", "insufficient_balance",
+          "billing_inactive", "bad_request", "too_large", "not_found"}  # fmt: skip
+
+
+async def test_an_unknown_job_is_a_plain_failure(
+    sim: CuttrSimulator, provider: CuttrProvider
+) -> None:
+    with pytest.raises(Failed) as raised:
+        await provider.poll("00000000-0000-4000-8000-000000000000")
+    assert raised.value.code == "not_found" and "no longer knows" in raised.value.message
+
+
+def test_every_code_in_the_clients_table_is_walked_above() -> None:
+    assert {row[2] for row in ERRORS} <= WALKED, "a code no test makes the simulator produce"
