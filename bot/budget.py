@@ -28,8 +28,10 @@ class Ledger(SpendLedger, SharedState, Protocol):
     """The job store: its spend ledger and its shared state."""
 
 
-# How much more than its quotes a provider charged last (a ratio), kept this long.
+# How much more than its quotes a provider charged last (a ratio), kept this long, and at
+# most this much (the two prices Cuttr's documents give differ threefold).
 _RATIO_SECONDS = 90 * 86400
+_MAX_RATIO = 4.0
 
 
 class Budgets:
@@ -77,8 +79,8 @@ class Budgets:
 
     @staticmethod
     def month(job: Job) -> str:
-        """The month a job's spend counts in: the month it was asked for (UTC), so any turn
-        can find its entry again, recorded or not."""
+        """The month a job's spend counts in: the month it was confirmed (UTC; recorded on
+        the job then), else the month it was asked for, so any turn finds its entry again."""
         return job.spend_month or month_of(job.created_at)
 
     async def release(self, job: Job) -> None:
@@ -86,27 +88,35 @@ class Budgets:
         if job.quoted_cents is not None:
             await self._ledger.release_spend(job.team_id or NO_TEAM, self.month(job), job.id)
 
-    async def reconcile(self, job: Job) -> Job:
+    async def reconcile(self, job: Job) -> tuple[Job, bool]:
         """At the end of each turn: a charge the provider reported goes into the ledger
-        (once; tried again on a later turn if the store fails), and a priced job that ended
-        without its create ever being sent (cancelled, expired, refused, or stopped between
-        its reservation and its create) gives its reservation back."""
+        (once), and a priced job that ended without its create ever being sent (cancelled,
+        expired, refused, or stopped between its reservation and its create) gives its
+        reservation back. False when the store did not answer: the caller tries again on
+        a later turn."""
         if job.quoted_cents is None:
-            return job
+            return job, True
         try:
             if job.charged_cents is not None and not job.spend_settled:
                 spend = Spend(job.team_id or NO_TEAM, self.month(job), job.id, job.user_id,
                               job.provider, job.charged_cents)  # fmt: skip
                 await self._ledger.settle_spend(spend)
-                if job.charged_cents > job.quoted_cents > 0:
-                    ratio = str(job.charged_cents / job.quoted_cents)
-                    await self._ledger.shared_put(
-                        f"budget:ratio:{job.provider}", ratio, _RATIO_SECONDS
-                    )
-                return job.changed(spend_settled=True)
+                await self._learn(job.provider, job.quoted_cents, job.charged_cents)
+                return job.changed(spend_settled=True), True
             unsent = job.provider_ref is None and job.create_started_at is None
             if job.terminal and unsent and job.charged_cents is None:
                 await self.release(job)
         except STORE_DOWN as exc:
             log.warning("job %s: spend not reconciled yet (%s)", job.id, type(exc).__name__)
-        return job
+            return job, False
+        return job, True
+
+    async def _learn(self, provider: str, quoted: int, charged: int) -> None:
+        """What the provider charged against its quote, as the next reservations' ratio:
+        kept while it charges more (capped), dropped once it charges the quote or less."""
+        key = f"budget:ratio:{provider}"
+        if quoted <= 0 or charged <= quoted:
+            await self._ledger.shared_delete(key)
+            return
+        ratio = min(_MAX_RATIO, charged / quoted)
+        await self._ledger.shared_put(key, str(ratio), _RATIO_SECONDS)

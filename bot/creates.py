@@ -213,10 +213,16 @@ class CreateSteps:
         if not trouble.again or self._gave_up(job, now):
             return await self._fail(job, owner, ErrorKind.BAD_INPUT, trouble.message)
         retries = job.provider_retries + 1
-        queued = _requeued(
-            job, trouble.message, now + self._timing.retry_delay(retries), provider_retries=retries
+        until = now + self._timing.retry_delay(retries)
+        if job.state is JobState.QUEUED:
+            # Still queued: only the wait changes (saved with the release).
+            return job.changed(provider_retries=retries, notice=trouble.message, next_run_at=until)
+        if job.create_attempts > 1:
+            # An earlier send's outcome is unknown: it stays in flight, to be resent later.
+            return job.changed(provider_retries=retries, notice=trouble.message, next_run_at=until)
+        return await self._save(
+            _requeued(job, trouble.message, until, provider_retries=retries), owner
         )
-        return queued if job.state is JobState.QUEUED else await self._save(queued, owner)
 
     async def _resume_create(self, job: Job, provider: Provider, owner: str, now: float) -> Job:
         if job.provider_ref is not None:
@@ -283,7 +289,8 @@ class CreateSteps:
                     submission = await provider.submit(request, key=job.id, webhook_url=webhook)
         except FileTrouble as trouble:
             # Fetched before the create was sent: nothing reached the provider.
-            await self._budgets.release(job)
+            if job.create_attempts <= 1:
+                await self._budgets.release(job)
             return await self._unfetched(job, owner, trouble, now)
         except Unavailable as error:
             retries = job.provider_retries + 1

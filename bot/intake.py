@@ -45,6 +45,13 @@ async def _troubles(label: str) -> AsyncIterator[None]:
         again = refusal.reason in _FETCH_AGAIN
         message = f"{refusal.message} Reelbot will try again." if again else refusal.message
         raise FileTrouble(message, again=again, reason=refusal.reason) from None
+    except (SlackApiError, aiohttp.ClientError, httpx.HTTPError) as exc:
+        reason = slack_error(exc) if isinstance(exc, SlackApiError) else type(exc).__name__
+        raise FileTrouble(
+            f"Slack did not hand over the video file for {label}; Reelbot will try again.",
+            again=True,
+            reason=reason,
+        ) from None
     except OSError as exc:
         if isinstance(exc, TimeoutError):
             raise FileTrouble(
@@ -56,13 +63,6 @@ async def _troubles(label: str) -> AsyncIterator[None]:
             "Reelbot could not keep the video file on its disk; it will try again.",
             again=True,
             reason=type(exc).__name__,
-        ) from None
-    except (SlackApiError, aiohttp.ClientError, httpx.HTTPError) as exc:
-        reason = slack_error(exc) if isinstance(exc, SlackApiError) else type(exc).__name__
-        raise FileTrouble(
-            f"Slack did not hand over the video file for {label}; Reelbot will try again.",
-            again=True,
-            reason=reason,
         ) from None
 
 

@@ -19,6 +19,7 @@ from urllib.parse import quote
 from providers.base import MediaFile
 
 _SIGNATURE = re.compile(r"[0-9a-f]{40}")
+_EXPIRES = re.compile(r"[0-9]{1,12}")
 
 
 class MediaLinks:
@@ -46,7 +47,7 @@ class MediaLinks:
 
     def valid(self, file_id: str, expires: str, signature: str, name: str) -> bool:
         """The link is ours, for this file and name, and not expired."""
-        if not expires.isdigit() or int(expires) < self._clock():
+        if not _EXPIRES.fullmatch(expires) or int(expires) < self._clock():
             return False
         if not _SIGNATURE.fullmatch(signature):
             return False

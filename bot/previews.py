@@ -18,8 +18,9 @@ _EDL_FPS = 30
 
 
 def _when(seconds: float) -> str:
-    minutes, rest = divmod(seconds, 60)
-    return f"{int(minutes)}:{rest:04.1f}"
+    tenths = round(seconds * 10)
+    minutes, rest = divmod(tenths, 600)
+    return f"{minutes}:{rest / 10:04.1f}"
 
 
 def _seconds(h: str | None, m: str, s: str, ms: str) -> float:

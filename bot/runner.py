@@ -138,7 +138,7 @@ class JobRunner(CreateSteps):
 
     async def _release(self, synced: _Synced, owner: str) -> Job:
         job, now = synced.job, self._clock()
-        job = await self._budgets.reconcile(job)
+        job, reconciled = await self._budgets.reconcile(job)
         retries = job.slack_retries
         next_run_at = job.next_run_at
         if synced.outcome is _Slack.FAILED:
@@ -157,6 +157,9 @@ class JobRunner(CreateSteps):
             # Settled when Slack owes nothing more (result files included).
             gave_up = synced.outcome is _Slack.FAILED and slack_at is None
             done = gave_up or (job.settled and not self._notifier.needs_slack(job))
+            if not reconciled:
+                # The ledger did not take the job's spend: one more turn to record it.
+                done, slack_at = False, slack_at or now + self._timing.retry_delay(1)
             next_run_at = None if done else (slack_at or now + self._timing.poll_min)
         else:
             if slack_at is not None:

@@ -24,7 +24,7 @@ from bot.parse import Submit
 from bot.poller import Poller
 from bot.store import STORE_DOWN
 from bot.store.base import JobStore
-from bot.store.spend import Budget
+from bot.store.spend import Budget, month_of
 from providers.base import JobKind, MediaFile, Provider, ProviderError, dump_request
 from providers.plugin import ProviderPlugin
 
@@ -213,7 +213,13 @@ class Reelbot:
                     return Outcome.NOT_WAITING, job
                 if job.confirm_by is not None and now >= job.confirm_by:
                     return Outcome.EXPIRED, job
-                changed = job.moved(JobState.QUEUED, confirmed_by=user_id, notice=None)
+                # The spend counts in the month it was confirmed (UTC).
+                changed = job.moved(
+                    JobState.QUEUED,
+                    confirmed_by=user_id,
+                    notice=None,
+                    spend_month=month_of(now),
+                )
             else:
                 changed = job.moved(JobState.CANCELLED, cancelled_by=user_id)
             # Compare-and-set, so a double click or two replicas act once; the holder of the

@@ -43,10 +43,11 @@ return {1, left(team_limit, total + cents), left(user_limit, mine + cents)}
 # KEYS[1] ledger; ARGV: job, new cents ('' to give the entry back), user, provider, ttl.
 CHANGE = """
 local entry = redis.call('HGET', KEYS[1], 'j:' .. ARGV[1])
+local new = false
 if not entry then
   if ARGV[2] == '' then return 0 end
   entry = '0 ' .. ARGV[3] .. ' ' .. ARGV[4]
-  redis.call('PEXPIRE', KEYS[1], ARGV[5])
+  new = true
 end
 local old, user, provider = string.match(entry, '^(%-?%d+) (%S+) (%S+)$')
 local delta = -tonumber(old)
@@ -59,6 +60,7 @@ if ARGV[2] == '' then
 else
   redis.call('HSET', KEYS[1], 'j:' .. ARGV[1], ARGV[2] .. ' ' .. user .. ' ' .. provider)
 end
+if new then redis.call('PEXPIRE', KEYS[1], ARGV[5]) end
 return 1
 """
 

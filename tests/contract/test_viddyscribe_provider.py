@@ -1017,3 +1017,24 @@ async def test_the_api_key_never_appears_in_errors_or_logs(
     assert any("/enterprise/api/" in r.getMessage() for r in caplog.records)
     for record in caplog.records:
         assert SECRET not in record.getMessage() and SECRET not in str(record.args)
+
+
+async def test_an_upload_check_that_never_ends_is_given_up_with_a_sentence(
+    sim: ViddyScribeSimulator, shared: MemoryState, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from providers.viddyscribe import upload
+
+    sim.desk.verify_seconds = 10**9
+    vs = ViddyScribeProvider(
+        SECRET, sim.base_url, shared=shared, multipart_max_bytes=SMALL_MAX, upload_wait_seconds=0
+    )
+    try:
+        with pytest.raises(RateLimited):
+            await through(vs, Bytes(MP4 * 3))
+        monkeypatch.setattr(upload, "CHECK_GIVE_UP_SECONDS", 0)
+        with pytest.raises(Failed) as raised:
+            await through(vs, Bytes(MP4 * 3))
+    finally:
+        await vs.aclose()
+    assert raised.value.code == "upload_check_timeout" and "stopped waiting" in raised.value.message
+    assert len(sim.uploads) == 1 and sim.generate_attempts == 0

@@ -214,6 +214,14 @@ async def test_clip_this_video_sends_an_uploaded_file_to_cuttr_as_one_multipart_
     assert sum(r.text.startswith("Clip ") for r in replies) == 3
 
 
+async def _uploaded_for_cuttr(make_stack: StackFactory) -> tuple[Stack, CuttrSimulator, Job]:
+    """A video uploaded to Slack, sent to Cuttr from the shortcut's form: priced, waiting."""
+    stack, cuttr = await _with_cuttr(make_stack, clip_default_provider="cuttr")
+    _, view = await _shortcut_on_upload(stack)
+    await stack.slack.view_submission(view, {}, user_id=ALICE)
+    return stack, cuttr, await _priced(stack)
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -306,10 +314,7 @@ async def test_a_signed_link_that_waited_in_the_queue_is_signed_afresh_for_the_c
 async def test_a_cancel_while_the_file_is_fetched_sends_and_charges_nothing(
     make_stack: StackFactory,
 ) -> None:
-    stack, cuttr = await _with_cuttr(make_stack, clip_default_provider="cuttr")
-    _, view = await _shortcut_on_upload(stack)
-    await stack.slack.view_submission(view, {}, user_id=ALICE)
-    job = await _priced(stack)
+    stack, cuttr, job = await _uploaded_for_cuttr(make_stack)
     fetching = asyncio.Event()
     stack.sandbox.hold_before("files.info", fetching)
     await _click(stack, ids.CONFIRM_ACTION, job)
@@ -320,3 +325,23 @@ async def test_a_cancel_while_the_file_is_fetched_sends_and_charges_nothing(
     await asyncio.sleep(0.5)
     assert cancelled.state is JobState.CANCELLED
     assert cuttr.create_attempts == 0 and cuttr.charged_cents == 0
+
+
+async def test_a_slack_hiccup_while_the_file_is_fetched_retries_and_charges_once(
+    make_stack: StackFactory,
+) -> None:
+    stack, cuttr, job = await _uploaded_for_cuttr(make_stack)
+    stack.sandbox.fail_next("files.info", error="service_unavailable", status=200, retry_after=None)
+    await _click(stack, ids.CONFIRM_ACTION, job)
+
+    async def retried() -> bool:
+        [current] = await stack.jobs()
+        return current.provider_retries == 1
+
+    await stack.wait_for(retried)
+    assert cuttr.create_attempts == 0
+    stack.clock.advance(10)
+    stack.runtime.poller.wake()
+    [done] = await stack.wait_until_delivered()
+    assert done.state is JobState.DONE, done.error
+    assert cuttr.create_attempts == 1 and cuttr.charged_cents == 450

@@ -40,6 +40,17 @@ async def _submit(stack: Stack, view: dict[str, Any]) -> Job:
     return job
 
 
+async def _signed_with_files_info_failing(
+    make_stack: StackFactory, error: str
+) -> tuple[Stack, dict[str, Any]]:
+    """The shortcut's form on an upload bound for the signed flow; files.info then answers
+    `error` once (as Slack does, with HTTP 200)."""
+    stack = await make_stack(viddyscribe=True, viddyscribe_multipart_max_mb=0.01)
+    _, view = await _shortcut_on_upload(stack)
+    stack.sandbox.fail_next("files.info", error=error, status=200, retry_after=None)
+    return stack, view
+
+
 def _digests(stack: Stack) -> set[str]:
     assert stack.viddyscribe is not None
     return {m.digest for m in stack.viddyscribe.media.values() if m.digest}
@@ -135,9 +146,7 @@ async def test_a_file_over_the_cap_is_refused_with_a_sentence_before_any_upload(
 async def test_a_slack_refusal_no_retry_mends_fails_at_once_naming_the_scope(
     make_stack: StackFactory,
 ) -> None:
-    stack = await make_stack(viddyscribe=True, viddyscribe_multipart_max_mb=0.01)
-    _, view = await _shortcut_on_upload(stack)
-    stack.sandbox.fail_next("files.info", error="missing_scope", status=200, retry_after=None)
+    stack, view = await _signed_with_files_info_failing(make_stack, "missing_scope")
     job = await _submit(stack, view)
 
     assert job.state is JobState.FAILED
@@ -159,3 +168,25 @@ async def test_a_shortcut_on_a_message_with_only_other_files_opens_the_link_form
     shown = {b.get("block_id") for b in stack.sandbox.views_opened[-1]["blocks"]}
     assert "url" in shown and ids.FILE_BLOCK not in shown
     assert stack.sandbox.calls_to("files.info"), "the lean file was looked up"
+
+
+async def test_slack_failing_once_while_the_file_is_fetched_waits_and_then_describes(
+    make_stack: StackFactory,
+) -> None:
+    stack, view = await _signed_with_files_info_failing(make_stack, "service_unavailable")
+    answer = await stack.slack.view_submission(view, {}, user_id=ALICE)
+    assert answer.status_code == 200
+
+    async def waiting() -> bool:
+        jobs = await stack.jobs()
+        return bool(jobs) and jobs[0].provider_retries == 1 and jobs[0].notice is not None
+
+    await stack.wait_for(waiting)
+    [job] = await stack.jobs()
+    assert job.state is JobState.QUEUED and "try again" in str(job.notice)
+    stack.clock.advance(10)  # past the retry's backoff
+    stack.runtime.poller.wake()
+    [done] = await stack.wait_until_delivered()
+    assert done.state is JobState.DONE, done.error
+    assert stack.viddyscribe is not None and len(stack.viddyscribe.generates) == 1
+    assert len(stack.sandbox.served_downloads) == 1, "fetched once it could be"

@@ -8,7 +8,7 @@ from bot.jobs import Job, JobState
 from bot.kinds import KINDS
 from bot.modals import ModalContext, request_modal
 from bot.sandbox.transcript import render_blocks
-from providers.base import Clip, File, JobKind, Video
+from providers.base import Clip, ErrorKind, File, JobKind, Video
 from providers.vizard import FORM
 from tests.factories import make_job
 
@@ -163,3 +163,19 @@ def test_urls_too_long_for_their_block_are_left_out_not_sent() -> None:
     for block in body:
         for element in block.get("elements", []):
             assert len(element["text"]) <= 3000
+
+
+def test_a_job_that_ended_after_a_charge_or_a_lost_create_says_the_money() -> None:
+    charged = _job(quoted_cents=300, charged_cents=450).changed(
+        state=JobState.CANCELLED, cancelled_by="U1"
+    )
+    lost = _job(quoted_cents=300).changed(
+        state=JobState.FAILED, error="Cuttr did not confirm it.", error_kind=ErrorKind.CREATE_LOST
+    )
+    refused = _job(quoted_cents=300).changed(
+        state=JobState.FAILED, error="The wallet is empty.", error_kind=ErrorKind.NEEDS_ADMIN
+    )
+    assert "Cuttr had already charged $4.50" in json.dumps(blocks.root_message(charged, "Cuttr"))
+    assert "may have charged up to $3.00" in json.dumps(blocks.root_message(lost, "Cuttr"))
+    shown = json.dumps(blocks.root_message(refused, "Cuttr"))
+    assert "already charged" not in shown and "may have charged" not in shown
