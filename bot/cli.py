@@ -57,7 +57,11 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         return _fail(str(exc))
     command = args.command or ("run" if settings.has_slack else "demo")
-    configure_logging(settings.log_level if command != "demo" else "WARNING", settings.secrets())
+    configure_logging(
+        settings.log_level if command != "demo" else "WARNING",
+        settings.secrets(),
+        fmt=settings.log_format,
+    )
     if command == "demo":
         from bot.demo import run_demo
 

@@ -21,6 +21,7 @@ from typing import Any
 from bot.budget import Budgets
 from bot.intake import FileIntake, FileTrouble
 from bot.jobs import Job, JobState
+from bot.logs import about
 from bot.media_links import MediaLinks
 from bot.notify import Lost, Notifier
 from bot.store import STORE_DOWN
@@ -115,6 +116,8 @@ class CreateSteps:
         saved = await self._store.save(job, now=self._clock(), owner=owner)
         if saved is None:
             raise Lost
+        about(saved)
+        log.info("job %s: saved as %s", saved.id, saved.state.value)
         return saved
 
     def _waiting(self, job: Job, notice: str, until: float) -> Job:
@@ -371,6 +374,7 @@ class CreateSteps:
                 if saved is not None:
                     if fenced:
                         raise Lost
+                    about(saved)
                     return saved
                 fenced = fenced or not await self._still_held(job.id, owner)
                 job = await self._latest(job)

@@ -1,12 +1,32 @@
-"""Logging set-up: every line passes a redactor, so no secret reaches a log."""
+"""Logging set-up: every line passes a redactor, so no secret reaches a log. With
+LOG_FORMAT=json, one JSON object a line, carrying the job a line is about (its id, team,
+provider and state, set for each turn by `about`)."""
 
 from __future__ import annotations
 
+import contextvars
+import json
 import logging
 import re
 import sys
+import time
 from collections.abc import Iterable
-from typing import TextIO
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:
+    from bot.jobs import Job
+
+_ABOUT: contextvars.ContextVar[dict[str, str | None] | None] = contextvars.ContextVar(
+    "reelbot_job", default=None
+)
+
+
+def about(job: Job) -> None:
+    """The job this task's log lines are about, from now on (a turn is one task)."""
+    _ABOUT.set(
+        {"job": job.id, "team": job.team_id, "provider": job.provider, "state": job.state.value}
+    )
+
 
 REDACTED = "[redacted]"
 # Slack token shapes, in case one arrives that is not among the configured secrets.
@@ -30,9 +50,29 @@ class RedactingFormatter(logging.Formatter):
         return self.redact(super().format(record))
 
 
-def configure_logging(level: str, secrets: Iterable[str], stream: TextIO | None = None) -> None:
+class JsonFormatter(RedactingFormatter):
+    """One JSON object a line: time, level, logger, message, the job it is about, and the
+    traceback when there is one; redacted like every other line."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+            + f".{int(record.msecs):03d}Z",
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        line |= {k: v for k, v in (_ABOUT.get() or {}).items() if v is not None}
+        if record.exc_info:
+            line["error"] = self.formatException(record.exc_info)
+        return self.redact(json.dumps(line, ensure_ascii=False))
+
+
+def configure_logging(
+    level: str, secrets: Iterable[str], stream: TextIO | None = None, fmt: str = "text"
+) -> None:
     handler = logging.StreamHandler(stream or sys.stderr)
-    handler.setFormatter(RedactingFormatter(secrets))
+    handler.setFormatter(JsonFormatter(secrets) if fmt == "json" else RedactingFormatter(secrets))
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)

@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.jobs import Job
+from bot.logs import about
 from bot.runner import JobRunner
 from bot.store import STORE_DOWN
 from bot.store.base import JobStore
@@ -171,6 +172,7 @@ class Poller:
     async def _turn(self, job: Job, owner: str) -> None:
         turn = asyncio.current_task()
         assert turn is not None
+        about(job)
         renewing = asyncio.create_task(self._renew(job.id, owner, turn))
         try:
             await self._runner.run(job, owner)

@@ -8,7 +8,7 @@ names a provider.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AliasChoices,
@@ -114,6 +114,8 @@ class Settings(BaseSettings):
         10.0, validation_alias=_env("CATALOG_CACHE_MINUTES")
     )
     log_level: str = Field("INFO", validation_alias=_env("LOG_LEVEL"))
+    # text (one readable line an event) or json (one JSON object a line).
+    log_format: Literal["text", "json"] = Field("text", validation_alias=_env("LOG_FORMAT"))
 
     _plugins: tuple[ProviderPlugin[Any], ...] = PrivateAttr(default=())
     _groups: dict[str, ProviderSettings] = PrivateAttr(default_factory=dict)

@@ -68,6 +68,28 @@ async def test_known_secrets_never_appear_in_any_log_line_or_slack_post(stage: S
 
 
 @pytest.mark.slow
+async def test_json_logs_are_one_object_a_line_about_the_job_and_never_a_secret(
+    stage: Stage,
+) -> None:
+    bot = await start_bot(stage.env(LOG_FORMAT="json"), stage.logs / "bot.log")
+    try:
+        slack = SlackRequests(bot.events_url, SIGNING_SECRET, stage.sandbox)
+        await slack.slash_command(
+            "/clip", "https://v.example.com/talk.mp4", user_id=ALICE, channel_id=CHANNEL
+        )
+        await _settled(stage.sandbox, roots=1, clips_each=3, seconds=30)
+    finally:
+        await bot.stop()
+    log = bot.log()
+    lines = [json.loads(line) for line in log.splitlines() if line.strip()]
+    assert lines and all({"time", "level", "logger", "message"} <= set(line) for line in lines)
+    about = [line for line in lines if "job" in line]
+    assert any(line["state"] == "done" and line["provider"] == "vizard" for line in about), lines
+    assert len({line["job"] for line in about}) == 1 and all(line["team"] for line in about)
+    for secret in (BOT_TOKEN, SIGNING_SECRET, VIZARD_KEY):
+        assert secret not in log
+
+
 async def test_two_replicas_one_killed_halfway_post_every_result_exactly_once(
     stage: Stage,
 ) -> None:

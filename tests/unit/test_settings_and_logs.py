@@ -1,13 +1,17 @@
 from __future__ import annotations
 
+import asyncio
 import io
+import json
 import logging
 
 import pytest
 
-from bot.logs import REDACTED, RedactingFormatter, configure_logging
+from bot.jobs import JobState
+from bot.logs import REDACTED, RedactingFormatter, about, configure_logging
 from bot.settings import SettingsError, load_settings
 from providers.vizard import VizardSettings
+from tests.factories import make_job
 
 
 def test_defaults_need_no_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -90,3 +94,28 @@ def test_redactor_removes_configured_secrets_and_token_shapes_from_tracebacks() 
 
 def test_short_values_are_not_treated_as_secrets() -> None:
     assert RedactingFormatter(["ab"]).redact("about ab") == "about ab"
+
+
+def test_json_logs_are_one_object_a_line_with_the_job_and_no_secret() -> None:
+    stream = io.StringIO()
+    configure_logging("INFO", ["sekrit-cuttr-key-456"], stream, fmt="json")
+    log = logging.getLogger("reelbot.test.json")
+    log.info("no job yet")
+
+    async def turn() -> None:
+        about(make_job(provider="cuttr", team_id="T9", state=JobState.QUEUED))
+        log.info("sent with key sekrit-cuttr-key-456 and xoxb-1-2-abc")
+        try:
+            raise ValueError("boom sekrit-cuttr-key-456")
+        except ValueError:
+            log.exception("step failed")
+
+    asyncio.run(turn())
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert lines[0]["message"] == "no job yet" and "job" not in lines[0]
+    sent, failed = lines[1], lines[2]
+    assert (sent["provider"], sent["team"], sent["state"]) == ("cuttr", "T9", "queued")
+    assert len(sent["job"]) == 32 and sent["level"] == "INFO" and sent["time"].endswith("Z")
+    assert "sekrit" not in stream.getvalue() and "xoxb-1-2-abc" not in stream.getvalue()
+    assert "ValueError" in failed["error"] and failed["job"] == sent["job"]
+    logging.getLogger().handlers.clear()
