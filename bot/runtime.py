@@ -170,6 +170,7 @@ class Runtime:
         self._http: aiohttp.ClientSession | None = None
         self._site_runner: web.AppRunner | None = None
         self._socket: AsyncSocketModeHandler | None = None
+        self._socket_since = 0.0
         self.port: int | None = None
 
     async def _fresh_output(self, job: Job, index: int) -> Output | None:
@@ -224,13 +225,16 @@ class Runtime:
 
     async def _connect_socket(self, app_token: str) -> None:
         # connect_async retries forever on a refused token, so the wait is bounded here.
-        self._socket = AsyncSocketModeHandler(self.app, app_token)
+        self._socket = AsyncSocketModeHandler(
+            self.app, app_token, ping_interval=self.settings.socket_ping_seconds
+        )
         try:
             async with asyncio.timeout(self._socket_connect_seconds):
                 await self._socket.connect_async()  # type: ignore[no-untyped-call]
                 # The socket client offers no event to await for the first connection.
                 while not await self._socket.client.is_connected():  # noqa: ASYNC110
                     await asyncio.sleep(0.1)
+            self._socket_since = time.time()
         except TimeoutError:
             raise StartupError(
                 f"Socket Mode did not connect within {self._socket_connect_seconds:g} s: "
@@ -238,11 +242,21 @@ class Runtime:
                 "Socket Mode is enabled for the app"
             ) from None
 
-    async def socket_connected(self) -> bool | None:
-        """None in HTTP mode; otherwise whether the socket is up and answering pings."""
+    async def socket_health(self) -> tuple[bool, float | None] | None:
+        """None in HTTP mode; else whether the socket is alive and how long ago a ping of ours
+        was last answered. Alive means answered within four pings (slack_sdk's own stale
+        rule), or, before the first answer, connected within the first two ping intervals:
+        `is_connected()` alone stays true on a socket that no longer answers."""
         if self._socket is None:
             return None
-        return bool(await self._socket.client.is_connected())
+        client = self._socket.client
+        last = getattr(client, "last_ping_pong_time", None)
+        interval = float(client.ping_interval)
+        if last is None:
+            young = time.time() - self._socket_since < 2 * interval
+            return young and bool(await client.is_connected()), None
+        age = max(0.0, time.time() - float(last))
+        return age < 4 * interval and bool(await client.is_connected()), age
 
     async def stop(self) -> None:
         await self.hastener.aclose()

@@ -113,6 +113,10 @@ class Settings(BaseSettings):
     catalog_cache_minutes: Annotated[float, Field(gt=0, le=24 * 60)] = Field(
         10.0, validation_alias=_env("CATALOG_CACHE_MINUTES")
     )
+    # Socket Mode: how often the socket is pinged; stale after four unanswered pings.
+    socket_ping_seconds: Annotated[float, Field(gt=0, le=300)] = Field(
+        10.0, validation_alias=_env("SOCKET_PING_SECONDS")
+    )
     log_level: str = Field("INFO", validation_alias=_env("LOG_LEVEL"))
     # text (one readable line an event) or json (one JSON object a line).
     log_format: Literal["text", "json"] = Field("text", validation_alias=_env("LOG_FORMAT"))

@@ -94,15 +94,25 @@ def build_web(runtime: Runtime) -> web.Application:
 
     async def healthz(_: web.Request) -> web.Response:
         store_ok = await runtime.store_ok()
-        socket = await runtime.socket_connected()
+        socket = await runtime.socket_health()
         last = runtime.poller.last_tick_at
+        tick_age = None if last is None else round(time.time() - last, 1)
+        # The scheduler ticks every POLL_TICK_SECONDS (and at each wake): ten missed ticks,
+        # or a minute, is a poller that stopped working.
+        stalled_after = max(60.0, 10 * runtime.settings.poll_tick_seconds)
+        ticking = tick_age is not None and tick_age <= stalled_after
+        poller_ok = runtime.poller.running and ticking
+        poller = ("running" if ticking else "stalled") if runtime.poller.running else "stopped"
         body = {
-            "ok": store_ok and runtime.poller.running and socket is not False,
+            "ok": store_ok and poller_ok and (socket is None or socket[0]),
             "store": runtime.store_kind if store_ok else f"{runtime.store_kind} unreachable",
-            "poller": "running" if runtime.poller.running else "stopped",
-            "last_tick_seconds_ago": None if last is None else round(time.time() - last, 1),
+            "poller": poller,
+            "last_tick_seconds_ago": tick_age,
             "mode": "socket" if runtime.settings.socket_mode else "http",
-            "socket": None if socket is None else ("connected" if socket else "disconnected"),
+            "socket": None if socket is None else ("alive" if socket[0] else "stale"),
+            "socket_last_pong_seconds_ago": None
+            if socket is None or socket[1] is None
+            else round(socket[1], 1),
             "providers": sorted(runtime.providers),
         }
         return web.json_response(body, status=200 if body["ok"] else 503)

@@ -48,6 +48,8 @@ class SocketModeServer:
         self.envelopes: list[JSONDict] = []  # every envelope sent, in order
         self.acks: list[JSONDict] = []  # every message the client sent back, in order
         self.connects = 0  # websockets accepted so far (a reconnect adds one)
+        # False: pings go unanswered, as on a socket that went stale (is_connected() holds).
+        self.answer_pings = True
         self._tickets: set[str] = set()
         self._sockets: dict[str, web.WebSocketResponse] = {}
         self._pending: dict[str, _Pending] = {}
@@ -130,7 +132,8 @@ class SocketModeServer:
             # The URL is good for one connection: reconnecting means apps.connections.open again.
             return web.Response(status=401, text="invalid_ticket")
         self._tickets.discard(connection_id)
-        ws = web.WebSocketResponse()
+        # Pings are answered here, so a test can stop answering (a socket gone stale).
+        ws = web.WebSocketResponse(autoping=False)
         await ws.prepare(request)
         self._sockets[connection_id] = ws
         self.connects += 1
@@ -140,6 +143,8 @@ class SocketModeServer:
             async for message in ws:
                 if message.type == WSMsgType.TEXT:
                     self._on_text(str(message.data))
+                elif message.type == WSMsgType.PING and self.answer_pings:
+                    await ws.pong(message.data)
         finally:
             del self._sockets[connection_id]
             self._abandon(connection_id)

@@ -111,7 +111,7 @@ async def test_bot_connects_over_the_socket_and_reports_socket_mode(
         answer = await http.get(f"http://127.0.0.1:{stack.runtime.port}/healthz")
     assert answer.status_code == 200
     assert answer.json()["mode"] == "socket"
-    assert answer.json()["socket"] == "connected"
+    assert answer.json()["socket"] == "alive"
 
 
 async def test_clip_envelope_is_acked_and_becomes_clips_in_the_thread(
@@ -213,3 +213,22 @@ async def test_a_refused_app_token_stops_startup_with_a_clear_error(
     assert time.monotonic() - started < 10
     assert not runtime.poller.running
     await vizard.stop()
+
+
+async def test_healthz_goes_by_the_last_pong_not_by_is_connected(
+    make_stack: StackFactory,
+) -> None:
+    stack = await make_stack(
+        slack_app_token=APP_TOKEN, slack_signing_secret=None, socket_ping_seconds=0.2
+    )
+    async with asyncio.timeout(5):
+        await stack.sandbox.socket_mode.wait_connected()
+    url = f"http://127.0.0.1:{stack.runtime.port}/healthz"
+    async with httpx.AsyncClient() as http:
+        await asyncio.sleep(0.6)
+        alive = (await http.get(url)).json()
+        stack.sandbox.socket_mode.answer_pings = False
+        await asyncio.sleep(1.4)
+        stale = await http.get(url)
+    assert alive["socket"] == "alive" and alive["socket_last_pong_seconds_ago"] < 0.6
+    assert stale.status_code == 503 and stale.json()["socket"] == "stale"
