@@ -69,6 +69,9 @@ async def test_two_processes_never_spend_past_the_monthly_budget(
             )
         )  # fmt: skip
         waiting = await _jobs(stage, users, 12, seconds=60)
+        # Each create takes half a second, so that one process (two turns at a time) cannot
+        # take every job before the other looks: both race for the budget.
+        cuttr.inject("create", "timeout", delay=0.5, times=12)
         assert all(j.state is JobState.AWAITING_CONFIRMATION for j in waiting)
         # Every requester confirms at once, half through each process, twice each.
         await asyncio.gather(
@@ -94,10 +97,13 @@ async def test_two_processes_never_spend_past_the_monthly_budget(
 
     done = [j for j in found if j.state is JobState.DONE]
     refused = [j for j in found if j.error_kind is ErrorKind.OVER_BUDGET]
-    print(f"12 requests: {len(done)} done, {len(refused)} over budget, {cuttr.charged_cents} c")
+    served = [b.log().count("submitted to cuttr") + b.log().count("over budget") for b in bots]
+    print(
+        f"12 requests: {len(done)} done, {len(refused)} over budget, {cuttr.charged_cents} c "
+        f"charged; reserved by process: {served}"
+    )
     assert cuttr.charged_cents <= BUDGET, "never past the budget"
     assert cuttr.charged_cents == len(cuttr.creates) * 300 == len(done) * 300
     assert len(done) == 5 and len(refused) == 7, "the budget is used, not left idle"
     assert all("left of its $15.00 monthly budget" in str(j.error) for j in refused)
-    served = [b.log().count("submitted to cuttr") + b.log().count("over budget") for b in bots]
     assert all(served), f"both processes reserved: {served}"
