@@ -21,8 +21,9 @@ from typing import Any
 from bot.budget import Budgets
 from bot.intake import FileIntake, FileTrouble
 from bot.jobs import Job, JobState
-from bot.logs import about
+from bot.logs import about, state_in_turn
 from bot.media_links import MediaLinks
+from bot.metrics import Metrics
 from bot.notify import Lost, Notifier
 from bot.store import STORE_DOWN
 from bot.store.base import InFlightFull, JobStore
@@ -98,6 +99,13 @@ class CreateSteps:
     _media_links: MediaLinks | None
     _intake: FileIntake
     _budgets: Budgets
+    _metrics: Metrics | None
+
+    def _saved(self, saved: Job) -> None:
+        """A save landed: logs are about it now, and a state change is counted."""
+        if self._metrics is not None and state_in_turn() != saved.state.value:
+            self._metrics.jobs.labels(saved.provider, saved.state.value).inc()
+        about(saved)
 
     async def _still_held(self, job_id: str, owner: str) -> bool:
         """Renew our lease; False when it is another replica's now (we must stop)."""
@@ -116,7 +124,7 @@ class CreateSteps:
         saved = await self._store.save(job, now=self._clock(), owner=owner)
         if saved is None:
             raise Lost
-        about(saved)
+        self._saved(saved)
         log.info("job %s: saved as %s", saved.id, saved.state.value)
         return saved
 
@@ -175,6 +183,7 @@ class CreateSteps:
                 return self._waiting(job, full, now + self._timing.poll_min)
             if sending is None:
                 raise Lost
+            self._saved(sending)
             return await self._create(sending, provider, owner, source)
 
     async def _stage(self, job: Job, provider: Provider, owner: str, now: float) -> Job | None:
@@ -374,7 +383,7 @@ class CreateSteps:
                 if saved is not None:
                     if fenced:
                         raise Lost
-                    about(saved)
+                    self._saved(saved)
                     return saved
                 fenced = fenced or not await self._still_held(job.id, owner)
                 job = await self._latest(job)

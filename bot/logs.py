@@ -21,6 +21,12 @@ _ABOUT: contextvars.ContextVar[dict[str, str | None] | None] = contextvars.Conte
 )
 
 
+def state_in_turn() -> str | None:
+    """The state this task last knew its job in (see `about`)."""
+    known = _ABOUT.get()
+    return None if known is None else known.get("state")
+
+
 def about(job: Job) -> None:
     """The job this task's log lines are about, from now on (a turn is one task)."""
     _ABOUT.set(

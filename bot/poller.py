@@ -24,6 +24,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.jobs import Job
 from bot.logs import about
+from bot.metrics import Metrics
 from bot.runner import JobRunner
 from bot.store import STORE_DOWN
 from bot.store.base import JobStore
@@ -45,9 +46,11 @@ class Poller:
         lease_seconds: float = 120.0,
         stop_grace_seconds: float = 30.0,
         retention_seconds: float = 30 * 86400.0,
+        metrics: Metrics | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._clock = clock
+        self._metrics = metrics
         self._store = store
         self._runner = runner
         self._providers = list(dict.fromkeys(providers))
@@ -173,6 +176,9 @@ class Poller:
         turn = asyncio.current_task()
         assert turn is not None
         about(job)
+        if self._metrics is not None and job.next_run_at is not None:
+            lag = max(0.0, self._clock() - job.next_run_at)
+            self._metrics.poll_lag.labels(job.provider).observe(lag)
         renewing = asyncio.create_task(self._renew(job.id, owner, turn))
         try:
             await self._runner.run(job, owner)

@@ -24,6 +24,7 @@ from bot.downloads import DownloadRefused
 from bot.intake import FileIntake
 from bot.jobs import Job, JobState
 from bot.media_links import MediaLinks
+from bot.metrics import Metrics
 from bot.notify import Held, Lost, Notifier, Save, SlackBusy, slack_error
 from bot.slack_files import SlackFiles
 from bot.store.base import JobStore
@@ -67,9 +68,11 @@ class JobRunner(CreateSteps):
         files: SlackFiles | None = None,
         budget: Budget | None = None,
         media_links: MediaLinks | None = None,
+        metrics: Metrics | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._clock = clock
+        self._metrics = metrics
         self._media_links = media_links
         self._intake = FileIntake(files)
         self._budgets = Budgets(store, budget)
@@ -133,6 +136,8 @@ class JobRunner(CreateSteps):
             TimeoutError,
         ) as exc:
             reason = slack_error(exc) if isinstance(exc, SlackApiError) else type(exc).__name__
+            if self._metrics is not None and isinstance(exc, SlackApiError):
+                self._metrics.slack_errors.labels(reason).inc()
             log.warning("job %s: Slack did not take an update (%s); it is retried", job.id, reason)
             return _Synced(await self._latest(job), _Slack.FAILED)
 

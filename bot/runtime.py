@@ -19,6 +19,7 @@ from bot.downloads import Downloader, DownloadPolicy
 from bot.hasten import Hastener
 from bot.jobs import Job
 from bot.media_links import MediaLinks
+from bot.metrics import Metrics
 from bot.notify import Notifier
 from bot.poller import Poller
 from bot.registry import build_providers
@@ -89,6 +90,10 @@ class Runtime:
         self.poster = build_slack_client(settings, posting=True)
         labels = {p.name: p.label for p in settings.plugins}
         labels |= {p.name: p.label for p in self.providers.values()}
+        self.metrics = Metrics(
+            [p.name for p in settings.plugins] + list(self.providers),
+            queue_depth=self.store.queue_depth,
+        )
         self.budget = Budget(settings.budget_monthly_cents, settings.budget_monthly_cents_per_user)
         # Description files are always uploaded; RESULTS_AS_FILES adds clips and videos.
         self.uploader = Uploader(
@@ -137,6 +142,7 @@ class Runtime:
             files=self.slack_files,
             budget=self.budget,
             media_links=self.media_links,
+            metrics=self.metrics,
             clock=clock,
         )
         self.poller = Poller(
@@ -149,6 +155,7 @@ class Runtime:
             lease_seconds=timing.lease,
             stop_grace_seconds=STOP_GRACE_SECONDS,
             retention_seconds=settings.job_retention_days * 86400,
+            metrics=self.metrics,
             clock=clock,
         )
         self.hastener = Hastener(self.store, self.poller.wake, clock)
@@ -163,6 +170,7 @@ class Runtime:
             confirm_expiry_seconds=settings.confirm_expiry_minutes * 60,
             budget=self.budget,
             media_links=self.media_links,
+            metrics=self.metrics,
             clock=clock,
         )
         self.app = build_app(settings, self.client, self.reelbot)
@@ -207,6 +215,7 @@ class Runtime:
         server = site._server
         sockets = getattr(server, "sockets", None) or []
         self.port = int(sockets[0].getsockname()[1]) if sockets else self.settings.port
+        self.metrics.watch_providers()
         self.poller.start()
         if self.settings.slack_app_token is not None:
             try:
@@ -261,6 +270,7 @@ class Runtime:
     async def stop(self) -> None:
         await self.hastener.aclose()
         await self.poller.stop()
+        self.metrics.unwatch_providers()
         # After the poller: a turn still in its grace period may be uploading.
         await self.uploader.aclose()
         await self.slack_files.aclose()

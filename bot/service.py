@@ -19,6 +19,7 @@ from bot import blocks
 from bot.catalogs import Catalogs
 from bot.jobs import Job, JobState
 from bot.media_links import MediaLinks
+from bot.metrics import Metrics
 from bot.notify import Notifier
 from bot.parse import Submit
 from bot.poller import Poller
@@ -80,9 +81,11 @@ class Reelbot:
         confirm_expiry_seconds: float = 15 * 60,
         budget: Budget | None = None,
         media_links: MediaLinks | None = None,
+        metrics: Metrics | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._clock = clock
+        self.metrics = metrics
         # Signed links to Slack files, for providers that take only links (None: no public URL).
         self.media_links = media_links
         self.budget = budget or Budget()
@@ -139,23 +142,26 @@ class Reelbot:
             media=origin.media,
             media_link=origin.media_link,
         )
-        stored = await self._add_once(job)
+        stored, added = await self._add_once(job)
+        if self.metrics is not None and added:
+            self.metrics.jobs.labels(stored.provider, stored.state.value).inc()
         log.info("job %s: %s for %s by %s", stored.id, stored.state, provider.name, origin.user_id)
         return stored
 
-    async def _add_once(self, job: Job) -> Job:
+    async def _add_once(self, job: Job) -> tuple[Job, bool]:
+        """The stored job, and whether this call stored it (not an earlier one)."""
         deadline = time.monotonic() + _ADD_BUDGET_S
         for _ in range(3):
             left = deadline - time.monotonic()
             if left <= 0:
                 break
             try:
-                return await asyncio.wait_for(self.store.add(job), left)
+                return await asyncio.wait_for(self.store.add(job), left), True
             except ValueError:
                 # Stored already: an earlier attempt's answer was lost, or Slack sent it twice.
                 existing = await self.store.get(job.id)
                 if existing is not None:
-                    return existing
+                    return existing, False
             except _UNREACHABLE as exc:
                 log.warning("job %s: store did not answer (%s)", job.id, type(exc).__name__)
                 await asyncio.sleep(0.05)
@@ -164,7 +170,7 @@ class Reelbot:
         except _UNREACHABLE:
             existing = None
         if existing is not None:
-            return existing
+            return existing, False
         raise StoreUnsure(job.id)
 
     def start(self, job: Job) -> None:
@@ -226,6 +232,8 @@ class Reelbot:
             # job's lease (or the pool, now) brings the root message up to date.
             saved = await self.store.save(changed.changed(next_run_at=now), now=now)
             if saved is not None:
+                if self.metrics is not None:
+                    self.metrics.jobs.labels(saved.provider, saved.state.value).inc()
                 log.info("job %s: %s by its requester", job_id, saved.state)
                 self.poller.wake()
                 return Outcome.DONE, saved

@@ -14,6 +14,7 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_sdk.errors import SlackApiError
 
 from bot.downloads import DownloadRefused
+from bot.metrics import CONTENT_TYPE
 from providers.base import MediaFile
 
 if TYPE_CHECKING:
@@ -28,9 +29,16 @@ MAX_WEBHOOKS = 32
 
 def build_web(runtime: Runtime) -> web.Application:
     async def slack_events(request: web.Request) -> web.Response:
+        started = time.monotonic()
         bolt_request = await to_bolt_request(request)
         bolt_response = await runtime.app.async_dispatch(bolt_request)
-        return await to_aiohttp_response(bolt_response)
+        answer = await to_aiohttp_response(bolt_response)
+        runtime.metrics.ack_seconds.observe(time.monotonic() - started)
+        return answer
+
+    async def metrics(_: web.Request) -> web.Response:
+        body = await runtime.metrics.scrape()
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
 
     webhooks = asyncio.Semaphore(MAX_WEBHOOKS)
 
@@ -126,5 +134,6 @@ def build_web(runtime: Runtime) -> web.Application:
     application.router.add_post("/webhooks/{provider}/{job_id}/{token}", job_webhook)
     application.router.add_route("OPTIONS", "/webhooks/{provider}/{job_id}/{token}", probe)
     application.router.add_get("/healthz", healthz)
+    application.router.add_get("/metrics", metrics)
     application.router.add_get("/media/{file_id}/{expires}/{signature}/{name}", media)
     return application

@@ -17,7 +17,8 @@ import asyncio
 import logging
 import random
 import secrets
-from collections.abc import AsyncIterator, Mapping
+import time
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
 import aiohttp
@@ -27,6 +28,21 @@ from httpx_aiohttp import AiohttpTransport
 from providers.base import NOT_SENT, Unavailable
 
 log = logging.getLogger(__name__)
+
+# Called after every provider call `send` makes: (provider label, method, HTTP status or None
+# when nothing came back, seconds). The bot's metrics register here; providers never import it.
+Observer = Callable[[str, str, int | None, float], None]
+observers: list[Observer] = []
+
+
+def _observe(label: str, method: str, status: int | None, started: float) -> None:
+    seconds = time.monotonic() - started
+    for observer in observers:
+        try:
+            observer(label, method, status, seconds)
+        except Exception:  # metrics never break a call
+            log.exception("a provider-call observer failed")
+
 
 # As many connections as the poller may use at once; idle ones close after 5 s, as httpx's
 # own default, before a server is likely to drop them.
@@ -91,11 +107,13 @@ async def send(
     attempts = 1 if content is not None else max(1, attempts)
     for attempt in range(1, attempts + 1):
         last = attempt == attempts
+        started = time.monotonic()
         try:
             response = await client.request(
                 method, url, json=json, content=content, headers=headers
             )
         except httpx.TransportError as exc:
+            _observe(label, method, None, started)
             if never_sent(exc):
                 log.debug(
                     "%s %s not sent (%s), attempt %d", method, path, type(exc).__name__, attempt
@@ -109,6 +127,7 @@ async def send(
                 reason = "timeout" if isinstance(exc, httpx.TimeoutException) else "transport"
                 raise Unavailable(unavailable, code=reason) from None
         else:
+            _observe(label, method, response.status_code, started)
             log.debug("%s %s -> %d, attempt %d", method, path, response.status_code, attempt)
             if response.status_code < 500:
                 return response

@@ -93,6 +93,10 @@ class JobStore(SharedState, SpendLedger, Protocol):
         """The earliest due time among these providers' jobs (leased ones too), if any."""
         ...
 
+    async def queue_depth(self, provider: str, now: float) -> int:
+        """How many of `provider`'s jobs are due at `now` (waiting for a turn)."""
+        ...
+
     async def in_flight(self, provider: str) -> int:
         """How many of the provider's jobs are at the provider (state.at_provider)."""
         ...

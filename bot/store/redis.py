@@ -247,6 +247,9 @@ class RedisJobStore(RedisSpend):
         firsts = [float(reply[0][1]) for reply in replies if reply]
         return min(firsts, default=None)
 
+    async def queue_depth(self, provider: str, now: float) -> int:
+        return int(await self._client.zcount(self._due_key(provider), "-inf", _score(now)))
+
     async def in_flight(self, provider: str) -> int:
         return int(await self._client.scard(self._active_key(provider)))
 

@@ -310,6 +310,17 @@ class SqliteJobStore(SharedRows, SpendRows):
 
         return await self._run(next_due)
 
+    async def queue_depth(self, provider: str, now: float) -> int:
+        def count(conn: sqlite3.Connection) -> int:
+            row = conn.execute(
+                "SELECT COUNT(*) FROM jobs WHERE provider = ? AND due_at IS NOT NULL"
+                " AND due_at <= ?",
+                (provider, now),
+            ).fetchone()
+            return int(row[0])
+
+        return await self._run(count)
+
     async def in_flight(self, provider: str) -> int:
         def in_flight(conn: sqlite3.Connection) -> int:
             row: tuple[int] = conn.execute(

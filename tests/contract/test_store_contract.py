@@ -1129,3 +1129,15 @@ async def test_a_redis_pace_key_lives_until_its_next_free_time_then_vanishes(
     finally:
         await client.aclose()
         await store.close()
+
+
+async def test_queue_depth_counts_the_jobs_due_now_per_provider(store: JobStore) -> None:
+    await due_job(store)
+    await due_job(store, at=T0 - 5)
+    await due_job(store, at=T0 + 100)
+    await due_job(store, provider=HEY)
+    assert await store.queue_depth(VIZ, T0) == 2
+    assert await store.queue_depth(VIZ, T0 + 100) == 3
+    assert await store.queue_depth(HEY, T0) == 1
+    await store.claim_due(VIZ, T0, 10, 60.0, A)
+    assert await store.queue_depth(VIZ, T0) == 0, "leased jobs are not waiting"
