@@ -8,7 +8,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot import ids
 from bot.jobs import Job
-from bot.kinds import KINDS
+from bot.listeners.common import outcome_text
 from bot.service import Outcome, Reelbot
 
 
@@ -50,22 +50,7 @@ async def _explain(
 ) -> None:
     if outcome is Outcome.DONE:
         return
-    noun = KINDS[job.kind].noun if job is not None else "results"
-    if outcome is Outcome.NOT_YOURS and job is not None:
-        text = (
-            f"Only <@{job.user_id}>, who asked for these {noun}, can {verb} this request. "
-            "Ask them if it should go ahead or stop."
-        )
-    elif outcome is Outcome.ALREADY_FINISHED and job is not None:
-        text = f"This job has already {job.state.value}; there is nothing left to {verb}."
-    elif outcome is Outcome.NOT_WAITING and job is not None:
-        text = "This request is already confirmed and on its way; nothing more is needed."
-    elif outcome is Outcome.EXPIRED:
-        text = "This request waited too long for a confirmation and has expired; nothing was spent."
-    elif outcome is Outcome.BUSY:
-        text = f"That job is changing right now; please press {verb.title()} again in a moment."
-    else:
-        text = "I can't find that job any more; it may have expired."
+    text = outcome_text(outcome, job, verb)
     channel_id = str((body.get("channel") or {}).get("id") or "")
     if channel_id:
         await reelbot.notifier.ephemeral(channel_id, user_id, text)

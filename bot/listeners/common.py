@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.kinds import KindWords
+from bot.jobs import Job
+from bot.kinds import KINDS, KindWords
+from bot.service import Outcome
 
 MODAL_FAILED = (
     "Slack didn't let me open the form in time. Run `{command}` again, or type the request "
@@ -26,3 +28,24 @@ def not_configured(words: KindWords, missing: Sequence[tuple[str, str]]) -> str:
         f":warning: {labels} {verb} not set up in this workspace yet, so I can't make "
         f"{words.noun}. A workspace admin must set {variables} for Reelbot."
     )
+
+
+def outcome_text(outcome: Outcome, job: Job | None, verb: str) -> str:
+    """Why a Confirm or Cancel did nothing, as the person who asked reads it."""
+    noun = KINDS[job.kind].noun if job is not None else "results"
+    if outcome is Outcome.NOT_YOURS and job is not None:
+        text = (
+            f"Only <@{job.user_id}>, who asked for these {noun}, can {verb} this request. "
+            "Ask them if it should go ahead or stop."
+        )
+    elif outcome is Outcome.ALREADY_FINISHED and job is not None:
+        text = f"This job has already {job.state.value}; there is nothing left to {verb}."
+    elif outcome is Outcome.NOT_WAITING and job is not None:
+        text = "This request is already confirmed and on its way; nothing more is needed."
+    elif outcome is Outcome.EXPIRED:
+        text = "This request waited too long for a confirmation and has expired; nothing was spent."
+    elif outcome is Outcome.BUSY:
+        text = f"That job is changing right now; please press {verb.title()} again in a moment."
+    else:
+        text = "I can't find that job any more; it may have expired."
+    return text
