@@ -41,6 +41,20 @@ SANDBOX_BOT_TOKEN = "xoxb-sandbox-token"  # noqa: S105 - the sandbox's own made-
 # The app-level token the sandbox's Socket Mode accepts unless told otherwise (made up too).
 SANDBOX_APP_TOKEN = "xapp-1-A0REELBOT-123-abcdef"  # noqa: S105
 GENERAL_CHANNEL = "C0GENERAL"
+# Granted at install: what a Reelbot app in this workspace may do.
+SANDBOX_BOT_SCOPES = (
+    "commands",
+    "chat:write",
+    "channels:join",
+    "im:write",
+    "files:write",
+    "files:read",
+    "users:read",
+    "channels:history",
+    "groups:history",
+    "im:history",
+    "mpim:history",
+)
 RESPONSE_URL_USES = 5
 RESPONSE_URL_SECONDS = 30 * 60
 # Slack lets a trigger_id open a modal for 3 s after the interaction that issued it.
@@ -196,6 +210,9 @@ class SlackSandbox:
         self.post_rate_per_channel = post_rate_per_channel
         self.post_burst = post_burst
         self.trigger_seconds = trigger_seconds
+        # What Slack says in X-OAuth-Scopes on every answer to the bot token: the scopes the
+        # app was granted at install (a test may take one away).
+        self.bot_scopes: list[str] = list(SANDBOX_BOT_SCOPES)
         self.socket_mode = SocketModeServer(self, app_tokens=[app_token])
 
         self.calls: list[Call] = []
@@ -482,6 +499,7 @@ class SlackSandbox:
                 self._authorize_app(token)
             else:
                 self._authorize(token)
+                headers["X-OAuth-Scopes"] = ",".join(self.bot_scopes)
             await self._hold_before(method, call.params)
             fault = self._fault_for(method)
             handler = (self._app_handlers if app_level else self._handlers).get(method)
