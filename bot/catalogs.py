@@ -13,7 +13,7 @@ import asyncio
 import hashlib
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from bot.ids import NO_CHOICE
@@ -57,17 +57,26 @@ def _load(raw: str) -> tuple[Choice, ...]:
 
 
 class Catalogs:
-    def __init__(self, shared: SharedState, ttl_seconds: float) -> None:
+    def __init__(
+        self,
+        shared: SharedState,
+        ttl_seconds: float,
+        scope: Callable[[Provider], str] | None = None,
+    ) -> None:
+        """`scope` names the account a Provider speaks for ("" for the app's), so a list
+        fetched with one workspace's keys is never shown to another."""
+        self._scope = scope or (lambda _: "")
         self._shared = shared
         self._ttl = ttl_seconds
         self._fetching: dict[str, asyncio.Task[tuple[Choice, ...]]] = {}
         self._warming: set[asyncio.Task[None]] = set()
 
-    @staticmethod
-    def _key(provider: Provider, spec: FormField, values: Mapping[str, Any]) -> str:
+    def _key(self, provider: Provider, spec: FormField, values: Mapping[str, Any]) -> str:
         depends = json.dumps({name: values.get(name) for name in spec.depends_on}, sort_keys=True)
         digest = hashlib.sha256(depends.encode()).hexdigest()[:16]
-        return f"catalog:{provider.name}:{spec.name}:{digest}"
+        scope = self._scope(provider)
+        account = f"{provider.name}@{scope}" if scope else provider.name
+        return f"catalog:{account}:{spec.name}:{digest}"
 
     async def choices(
         self,

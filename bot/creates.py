@@ -14,7 +14,7 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -92,7 +92,6 @@ class CreateSteps:
 
     _clock: Callable[[], float]
     _store: JobStore
-    _providers: Mapping[str, Provider]
     _notifier: Notifier
     _timing: Timing
     _webhook_base: str | None

@@ -23,3 +23,7 @@ FRESH_LINK_ACTION = "result_fresh_link"
 # Message metadata on every message Reelbot posts for a job, so a post whose answer was lost
 # can be found in the channel again: event_payload {"job": job id, "key": delivery key}.
 POST_EVENT = "reelbot_post"
+
+# App Home's admin button (its value says where it was) and the modal it opens.
+PROVIDER_KEYS_ACTION = "reel_provider_keys"
+PROVIDER_KEYS_MODAL = "provider_keys_modal"

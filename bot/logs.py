@@ -35,6 +35,15 @@ def about(job: Job) -> None:
 
 
 REDACTED = "[redacted]"
+# Secrets learnt while running (a workspace's own provider keys), redacted like configured ones.
+_LEARNT: set[str] = set()
+
+
+def redact_also(secrets: Iterable[str]) -> None:
+    """Redact these from every log line from now on (the configured secrets always are)."""
+    _LEARNT.update(s for s in secrets if len(s) >= 4)
+
+
 # Slack token shapes, in case one arrives that is not among the configured secrets.
 _TOKEN_SHAPES = re.compile(r"\bxox[abposr]-[A-Za-z0-9-]+|\bxapp-[A-Za-z0-9-]+")
 
@@ -49,6 +58,8 @@ class RedactingFormatter(logging.Formatter):
 
     def redact(self, text: str) -> str:
         for secret in self._secrets:
+            text = text.replace(secret, REDACTED)
+        for secret in sorted(_LEARNT, key=len, reverse=True):
             text = text.replace(secret, REDACTED)
         return _TOKEN_SHAPES.sub(REDACTED, text)
 

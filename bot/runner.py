@@ -20,6 +20,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.budget import Budgets
 from bot.creates import MAX_LOST, CreateSteps, Timing
+from bot.directory import ProviderDirectory
 from bot.downloads import DownloadRefused
 from bot.intake import FileIntake
 from bot.jobs import Job, JobState
@@ -60,7 +61,7 @@ class JobRunner(CreateSteps):
     def __init__(
         self,
         store: JobStore,
-        providers: Mapping[str, Provider],
+        providers: Mapping[str, Provider] | ProviderDirectory,
         notifier: Notifier,
         *,
         timing: Timing | None = None,
@@ -77,7 +78,10 @@ class JobRunner(CreateSteps):
         self._intake = FileIntake(files)
         self._budgets = Budgets(store, budget)
         self._store = store
-        self._providers = providers
+        # Each workspace's providers (its own keys, or the app's).
+        self._directory = (
+            providers if isinstance(providers, ProviderDirectory) else ProviderDirectory(providers)
+        )
         self._notifier = notifier
         self._timing = timing or Timing()
         self._webhook_base = webhook_base.rstrip("/") if webhook_base else None
@@ -188,7 +192,7 @@ class JobRunner(CreateSteps):
         if job.terminal:
             return job
         now = self._clock()
-        provider = self._providers.get(job.provider)
+        provider = (await self._directory.for_team(job.team_id)).get(job.provider)
         if provider is None:
             return await self._fail(
                 job,

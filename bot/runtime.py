@@ -15,6 +15,7 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from bot.app import build_app, build_slack_client
 from bot.catalogs import Catalogs
 from bot.creates import Timing
+from bot.directory import ProviderDirectory
 from bot.downloads import Downloader, DownloadPolicy
 from bot.hasten import Hastener
 from bot.jobs import Job
@@ -30,7 +31,9 @@ from bot.slack_files import SlackFiles
 from bot.store import JobStore, open_store
 from bot.store.spend import Budget
 from bot.uploads import Uploader
+from bot.vault import Vault
 from bot.web import build_web
+from bot.workspace_keys import WorkspaceKeys
 from providers.base import JobKind, Output, Provider
 
 log = logging.getLogger(__name__)
@@ -86,6 +89,14 @@ class Runtime:
             prefix=settings.key_prefix,
         )
         self.providers = build_providers(settings, self.store) if providers is None else providers
+        secret_key = settings.reelbot_secret_key
+        vault = Vault(secret_key.get_secret_value()) if secret_key is not None else None
+        self.directory = ProviderDirectory(
+            self.providers,
+            settings=settings,
+            shared=self.store,
+            keys=WorkspaceKeys(self.store, vault, settings.plugins),
+        )
         self.client = build_slack_client(settings)
         self.poster = build_slack_client(settings, posting=True)
         labels = {p.name: p.label for p in settings.plugins}
@@ -135,7 +146,7 @@ class Runtime:
         )
         self.runner = JobRunner(
             self.store,
-            self.providers,
+            self.directory,
             self.notifier,
             timing=timing,
             webhook_base=webhook_base,
@@ -161,10 +172,12 @@ class Runtime:
         self.hastener = Hastener(self.store, self.poller.wake, clock)
         self.reelbot = Reelbot(
             self.store,
-            self.providers,
+            self.directory,
             self.notifier,
             self.poller,
-            catalogs=Catalogs(self.store, settings.catalog_cache_minutes * 60),
+            catalogs=Catalogs(
+                self.store, settings.catalog_cache_minutes * 60, scope=self.directory.scope
+            ),
             plugins=settings.plugins,
             defaults={kind: settings.default_provider(kind) for kind in JobKind},
             confirm_expiry_seconds=settings.confirm_expiry_minutes * 60,
@@ -182,7 +195,7 @@ class Runtime:
         self.port: int | None = None
 
     async def _fresh_output(self, job: Job, index: int) -> Output | None:
-        provider = self.providers.get(job.provider)
+        provider = (await self.directory.for_team(job.team_id)).get(job.provider)
         if provider is None or job.provider_ref is None:
             return None
         return await provider.refresh(job.provider_ref, job.outputs[index])
@@ -278,6 +291,7 @@ class Runtime:
             await self._socket.close_async()  # type: ignore[no-untyped-call]
         if self._site_runner is not None:
             await self._site_runner.cleanup()
+        await self.directory.aclose()
         for provider in self.providers.values():
             await provider.aclose()
         if self._http is not None:

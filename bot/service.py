@@ -17,6 +17,7 @@ from typing import Any
 
 from bot import blocks
 from bot.catalogs import Catalogs
+from bot.directory import ProviderDirectory
 from bot.jobs import Job, JobState
 from bot.media_links import MediaLinks
 from bot.metrics import Metrics
@@ -71,7 +72,7 @@ class Reelbot:
     def __init__(
         self,
         store: JobStore,
-        providers: Mapping[str, Provider],
+        providers: Mapping[str, Provider] | ProviderDirectory,
         notifier: Notifier,
         poller: Poller,
         *,
@@ -92,15 +93,20 @@ class Reelbot:
         self.plugins = tuple(plugins)
         self.store = store
         self.catalogs = catalogs or Catalogs(store, 600.0)
-        self.providers = providers
+        # Each workspace's providers; `providers` the app's own (from the environment).
+        self.directory = (
+            providers if isinstance(providers, ProviderDirectory) else ProviderDirectory(providers)
+        )
+        self.providers = self.directory.env
         self.notifier = notifier
         self.poller = poller
         self._defaults = dict(defaults or {})
         self._confirm_expiry = confirm_expiry_seconds
 
-    def offers(self, kind: JobKind) -> dict[str, Provider]:
-        """The configured providers of a kind, the default one first."""
-        found = {name: p for name, p in self.providers.items() if p.kind is kind}
+    async def offers(self, kind: JobKind, team_id: str | None) -> dict[str, Provider]:
+        """The providers of a kind set up for a workspace, the default one first."""
+        available = await self.directory.for_team(team_id, lenient=True)
+        found = {name: p for name, p in available.items() if p.kind is kind}
         default = self._defaults.get(kind)
         if default in found:
             found = {default: found[default]} | found
@@ -110,16 +116,22 @@ class Reelbot:
         """Every provider of a kind this build knows, configured or not (for help)."""
         return [p for p in self.plugins if p.kind is kind]
 
-    def unconfigured(self, kind: JobKind) -> list[tuple[str, str]]:
-        """(label, variable to set) of each known provider of a kind that is not set up."""
-        return [(p.label, p.key_variable) for p in self.forms(kind) if p.name not in self.providers]
+    async def unconfigured(self, kind: JobKind, team_id: str | None) -> list[tuple[str, str]]:
+        """(label, variable to set) of each known provider of a kind not set up for a
+        workspace."""
+        available = await self.directory.for_team(team_id, lenient=True)
+        return [(p.label, p.key_variable) for p in self.forms(kind) if p.name not in available]
 
     async def create_job(self, submit: Submit, origin: Origin) -> Job:
         """Persist the job, due at once; call before acknowledging Slack.
 
         A priced request waits for its requester's Confirm. Raises StoreUnsure when the store
         could not say whether the job is stored."""
-        provider = self.providers[submit.provider]
+        available = await self.directory.for_team(origin.team_id, lenient=True)
+        provider = available.get(submit.provider)
+        if provider is None:
+            # Offered from the workspace's own keys, which the store could not read just now.
+            raise StoreUnsure(job_id_for(origin.team_id, origin.request_id))
         now = self._clock()
         quote = provider.quote(submit.request)
         job = Job(
@@ -184,7 +196,7 @@ class Reelbot:
         job = await self.store.get(job_id)
         if job is None or not raw.isdigit() or int(raw) >= len(job.outputs):
             return "I can't find that result any more; it may have expired."
-        provider = self.providers.get(job.provider)
+        provider = (await self.directory.for_team(job.team_id)).get(job.provider)
         if provider is None or job.provider_ref is None:
             return "That provider is no longer set up here, so I can't ask it for a fresh link."
         index = int(raw)

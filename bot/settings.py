@@ -22,6 +22,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from redis.connection import parse_url
 
+from bot.vault import is_fernet_key
 from providers.base import JobKind
 from providers.plugin import HEADER_SAFE, ProviderPlugin, ProviderSettings
 
@@ -117,6 +118,9 @@ class Settings(BaseSettings):
     socket_ping_seconds: Annotated[float, Field(gt=0, le=300)] = Field(
         10.0, validation_alias=_env("SOCKET_PING_SECONDS")
     )
+    # A Fernet key that seals each workspace's own provider keys in the store; without it
+    # workspace keys can be neither set nor read.
+    reelbot_secret_key: SecretStr | None = Field(None, validation_alias=_env("REELBOT_SECRET_KEY"))
     log_level: str = Field("INFO", validation_alias=_env("LOG_LEVEL"))
     # text (one readable line an event) or json (one JSON object a line).
     log_format: Literal["text", "json"] = Field("text", validation_alias=_env("LOG_FORMAT"))
@@ -143,6 +147,7 @@ class Settings(BaseSettings):
         "avatar_default_provider",
         "budget_monthly_cents",
         "budget_monthly_cents_per_user",
+        "reelbot_secret_key",
         mode="before",
     )
     @classmethod
@@ -155,6 +160,17 @@ class Settings(BaseSettings):
         # Tokens travel in HTTP headers: anything else fails at the first request instead.
         if value is not None and not HEADER_SAFE.fullmatch(value.get_secret_value()):
             raise ValueError("must be printable ASCII with no spaces (check for a stray character)")
+        return value
+
+    @field_validator("reelbot_secret_key")
+    @classmethod
+    def _fernet_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not is_fernet_key(value.get_secret_value()):
+            raise ValueError(
+                "must be a Fernet key: 32 bytes in url-safe base64 (44 characters), e.g. from "
+                "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key()"
+                ".decode())'"
+            )
         return value
 
     @field_validator("redis_url")
@@ -196,7 +212,12 @@ class Settings(BaseSettings):
 
     def secrets(self) -> list[str]:
         """Every secret value set, for log redaction."""
-        values = [self.slack_bot_token, self.slack_signing_secret, self.slack_app_token]
+        values = [
+            self.slack_bot_token,
+            self.slack_signing_secret,
+            self.slack_app_token,
+            self.reelbot_secret_key,
+        ]
         found = [v.get_secret_value() for v in values if v is not None and v.get_secret_value()]
         for group in self._groups.values():
             found.extend(group.secrets())

@@ -43,7 +43,8 @@ def build_web(runtime: Runtime) -> web.Application:
     webhooks = asyncio.Semaphore(MAX_WEBHOOKS)
 
     async def provider_webhook(request: web.Request) -> web.Response:
-        provider = runtime.providers.get(request.match_info["provider"])
+        # Signatures are checked with the app's webhook secret, which workspaces share.
+        provider = runtime.directory.any_for(request.match_info["provider"])
         if provider is None:
             raise web.HTTPNotFound()
         if webhooks.locked():

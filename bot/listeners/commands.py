@@ -11,7 +11,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.help import help_text
 from bot.kinds import KINDS, KindWords
-from bot.listeners.common import MODAL_FAILED, STORE_UNSURE, not_configured
+from bot.listeners.common import MODAL_FAILED, STORE_UNSURE, not_configured, team_of
 from bot.listeners.forms import open_request_modal
 from bot.mrkdwn import escape
 from bot.parse import Invalid, OpenModal, ShowHelp, Submit, parse_command
@@ -60,9 +60,9 @@ def _handler(kind: JobKind, words: KindWords, reelbot: Reelbot) -> Handler:
     async def command(
         ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
     ) -> None:
-        offers = reelbot.offers(kind)
+        offers = await reelbot.offers(kind, team_of(command))
         text = str(command.get("text") or "")
-        missing = reelbot.unconfigured(kind)
+        missing = await reelbot.unconfigured(kind, team_of(command))
         if not offers:
             if text.strip().lower() in {"help", "-h", "--help", "?"}:
                 await _reply(
@@ -86,6 +86,7 @@ def _handler(kind: JobKind, words: KindWords, reelbot: Reelbot) -> Handler:
                 reelbot,
                 kind,
                 offer,
+                offers=offers,
                 trigger_id=str(command["trigger_id"]),
                 channel_id=str(command["channel_id"]),
                 values=outcome.values,

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from bot.jobs import Job
 from bot.kinds import KINDS, KindWords
@@ -17,6 +18,12 @@ STORE_UNSURE = (
     "request was saved. If it was, its status message appears here within a few minutes; "
     "if none does, please send it again."
 )
+
+
+def team_of(body: Mapping[str, Any]) -> str | None:
+    """The workspace a command or an interaction came from."""
+    team = body.get("team_id") or (body.get("team") or {}).get("id")
+    return str(team or (body.get("user") or {}).get("team_id") or "") or None
 
 
 def not_configured(words: KindWords, missing: Sequence[tuple[str, str]]) -> str:

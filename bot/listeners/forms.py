@@ -15,6 +15,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import ids
 from bot.catalogs import matching, options_payload
 from bot.kinds import KINDS
+from bot.listeners.common import team_of
 from bot.modals import INPUT_MAX, ModalContext, request_modal, state_values
 from bot.notify import slack_error
 from bot.service import Reelbot
@@ -71,8 +72,8 @@ def _link_minutes(reelbot: Reelbot) -> float | None:
     return None if links is None else links.lifetime_seconds / 60
 
 
-def _offers(reelbot: Reelbot, kind: JobKind) -> list[tuple[str, str]]:
-    return [(p.name, p.label) for p in reelbot.offers(kind).values()]
+def _choices(offers: Mapping[str, Provider]) -> list[tuple[str, str]]:
+    return [(p.name, p.label) for p in offers.values()]
 
 
 async def open_request_modal(
@@ -81,6 +82,7 @@ async def open_request_modal(
     kind: JobKind,
     provider: Provider,
     *,
+    offers: Mapping[str, Provider],
     trigger_id: str,
     channel_id: str,
     thread_ts: str | None = None,
@@ -93,7 +95,7 @@ async def open_request_modal(
     picked = await _picked(reelbot, provider, start, _OPEN_LOOKUP_S)
     context = ModalContext(kind.value, provider.name, channel_id, thread_ts, file=file)
     view = request_modal(
-        KINDS[kind], provider.form, context, _offers(reelbot, kind), start, picked,
+        KINDS[kind], provider.form, context, _choices(offers), start, picked,
         _link_minutes(reelbot),
     )  # fmt: skip
     try:
@@ -136,7 +138,7 @@ def register(app: AsyncApp, reelbot: Reelbot) -> None:
         provider = None
         if modal is not None:
             # The form on screen: a provider switch still on its way does not count yet.
-            provider = reelbot.offers(modal[2]).get(modal[1].provider)
+            provider = (await reelbot.offers(modal[2], team_of(body))).get(modal[1].provider)
         spec = provider.form.get(str(body.get("action_id"))) if provider else None
         if provider is None or spec is None or spec.type is not FieldType.LOOKUP:
             await ack(options=[])
@@ -169,7 +171,8 @@ def register(app: AsyncApp, reelbot: Reelbot) -> None:
         if modal is None:
             return
         view, context, kind = modal
-        provider = reelbot.offers(kind).get(context.provider)
+        offers = await reelbot.offers(kind, team_of(body))
+        provider = offers.get(context.provider)
         if provider is None:
             return
         changed = {str(a.get("action_id")) for a in body.get("actions") or []}
@@ -183,7 +186,7 @@ def register(app: AsyncApp, reelbot: Reelbot) -> None:
         found = await _picked(reelbot, provider, entered, budget=2.0)
         fresh = context.next(provider.name)
         await _update(
-            client, body, view, reelbot, kind, provider, fresh, entered, picked_now | found
+            client, body, view, reelbot, kind, offers, provider, fresh, entered, picked_now | found
         )
 
     @app.action(ids.PROVIDER_ACTION)
@@ -195,7 +198,7 @@ def register(app: AsyncApp, reelbot: Reelbot) -> None:
         if modal is None:
             return
         view, context, kind = modal
-        offers = reelbot.offers(kind)
+        offers = await reelbot.offers(kind, team_of(body))
         chosen = offers.get(chosen_provider(view, context))
         old = offers.get(context.provider)
         if chosen is None:
@@ -208,7 +211,7 @@ def register(app: AsyncApp, reelbot: Reelbot) -> None:
         reelbot.catalogs.warm(chosen, start)
         found = await _picked(reelbot, chosen, start, budget=1.0)
         fresh = context.next(chosen.name)
-        await _update(client, body, view, reelbot, kind, chosen, fresh, start, found)
+        await _update(client, body, view, reelbot, kind, offers, chosen, fresh, start, found)
 
 
 async def _update(
@@ -217,13 +220,14 @@ async def _update(
     view: Mapping[str, Any],
     reelbot: Reelbot,
     kind: JobKind,
+    offers: Mapping[str, Provider],
     provider: Provider,
     context: ModalContext,
     values: Mapping[str, Any],
     picked: Mapping[str, Choice],
 ) -> None:
     modal = request_modal(
-        KINDS[kind], provider.form, context, _offers(reelbot, kind), values, picked,
+        KINDS[kind], provider.form, context, _choices(offers), values, picked,
         _link_minutes(reelbot),
     )  # fmt: skip
     try:

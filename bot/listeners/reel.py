@@ -1,5 +1,6 @@
 """/reel, Reelbot's hub: `jobs`, `status ID`, `cancel ID`, `providers`, `spend` (this
-month's spend on paid providers) and `help` (also for anything else)."""
+month's spend on paid providers), `keys` (admins: the workspace's own provider keys) and
+`help` (also for anything else)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -17,7 +18,7 @@ from bot.blocks import dollars
 from bot.budget import NO_TEAM
 from bot.jobs import Job
 from bot.kinds import KINDS
-from bot.listeners.common import outcome_text
+from bot.listeners.common import outcome_text, team_of
 from bot.mrkdwn import escape
 from bot.notify import slack_error
 from bot.service import Outcome, Reelbot
@@ -27,8 +28,8 @@ log = logging.getLogger(__name__)
 COMMAND = "/reel"
 
 
-def help_text(reelbot: Reelbot) -> str:
-    kinds = [KINDS[k] for k in KINDS if reelbot.offers(k)]
+async def help_text(reelbot: Reelbot, team_id: str | None) -> str:
+    kinds = [KINDS[k] for k in KINDS if await reelbot.offers(k, team_id)]
     lines = [
         "*Reelbot* makes AI videos from Slack.",
         *(f"• `{w.command}` makes {w.noun} (`{w.command} help` for its options)" for w in kinds),
@@ -38,6 +39,7 @@ def help_text(reelbot: Reelbot) -> str:
         f"• `{COMMAND} cancel ID`: stop one of your jobs",
         f"• `{COMMAND} providers`: the providers this workspace can use, with their limits",
         f"• `{COMMAND} spend`: this month's spend on paid providers (admins see everyone's)",
+        f"• `{COMMAND} keys`: this workspace's own provider keys (admins)",
         f"• `{COMMAND} help`: this list",
     ]
     return "\n".join(lines)
@@ -99,17 +101,17 @@ def status_text(reelbot: Reelbot, job: Job) -> str:
     return "\n".join(lines)
 
 
-def providers_text(reelbot: Reelbot) -> str:
+async def providers_text(reelbot: Reelbot, team_id: str | None) -> str:
     lines = ["*Providers this workspace can use*"]
     for kind, words in KINDS.items():
-        for provider in reelbot.offers(kind).values():
+        for provider in (await reelbot.offers(kind, team_id)).values():
             limits = [f"{w.limit} per {_PER.get(w.seconds, f'{w.seconds} s')}"
                       for w in provider.rate_windows]  # fmt: skip
             if provider.in_flight_limit is not None:
                 limits.append(f"{provider.in_flight_limit} at a time")
             shown = f" ({', '.join(limits)})" if limits else ""
             lines.append(f"• {provider.label}: `{words.command}` makes {words.noun}{shown}")
-    missing = [(label, var) for k in KINDS for label, var in reelbot.unconfigured(k)]
+    missing = [(label, var) for k in KINDS for label, var in await reelbot.unconfigured(k, team_id)]
     if len(lines) == 1:
         lines.append("None yet.")
     if missing:
@@ -163,7 +165,9 @@ def spend_text(reelbot: Reelbot, report: SpendReport, user_id: str, admin: bool)
 
 def register(app: AsyncApp, reelbot: Reelbot) -> None:
     @app.command(COMMAND)
-    async def reel(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+    async def reel(
+        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
+    ) -> None:
         words = str(body.get("text") or "").split()
         sub = words[0].lower() if words else "help"
         user_id = str(body.get("user_id") or "")
@@ -187,10 +191,19 @@ def register(app: AsyncApp, reelbot: Reelbot) -> None:
             await ack(text=said, response_type="ephemeral")
             return
         if sub == "providers":
-            await ack(text=providers_text(reelbot), response_type="ephemeral")
+            await ack(text=await providers_text(reelbot, team_of(body)), response_type="ephemeral")
+            return
+        if sub == "keys":
+            # Imported here: provider_keys uses this module's is_admin.
+            from bot.listeners.provider_keys import open_keys
+
+            await ack()
+            refusal = await open_keys(client, reelbot, body, user_id)
+            if refusal is not None:
+                await respond(text=refusal, response_type="ephemeral")
             return
         if sub != "spend":
-            await ack(text=help_text(reelbot), response_type="ephemeral")
+            await ack(text=await help_text(reelbot, team_of(body)), response_type="ephemeral")
             return
         team = str(body.get("team_id") or "") or NO_TEAM
         report = await reelbot.store.spend_report(team, month_of(time.time()))

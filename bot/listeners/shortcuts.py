@@ -11,7 +11,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot.kinds import KINDS, KindWords
-from bot.listeners.common import MODAL_FAILED, not_configured
+from bot.listeners.common import MODAL_FAILED, not_configured, team_of
 from bot.listeners.forms import open_request_modal
 from bot.parse import plain_text
 from bot.service import Reelbot
@@ -42,11 +42,10 @@ def _handler(kind: JobKind, words: KindWords, reelbot: Reelbot) -> Any:
         user_id = str((body.get("user") or {}).get("id") or "")
         channel_id = str((body.get("channel") or {}).get("id") or "")
         message = body.get("message") or {}
-        offers = reelbot.offers(kind)
+        offers = await reelbot.offers(kind, team_of(body))
         if not offers:
-            await reelbot.notifier.ephemeral(
-                channel_id, user_id, not_configured(words, reelbot.unconfigured(kind))
-            )
+            missing = await reelbot.unconfigured(kind, team_of(body))
+            await reelbot.notifier.ephemeral(channel_id, user_id, not_configured(words, missing))
             return
         provider = next(iter(offers.values()))
         subject = provider.form.subject_field
@@ -81,6 +80,7 @@ def _handler(kind: JobKind, words: KindWords, reelbot: Reelbot) -> Any:
             reelbot,
             kind,
             provider,
+            offers=offers,
             trigger_id=str(body.get("trigger_id") or ""),
             channel_id=channel_id,
             thread_ts=str(message.get("thread_ts") or message.get("ts") or "") or None,

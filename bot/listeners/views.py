@@ -12,7 +12,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot import ids
 from bot.kinds import KINDS
-from bot.listeners.common import STORE_UNSURE, not_configured
+from bot.listeners.common import STORE_UNSURE, not_configured, team_of
 from bot.listeners.forms import chosen_provider, kind_of
 from bot.modals import ModalContext
 from bot.parse import ModalErrors, parse_modal
@@ -57,7 +57,7 @@ def register(app: AsyncApp, reelbot: Reelbot) -> None:
             return
         words = KINDS[kind]
         # The form on screen is the context's provider's; a switch still on its way is not.
-        offer = reelbot.offers(kind).get(context.provider)
+        offer = (await reelbot.offers(kind, team_of(body))).get(context.provider)
         blocks = _block_ids(view)
         if offer is not None and chosen_provider(view, context) != context.provider:
             await ack(
@@ -69,7 +69,7 @@ def register(app: AsyncApp, reelbot: Reelbot) -> None:
             return
         if offer is None:
             first = next(iter(blocks.values()), ids.PROVIDER_BLOCK)
-            missing = reelbot.unconfigured(kind)
+            missing = await reelbot.unconfigured(kind, team_of(body))
             await ack(response_action="errors", errors={first: not_configured(words, missing)})
             return
         result = parse_modal(

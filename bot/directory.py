@@ -1,0 +1,137 @@
+"""Which Provider acts for a workspace: its own (built with the keys its admin set) or the
+app's (built from the environment).
+
+A workspace's Provider is the plugin's, made from the provider's settings group with the
+workspace's key fields in place of the environment's. It is kept per (workspace, sealed
+token), so every call of that workspace reuses one HTTP client, and it is closed once its keys
+change or go. A provider with no key in the environment is offered only to the workspaces
+that set their own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import SecretStr
+
+from bot.settings import Settings
+from bot.store import STORE_DOWN
+from bot.workspace_keys import WorkspaceKeys, credentials
+from providers.base import Provider, SharedState
+
+log = logging.getLogger(__name__)
+# A replaced Provider may still be in the middle of a call: it is closed after this long.
+RETIRE_AFTER_S = 60.0
+
+
+class ProviderDirectory:
+    def __init__(
+        self,
+        env: Mapping[str, Provider],
+        *,
+        settings: Settings | None = None,
+        shared: SharedState | None = None,
+        keys: WorkspaceKeys | None = None,
+        retire_after: float = RETIRE_AFTER_S,
+    ) -> None:
+        """`env`: the app's providers. Without `settings`, `shared` and `keys`, every
+        workspace gets those."""
+        self.env = dict(env)
+        self._settings = settings
+        self._shared = shared
+        self.keys = keys if settings is not None and shared is not None else None
+        self._retire_after = retire_after
+        self._own: dict[tuple[str, str], tuple[str, Provider]] = {}
+        self._unreadable: set[str] = set()  # fingerprints already logged
+        self._retiring: dict[asyncio.Task[None], Provider] = {}
+
+    async def for_team(self, team_id: str | None, *, lenient: bool = False) -> dict[str, Provider]:
+        """The providers acting for a workspace, in the registry's order. A store that does not
+        answer raises, or, with `lenient` (to offer providers in a form), gives the app's."""
+        if self.keys is None or not self.keys.enabled or not team_id:
+            return dict(self.env)
+        try:
+            sealed = await self.keys.sealed(team_id)
+        except STORE_DOWN as exc:
+            if not lenient:
+                raise
+            log.warning("workspace %s: keys not read (%s)", team_id, type(exc).__name__)
+            return dict(self.env)
+        own: dict[str, Provider] = {}
+        for name, token in sealed.items():
+            provider = self._own_provider(team_id, name, token)
+            if provider is not None:
+                own[name] = provider
+        for team, name in [k for k in self._own if k[0] == team_id and k[1] not in own]:
+            self._retire(self._own.pop((team, name))[1])
+        order = [p.name for p in self._settings.plugins] if self._settings else []
+        merged = self.env | own
+        return {name: merged[name] for name in order if name in merged}
+
+    def any_for(self, name: str) -> Provider | None:
+        """The app's Provider of that name, else one a workspace uses (for what needs no
+        account, e.g. checking a webhook's signature with the app's webhook secret)."""
+        if name in self.env:
+            return self.env[name]
+        return next((p for (_, n), (_, p) in self._own.items() if n == name), None)
+
+    def scope(self, provider: Provider) -> str:
+        """Which account a Provider speaks for: "" for the app's, else a fingerprint of the
+        workspace's keys (so lists cached from one account never show in another)."""
+        for fingerprint, own in self._own.values():
+            if own is provider:
+                return fingerprint
+        return ""
+
+    def _own_provider(self, team: str, name: str, token: str) -> Provider | None:
+        assert self.keys is not None and self._settings is not None and self._shared is not None
+        fingerprint = hashlib.sha256(token.encode()).hexdigest()[:16]
+        cached = self._own.get((team, name))
+        if cached is not None and cached[0] == fingerprint:
+            return cached[1]
+        plugin = self.keys.plugins[name]
+        fields = self.keys.open(token)
+        wanted = credentials(plugin)
+        if fields is None or any(not fields.get(c.field) for c in wanted):
+            if fingerprint not in self._unreadable:
+                self._unreadable.add(fingerprint)
+                log.warning(
+                    "workspace %s: its own %s key cannot be read with this REELBOT_SECRET_KEY; "
+                    "using the app's key for it (an admin can set it again)",
+                    team,
+                    plugin.label,
+                )
+            return None
+        update: dict[str, Any] = {
+            c.field: SecretStr(fields[c.field]) if c.secret else fields[c.field] for c in wanted
+        }
+        group = self._settings.group(name).model_copy(update=update)
+        provider = plugin.create(group, self._shared)
+        if cached is not None:
+            self._retire(cached[1])
+        self._own[(team, name)] = (fingerprint, provider)
+        log.info("workspace %s: using its own %s key", team, plugin.label)
+        return provider
+
+    def _retire(self, provider: Provider) -> None:
+        async def later() -> None:
+            await asyncio.sleep(self._retire_after)
+            await provider.aclose()
+
+        task = asyncio.get_running_loop().create_task(later())
+        self._retiring[task] = provider
+        task.add_done_callback(lambda done: self._retiring.pop(done, None))
+
+    async def aclose(self) -> None:
+        """Closes the workspaces' Providers (the app's are the caller's to close)."""
+        for task, provider in list(self._retiring.items()):
+            task.cancel()
+            await provider.aclose()
+        self._retiring.clear()
+        for _, provider in self._own.values():
+            await provider.aclose()
+        self._own.clear()

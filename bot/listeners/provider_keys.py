@@ -1,0 +1,149 @@
+"""A workspace's own provider keys: App Home's admin button (and `/reel keys`) opens the modal
+for workspace admins; its submission seals the keys and stores them for that workspace."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot import ids
+from bot.key_modal import KeyState, keys_modal, notice_modal, read_submission
+from bot.listeners.common import team_of
+from bot.listeners.reel import is_admin
+from bot.notify import slack_error
+from bot.service import Reelbot
+from bot.store import STORE_DOWN
+
+log = logging.getLogger(__name__)
+
+NOT_ADMIN = "Only a workspace admin or owner can change this workspace's provider keys."
+KEYS_OFF = (
+    "Workspace provider keys are off here: whoever runs Reelbot must set REELBOT_SECRET_KEY "
+    "first. Until then every workspace uses the app's keys."
+)
+NO_TEAM = "Slack did not say which workspace this is, so I can't change its keys."
+STORE_DOWN_TEXT = (
+    "Reelbot can't reach its store right now, so the keys may not be saved. Try again soon."
+)
+
+
+async def key_states(
+    reelbot: Reelbot, team: str
+) -> tuple[dict[str, KeyState], dict[str, dict[str, str]]]:
+    """Each provider's state for the workspace, and the key fields it has (when readable)."""
+    keys = reelbot.directory.keys
+    sealed = await keys.sealed(team) if keys is not None else {}
+    states: dict[str, KeyState] = {}
+    own: dict[str, dict[str, str]] = {}
+    for plugin in reelbot.plugins:
+        token = sealed.get(plugin.name)
+        fields = keys.open(token) if keys is not None and token is not None else None
+        if fields is not None:
+            states[plugin.name], own[plugin.name] = KeyState.OWN, fields
+        elif token is not None:
+            states[plugin.name] = KeyState.UNREADABLE
+        elif plugin.name in reelbot.providers:
+            states[plugin.name] = KeyState.APP
+        else:
+            states[plugin.name] = KeyState.NONE
+    return states, own
+
+
+async def open_keys(
+    client: AsyncWebClient, reelbot: Reelbot, body: dict[str, Any], user_id: str
+) -> str | None:
+    """Opens the keys modal for an admin; otherwise (or when Slack refused) the sentence to
+    tell them."""
+    if not await is_admin(client, user_id):
+        return NOT_ADMIN
+    keys, team = reelbot.directory.keys, team_of(body)
+    if keys is None or not keys.enabled:
+        return KEYS_OFF
+    if team is None:
+        return NO_TEAM
+    try:
+        states, _ = await key_states(reelbot, team)
+    except STORE_DOWN:
+        return STORE_DOWN_TEXT
+    try:
+        await client.views_open(
+            trigger_id=str(body.get("trigger_id") or ""), view=keys_modal(reelbot.plugins, states)
+        )
+    except SlackApiError as exc:
+        log.warning("views.open for the keys modal failed: %s", slack_error(exc))
+        return "Slack didn't let me open the form in time; please try again."
+    return None
+
+
+def _summary(reelbot: Reelbot, saved: list[str], removed: list[str]) -> str:
+    labels = {p.name: p.label for p in reelbot.plugins}
+    lines = [f"• {labels[name]}: this workspace's own key from now on." for name in saved]
+    for name in removed:
+        after = "back to the app's key" if name in reelbot.providers else "not offered here now"
+        lines.append(f"• {labels[name]}: this workspace's key removed, {after}.")
+    if not lines:
+        return "Nothing changed: every field was blank."
+    return "Provider keys for this workspace saved.\n" + "\n".join(lines)
+
+
+def register(app: AsyncApp, reelbot: Reelbot) -> None:
+    @app.action(ids.PROVIDER_KEYS_ACTION)
+    async def clicked(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        user_id = str((body.get("user") or {}).get("id") or "")
+        said = await open_keys(client, reelbot, body, user_id)
+        if said is None:
+            return
+        try:
+            await client.views_open(trigger_id=str(body.get("trigger_id")), view=notice_modal(said))
+        except SlackApiError:
+            await reelbot.notifier.direct_message(user_id, said)
+
+    @app.view(ids.PROVIDER_KEYS_MODAL)
+    async def submitted(
+        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        user_id = str((body.get("user") or {}).get("id") or "")
+        keys, team = reelbot.directory.keys, team_of(body)
+        refusal = None
+        if not await is_admin(client, user_id):
+            refusal = NOT_ADMIN
+        elif keys is None or not keys.enabled:
+            refusal = KEYS_OFF
+        elif team is None:
+            refusal = NO_TEAM
+        if refusal is not None or keys is None or team is None:
+            await ack(response_action="update", view=notice_modal(refusal or NO_TEAM))
+            return
+        try:
+            _, own = await key_states(reelbot, team)
+            changes = read_submission(
+                reelbot.plugins, (view.get("state") or {}).get("values") or {}, own
+            )
+            if changes.errors:
+                await ack(response_action="errors", errors=changes.errors)
+                return
+            for name, fields in changes.typed.items():
+                await keys.put(team, name, fields)
+            for name in changes.remove:
+                await keys.remove(team, name)
+        except STORE_DOWN:
+            await ack(response_action="update", view=notice_modal(STORE_DOWN_TEXT))
+            return
+        await ack()
+        saved, removed = sorted(changes.typed), changes.remove
+        log.info(
+            "workspace %s: %s set its own keys for %s, removed %s",
+            team,
+            user_id,
+            ", ".join(saved) or "none",
+            ", ".join(removed) or "none",
+        )
+        try:
+            await reelbot.notifier.direct_message(user_id, _summary(reelbot, saved, removed))
+        except SlackApiError as exc:
+            log.warning("keys saved, but the confirmation DM failed: %s", slack_error(exc))
