@@ -89,6 +89,22 @@ class _Project:
     outcome: int
     webhook_url: str | None
     videos: list[dict[str, Any]] = field(default_factory=list)
+    # The account (API key) that created it: Vizard shows a project to its own account only.
+    owner: str | None = None
+
+
+@dataclass(frozen=True)
+class Seen:
+    """One API request as it arrived (the clip downloads are not API requests)."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes = b""
+
+    def header(self, name: str) -> str | None:
+        """A header's value, whatever the case of its name on the wire."""
+        return next((v for k, v in self.headers.items() if k.lower() == name.lower()), None)
 
 
 def _is_int(value: Any) -> bool:
@@ -117,6 +133,9 @@ class VizardSimulator(SimulatorServer):
         self.fetch_videos = fetch_videos
         self.fetches: list[tuple[str, int, int]] = []  # (url, HTTP status, bytes)
         self.api_key = api_key
+        # Every account's key the simulator accepts (another workspace's own key, say).
+        self.api_keys: set[str] = {api_key}
+        self.seen: list[Seen] = []
         self.clips_per_job = clips_per_job
         self.render_seconds = render_seconds
         self.per_minute = per_minute
@@ -160,12 +179,14 @@ class VizardSimulator(SimulatorServer):
 
     # --- handlers ---------------------------------------------------------------------------
     async def _create(self, request: web.Request) -> web.StreamResponse:
+        seen = Seen(request.method, request.path, dict(request.headers), await request.read())
+        self.seen.append(seen)
         self.create_attempts += 1
         faulted = await self._fault("create")
         if faulted is not None:
             return faulted
         key = request.headers.get(API_KEY_HEADER)
-        if key != self.api_key:
+        if key is None or key not in self.api_keys:
             return _code(4001)
         if not self._within_rate(key):
             return _code(4003)
@@ -185,6 +206,7 @@ class VizardSimulator(SimulatorServer):
         self.minutes_left -= SOURCE_MINUTES
         self.creates.append(body)
         project = self._new_project(body)
+        project.owner = key
         if self.on_create is not None:
             # Runs after the project exists and before the answer leaves: a crash test stops
             # the caller here, so it never learns the projectId.
@@ -199,15 +221,17 @@ class VizardSimulator(SimulatorServer):
         )
 
     async def _query(self, request: web.Request) -> web.StreamResponse:
+        self.seen.append(Seen(request.method, request.path, dict(request.headers)))
         self.queries += 1
         faulted = await self._fault("query")
         if faulted is not None:
             return faulted
-        if request.headers.get(API_KEY_HEADER) != self.api_key:
+        key = request.headers.get(API_KEY_HEADER)
+        if key is None or key not in self.api_keys:
             return _code(4001)
         raw = request.match_info["project_id"]
         project = self._projects.get(int(raw)) if raw.isdigit() else None
-        if project is None:
+        if project is None or project.owner != key:
             # Vizard documents no code for an unknown project; 4006 (illegal parameter) is
             # the nearest documented one.
             return _code(4006)

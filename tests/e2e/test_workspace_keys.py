@@ -1,0 +1,282 @@
+"""Workspace provider keys over HTTP: an admin of workspace A sets A's own Vizard key in the
+keys modal (App Home's button: signed block_actions, then view_submission); A's jobs reach
+the Vizard simulator with A's key, B's with the app's, and A's key is never on B's requests,
+in Redis, in a log line or in anything sent to Slack."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+import pytest
+import pytest_asyncio
+import redis.asyncio
+from cryptography.fernet import Fernet
+
+from bot.jobs import Job, JobState
+from bot.sandbox import SlackRequests
+from providers.vizard.api import API_KEY_HEADER
+from tests.e2e.conftest import CHANNEL, Stack, StackFactory
+
+TEAM_A, TEAM_B = "T0AAAAAAA", "T0BBBBBBB"
+ADMIN_A, MEMBER_A, MEMBER_B = "U0ADA", "U0AMY", "U0BEN"
+KEY_A = "vz-workspace-a-0f9c27d4e1"
+KEY_FIELD = "key:vizard:api_key"
+
+
+Workspaces = Callable[[Stack, str], SlackRequests]
+
+
+@pytest_asyncio.fixture
+async def workspace() -> AsyncIterator[Workspaces]:
+    """Signed Slack requests from a given workspace (team id) of a stack."""
+    made: list[SlackRequests] = []
+
+    def make(stack: Stack, team: str) -> SlackRequests:
+        slack = SlackRequests(
+            stack.slack.events_url, stack.signing_secret, stack.sandbox, team_id=team
+        )
+        made.append(slack)
+        return slack
+
+    yield make
+    for slack in made:
+        await slack.aclose()
+
+
+def _people(stack: Stack) -> None:
+    stack.sandbox.add_user(ADMIN_A, "ada", is_admin=True)
+    stack.sandbox.add_user(MEMBER_A, "amy")
+    stack.sandbox.add_user(MEMBER_B, "ben")
+
+
+async def _click_home_button(slack: SlackRequests, user: str) -> httpx.Response:
+    """The admin button on App Home, as Slack sends its click (a view container, no channel)."""
+    payload: dict[str, Any] = {
+        "type": "block_actions",
+        "user": {"id": user, "username": user.lower(), "team_id": slack.team_id},
+        "api_app_id": slack.api_app_id,
+        "container": {"type": "view", "view_id": "V0HOME"},
+        "trigger_id": slack.sandbox.issue_trigger_id(user),
+        "team": {"id": slack.team_id, "domain": "sandbox"},
+        "is_enterprise_install": False,
+        "view": {"id": "V0HOME", "type": "home", "blocks": [], "private_metadata": ""},
+        "actions": [
+            {
+                "action_id": "reel_provider_keys",
+                "block_id": "home_admin",
+                "value": "home",
+                "type": "button",
+                "action_ts": f"{time.time():.6f}",
+            }
+        ],
+    }
+    body = urlencode({"payload": json.dumps(payload)}).encode()
+    return await slack.post(body, "application/x-www-form-urlencoded")
+
+
+async def _open_keys_modal(slack: SlackRequests, user: str) -> dict[str, Any]:
+    opened = len(slack.sandbox.views_opened)
+    answer = await _click_home_button(slack, user)
+    assert answer.status_code == 200
+    for _ in range(100):
+        if len(slack.sandbox.views_opened) > opened:
+            return slack.sandbox.views_opened[-1]
+        await asyncio.sleep(0.05)
+    raise AssertionError("no modal opened")
+
+
+def _texts(view: dict[str, Any]) -> str:
+    return json.dumps(view["blocks"])
+
+
+def _typed(block: str, value: str) -> dict[str, dict[str, Any]]:
+    return {block: {"value": {"type": "plain_text_input", "value": value}}}
+
+
+def _removed(provider: str) -> dict[str, dict[str, Any]]:
+    return {
+        f"remove:{provider}": {
+            "value": {"type": "checkboxes", "selected_options": [{"value": "remove"}]}
+        }
+    }
+
+
+async def _clip(stack: Stack, slack: SlackRequests, user: str, video: str) -> Job:
+    answer = await slack.slash_command(
+        "/clip", f"https://videos.example.com/{video}.mp4", user_id=user, channel_id=CHANNEL
+    )
+    assert answer.status_code == 200, answer.text
+    [job, *_] = await stack.wait_until_settled(user)
+    assert job.source.endswith(f"{video}.mp4")
+    return job
+
+
+def _poll_keys(stack: Stack, job: Job) -> set[str | None]:
+    """The Vizard key on every poll of a job's project, as the simulator received it."""
+    polls = [s for s in stack.vizard.seen if s.path.endswith(f"/project/query/{job.provider_ref}")]
+    assert polls
+    return {s.header(API_KEY_HEADER) for s in polls}
+
+
+def _create_keys(stack: Stack, video: str) -> list[str | None]:
+    """The key on each create sent for this video, as the simulator received it."""
+    return [
+        s.header(API_KEY_HEADER)
+        for s in stack.vizard.seen
+        if s.path.endswith("/project/create") and f"/{video}.mp4".encode() in s.body
+    ]
+
+
+async def test_workspace_a_key_is_used_for_a_only_and_never_seen_elsewhere(
+    make_stack: StackFactory,
+    workspace: Workspaces,
+    redis_url: str,
+    redis_prefix: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    secret_key = Fernet.generate_key().decode()
+    stack = await make_stack(reelbot_secret_key=secret_key)
+    _people(stack)
+    stack.vizard.api_keys.add(KEY_A)
+    a, b = workspace(stack, TEAM_A), workspace(stack, TEAM_B)
+    env_key = stack.vizard.api_key
+
+    modal = await _open_keys_modal(a, ADMIN_A)
+    shown = _texts(modal)
+    assert "*Vizard*: using the app's key" in shown
+    for label in ("Vizard API key", "AI Studios app ID", "AI Studios user key"):
+        assert label in shown
+    bad = await a.view_submission(modal, _typed(KEY_FIELD, "has a space"), user_id=ADMIN_A)
+    assert bad.json()["response_action"] == "errors"
+    assert "printable ASCII with no spaces" in bad.json()["errors"][KEY_FIELD]
+
+    saved = await a.view_submission(modal, _typed(KEY_FIELD, KEY_A), user_id=ADMIN_A)
+    assert saved.status_code == 200 and not saved.text, "the modal closes"
+    dm = stack.sandbox.dm_channel(ADMIN_A)
+
+    def confirmed() -> bool:
+        return any("Vizard: this workspace's own key" in m.text for m in stack.sandbox.messages(dm))
+
+    await stack.wait_for(confirmed)
+
+    # Stored sealed: Redis holds a Fernet token of it, never the key itself.
+    raw = redis.asyncio.Redis.from_url(redis_url)
+    try:
+        stored = await raw.hgetall(f"{redis_prefix}config:{TEAM_A}")
+    finally:
+        await raw.aclose()
+    [(field, token)] = stored.items()
+    assert field == b"provider_keys:vizard"
+    assert KEY_A.encode() not in token
+    assert json.loads(Fernet(secret_key.encode()).decrypt(token)) == {"api_key": KEY_A}
+
+    job_a = await _clip(stack, a, MEMBER_A, "alpha")
+    job_b = await _clip(stack, b, MEMBER_B, "bravo")
+    assert job_a.state is JobState.DONE and job_a.team_id == TEAM_A
+    assert job_b.state is JobState.DONE and job_b.team_id == TEAM_B
+    assert _create_keys(stack, "alpha") == [KEY_A]
+    assert _create_keys(stack, "bravo") == [env_key]
+    assert _poll_keys(stack, job_a) == {KEY_A}
+    assert _poll_keys(stack, job_b) == {env_key}, "A's key never on B's job"
+
+    # The modal shows that the workspace has its own key, never the key.
+    modal = await _open_keys_modal(a, ADMIN_A)
+    assert "*Vizard*: set for this workspace" in _texts(modal)
+    assert KEY_A not in _texts(modal) and KEY_A[-4:] not in _texts(modal)
+    removed = await a.view_submission(modal, _removed("vizard"), user_id=ADMIN_A)
+    assert removed.status_code == 200 and not removed.text
+    job_a2 = await _clip(stack, a, MEMBER_A, "charlie")
+    assert job_a2.state is JobState.DONE
+    assert _create_keys(stack, "charlie") == [env_key], "removed: back to the app's key"
+
+    everything_sent = json.dumps([c.params for c in stack.sandbox.calls], default=str)
+    assert KEY_A not in everything_sent
+    assert KEY_A not in caplog.text
+    assert "using its own Vizard key" in caplog.text
+
+
+async def test_provider_with_only_a_workspace_key_is_offered_there_only(
+    make_stack: StackFactory, workspace: Workspaces
+) -> None:
+    stack = await make_stack(reelbot_secret_key=Fernet.generate_key().decode(), vizard_api_key="")
+    _people(stack)
+    stack.vizard.api_keys = {KEY_A}
+    a, b = workspace(stack, TEAM_A), workspace(stack, TEAM_B)
+
+    async def reel(slack: SlackRequests, text: str, user: str) -> str:
+        answer = await slack.slash_command("/reel", text, user_id=user, channel_id=CHANNEL)
+        return str(answer.json()["text"])
+
+    assert "Not set up here: Vizard" in await reel(a, "providers", MEMBER_A)
+    modal = await _open_keys_modal(a, ADMIN_A)
+    assert "*Vizard*: not set" in _texts(modal)
+    await a.view_submission(modal, _typed(KEY_FIELD, KEY_A), user_id=ADMIN_A)
+
+    assert "Vizard: `/clip` makes clips" in await reel(a, "providers", MEMBER_A)
+    assert "`/clip` makes clips" in await reel(a, "help", MEMBER_A)
+    providers_b = await reel(b, "providers", MEMBER_B)
+    assert "Not set up here: Vizard" in providers_b and "Vizard: `/clip`" not in providers_b
+    assert "`/clip` makes clips" not in await reel(b, "help", MEMBER_B)
+    refused = await b.slash_command(
+        "/clip", "https://videos.example.com/b.mp4", user_id=MEMBER_B, channel_id=CHANNEL
+    )
+    assert "not set up in this workspace" in refused.json()["text"]
+    assert not await stack.jobs(MEMBER_B)
+
+    job = await _clip(stack, a, MEMBER_A, "delta")
+    assert job.state is JobState.DONE and len(job.outputs) == 3
+    assert _create_keys(stack, "delta") == [KEY_A]
+
+
+async def test_non_admins_can_neither_open_nor_submit_the_keys_modal(
+    make_stack: StackFactory, workspace: Workspaces, redis_url: str, redis_prefix: str
+) -> None:
+    stack = await make_stack(reelbot_secret_key=Fernet.generate_key().decode())
+    _people(stack)
+    a = workspace(stack, TEAM_A)
+
+    notice = await _open_keys_modal(a, MEMBER_A)
+    assert "Only a workspace admin or owner" in _texts(notice)
+    assert not notice.get("submit") and notice.get("callback_id") != "provider_keys_modal"
+    answer = await a.slash_command("/reel", "keys", user_id=MEMBER_A, channel_id=CHANNEL)
+    assert answer.status_code == 200
+
+    def told() -> bool:
+        return any("Only a workspace admin" in e.text for e in stack.sandbox.ephemerals)
+
+    await stack.wait_for(told)
+
+    # A member who got hold of the admin's modal cannot submit it.
+    modal = await _open_keys_modal(a, ADMIN_A)
+    forged = await a.view_submission(modal, _typed(KEY_FIELD, KEY_A), user_id=MEMBER_A)
+    assert forged.json()["response_action"] == "update"
+    assert "Only a workspace admin" in json.dumps(forged.json()["view"])
+    raw = redis.asyncio.Redis.from_url(redis_url)
+    try:
+        assert await raw.hgetall(f"{redis_prefix}config:{TEAM_A}") == {}
+    finally:
+        await raw.aclose()
+
+    # /reel keys opens the same modal for an admin.
+    opened = len(stack.sandbox.views_opened)
+    await a.slash_command("/reel", "keys", user_id=ADMIN_A, channel_id=CHANNEL)
+    await stack.wait_for(lambda: len(stack.sandbox.views_opened) > opened)
+    assert stack.sandbox.views_opened[-1]["callback_id"] == "provider_keys_modal"
+
+
+async def test_without_a_secret_key_workspace_keys_are_off(
+    make_stack: StackFactory, workspace: Workspaces
+) -> None:
+    stack = await make_stack()
+    _people(stack)
+    a = workspace(stack, TEAM_A)
+    notice = await _open_keys_modal(a, ADMIN_A)
+    assert "REELBOT_SECRET_KEY" in _texts(notice)
