@@ -19,6 +19,7 @@ import pytest_asyncio
 import redis.asyncio
 from cryptography.fernet import Fernet
 
+from bot import ids
 from bot.jobs import Job, JobState
 from bot.sandbox import SlackRequests
 from providers.vizard.api import API_KEY_HEADER
@@ -184,8 +185,21 @@ async def test_workspace_a_key_is_used_for_a_only_and_never_seen_elsewhere(
     assert job_b.state is JobState.DONE and job_b.team_id == TEAM_B
     assert _create_keys(stack, "alpha") == [KEY_A]
     assert _create_keys(stack, "bravo") == [env_key]
-    assert _poll_keys(stack, job_a) == {KEY_A}
     assert _poll_keys(stack, job_b) == {env_key}, "A's key never on B's job"
+
+    # A Fresh link in A asks Vizard again with A's key (another account sees no project).
+    root = next(r for r in stack.sandbox.roots(CHANNEL) if "alpha" in r.text)
+    first = stack.sandbox.thread(CHANNEL, root.ts)[0]
+    polls_before = len(stack.vizard.seen)
+    await a.block_action(
+        ids.FRESH_LINK_ACTION, f"{job_a.id}:0", user_id=MEMBER_A, channel_id=CHANNEL,
+        message_ts=first.ts,
+    )  # fmt: skip
+    await stack.wait_for(lambda: any(e.user == MEMBER_A for e in stack.sandbox.ephemerals))
+    [fresh] = [e for e in stack.sandbox.ephemerals if e.user == MEMBER_A]
+    assert "fresh link" in fresh.text.lower()
+    assert len(stack.vizard.seen) > polls_before
+    assert _poll_keys(stack, job_a) == {KEY_A}
 
     # The modal shows that the workspace has its own key, never the key.
     modal = await _open_keys_modal(a, ADMIN_A)
