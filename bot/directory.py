@@ -68,9 +68,9 @@ class ProviderDirectory:
                 own[name] = provider
         for team, name in [k for k in self._own if k[0] == team_id and k[1] not in own]:
             self._retire(self._own.pop((team, name))[1])
-        order = [p.name for p in self._settings.plugins] if self._settings else []
+        assert self._settings is not None  # with keys, there are settings
         merged = self.env | own
-        return {name: merged[name] for name in order if name in merged}
+        return {p.name: merged[p.name] for p in self._settings.plugins if p.name in merged}
 
     def any_for(self, name: str) -> Provider | None:
         """The app's Provider of that name, else one a workspace uses (for what needs no
