@@ -4,6 +4,7 @@ extra sections, Cancel from the Home, the Home republished when a job changes st
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -181,3 +182,21 @@ async def test_reel_settings_for_an_admin_and_for_a_member(stack: Stack) -> None
     assert "blocks" not in member or not member["blocks"]
     shown = (await stack.slack.slash_command("/reel", "help", user_id=ALICE)).json()["text"]
     assert "`/reel settings`" in shown
+
+
+async def test_fifty_state_changes_at_once_publish_the_home_once(stack: Stack) -> None:
+    home = stack.runtime.home
+    for n in range(50):
+        job = make_job(user_id=ALICE, team_id=stack.slack.team_id, state=JobState.QUEUED)
+        home.job_turned(job)
+        home.job_turned(job)  # the same state again: no refresh of its own
+        home.job_turned(job.moved(JobState.CANCELLED, cancelled_by=ALICE))
+    home.job_turned(make_job(user_id=BOB, state=JobState.QUEUED))
+
+    def publishes(user: str) -> int:
+        calls = stack.sandbox.calls_to("views.publish")
+        return len([c for c in calls if c.params.get("user_id") == user])
+
+    await stack.wait_for(lambda: publishes(ALICE) >= 1 and publishes(BOB) >= 1, 5)
+    await asyncio.sleep(1.0)  # anything more would have come by now (0.5 s settle)
+    assert publishes(ALICE) == 1 and publishes(BOB) == 1
