@@ -40,7 +40,7 @@ class HomeTab:
         reelbot: Reelbot,
         *,
         settle_seconds: float = 0.5,
-        admin_cache_seconds: float = 300.0,
+        admin_cache_seconds: float = 60.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._client = client

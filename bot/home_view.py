@@ -252,12 +252,12 @@ def settings_text(settings: WorkspaceSettings) -> str:
             + (f" (also {', '.join(escape(o) for o in others)})" if others else "")
             for command, default, others in settings.defaults
         )
-        or "none: no provider is set up yet"
+        or "none (no provider is set up yet)"
     )
     files = (
-        "on: clips and videos are uploaded into the thread when they fit"
+        "on (clips and videos are uploaded into the thread when they fit)"
         if settings.results_as_files
-        else "off: clips and videos arrive as links"
+        else "off (clips and videos arrive as links)"
     )
     minutes = f"{settings.confirm_expiry_minutes:g} minute" + (
         "" if settings.confirm_expiry_minutes == 1 else "s"

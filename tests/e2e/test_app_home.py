@@ -151,6 +151,19 @@ async def test_the_home_is_republished_when_a_job_is_done(stack: Stack) -> None:
     assert 2 <= len(publishes) <= 6
 
 
+async def test_opening_the_messages_tab_publishes_nothing(stack: Stack) -> None:
+    event = {
+        "type": "app_home_opened",
+        "user": ALICE,
+        "channel": stack.sandbox.dm_channel(ALICE),
+        "tab": "messages",
+        "event_ts": "1.0",
+    }
+    assert (await stack.slack.event(event)).status_code == 200
+    await _open_home(stack, BOB)  # events are handled in order: Alice's came first
+    assert [c.params.get("user_id") for c in stack.sandbox.calls_to("views.publish")] == [BOB]
+
+
 async def test_a_home_with_many_jobs_stays_within_slacks_limits(stack: Stack) -> None:
     stack.sandbox.add_user(ALICE, "alice", is_admin=True)
     team = stack.slack.team_id
@@ -186,7 +199,7 @@ async def test_reel_settings_for_an_admin_and_for_a_member(stack: Stack) -> None
 
 async def test_fifty_state_changes_at_once_publish_the_home_once(stack: Stack) -> None:
     home = stack.runtime.home
-    for n in range(50):
+    for _ in range(50):
         job = make_job(user_id=ALICE, team_id=stack.slack.team_id, state=JobState.QUEUED)
         home.job_turned(job)
         home.job_turned(job)  # the same state again: no refresh of its own

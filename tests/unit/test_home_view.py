@@ -140,8 +140,8 @@ def test_settings_say_when_nothing_is_limited_or_uploaded() -> None:
         WorkspaceSettings(results_as_files=False, confirm_expiry_minutes=1, defaults=())
     )
     assert "Budget for paid providers: none (no monthly limit)" in text
-    assert "Default providers: none: no provider is set up yet" in text
-    assert "Results as files: off: clips and videos arrive as links" in text
+    assert "Default providers: none (no provider is set up yet)" in text
+    assert "Results as files: off (clips and videos arrive as links)" in text
     assert "waits 1 minute for its requester's Confirm" in text
 
 
