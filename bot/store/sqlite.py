@@ -9,7 +9,8 @@ newest jobs kept per user.
 
 A job's row keeps outside its JSON what the store decides by: due_at (the lease end while
 leased), leased_until and lease_owner (kept after a lease runs out, until its owner releases
-it), at_provider (1 while job.state.at_provider) and finished_at (only for a terminal job).
+it), at_provider (1 while job.state.at_provider), finished_at (only for a terminal job) and
+unfinished_team (the job's team, "-" for none, until the job is terminal: active_for_team).
 A file made by an earlier Reelbot gets the missing columns on open (bot/store/sqlite_schema.py).
 """
 
