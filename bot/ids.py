@@ -23,3 +23,8 @@ FRESH_LINK_ACTION = "result_fresh_link"
 # Message metadata on every message Reelbot posts for a job, so a post whose answer was lost
 # can be found in the channel again: event_payload {"job": job id, "key": delivery key}.
 POST_EVENT = "reelbot_post"
+
+# The workspace settings' buttons (App Home and `/reel settings`), for admins; their value
+# says where the click came from ("home" or "reel").
+CHANNEL_PRESETS_ACTION = "reel_channel_presets"
+PROVIDER_KEYS_ACTION = "reel_provider_keys"
