@@ -132,3 +132,16 @@ async def test_a_signing_secret_not_shaped_like_slacks_fails_without_showing_it(
     assert not rows["Slack bot token"].ok  # nothing listens on port 9
     assert not rows["Providers"].ok  # none set up
     assert all("zz9" not in row.detail for row in rows.values())
+
+
+def test_the_working_directory_is_searched_too_as_in_the_image(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The image installs the package into site-packages and copies manifest.yml to WORKDIR.
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "manifest.yml").write_text("oauth_config:\n  scopes:\n    bot: [chat:write]\n")
+    places = manifest_places()
+    assert places[-1] == tmp_path / "manifest.yml"
+    assert manifest_bot_scopes([tmp_path / "site-packages" / "manifest.yml", *places[1:]])[1] == {
+        "chat:write"
+    }
