@@ -92,8 +92,11 @@ def _header(response: AsyncSlackResponse, name: str) -> str | None:
 
 
 def _slack_error(exc: SlackApiError) -> str:
-    error = exc.response.get("error") if exc.response is not None else None
-    return str(error or f"HTTP {exc.response.status_code}")
+    response = exc.response
+    if response is None:
+        return "an error"
+    error = response.get("error")
+    return str(error) if error else f"HTTP {response.status_code}"
 
 
 def _slack_client(settings: Settings, token: str | None, seconds: float) -> AsyncWebClient:
@@ -115,10 +118,9 @@ async def _slack_token(settings: Settings, places: Sequence[Path], seconds: floa
             Row(SCOPES_ROW, False, "not compared: auth.test failed"),
         ]
     except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+        detail = f"no answer from {settings.slack_api_url} ({type(exc).__name__})"
         return [
-            Row(
-                TOKEN_ROW, False, f"no answer from {settings.slack_api_url} ({type(exc).__name__})"
-            ),
+            Row(TOKEN_ROW, False, detail),
             Row(SCOPES_ROW, False, "not compared: auth.test failed"),
         ]
     team, team_id, user = answer.get("team"), answer.get("team_id"), answer.get("user")

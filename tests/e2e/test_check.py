@@ -6,11 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest_asyncio
 
+from bot.check import run_checks
+from bot.demo import loopback_settings
 from bot.sandbox import SlackSandbox
 from providers.simulators.aistudios import AIStudiosSimulator
 from providers.simulators.cuttr import CuttrSimulator
@@ -238,3 +242,27 @@ async def test_socket_mode_checks_the_app_token_instead_of_the_signing_secret(
     assert wrong.code == 1
     assert wrong.failed("Slack app token")
     assert "invalid_auth" in wrong.row("Slack app token")
+
+
+async def test_checks_run_at_once_and_a_silent_provider_times_out_alone(
+    world: World, tmp_path: Path
+) -> None:
+    world.vizard.inject("query", "timeout", delay=30)
+    world.cuttr.inject("test", "timeout", delay=30)
+    settings = loopback_settings(
+        world.sandbox,
+        world.vizard,
+        SIGNING_SECRET,
+        cuttr=world.cuttr,
+        heygen=world.heygen,
+        reelbot_db=str(tmp_path / "reelbot.db"),
+    )
+    started = time.monotonic()
+    rows = {row.what: row for row in await run_checks(settings, seconds=1.5)}
+    elapsed = time.monotonic() - started
+    assert elapsed < 2.9, "two silent providers waited out one after the other"
+    for silent in ("Vizard key", "Cuttr key"):
+        assert not rows[silent].ok
+        assert rows[silent].detail == "no answer within 1.5 s"
+    for fine in ("Slack bot token", "Slack scopes", "Store", "HeyGen key"):
+        assert rows[fine].ok, rows[fine]
