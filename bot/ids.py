@@ -24,6 +24,9 @@ FRESH_LINK_ACTION = "result_fresh_link"
 # can be found in the channel again: event_payload {"job": job id, "key": delivery key}.
 POST_EVENT = "reelbot_post"
 
-# App Home's admin button (its value says where it was) and the modal it opens.
+# The workspace settings' buttons (App Home and `/reel settings`), for admins; their value
+# says where the click came from ("home" or "reel").
+CHANNEL_PRESETS_ACTION = "reel_channel_presets"
 PROVIDER_KEYS_ACTION = "reel_provider_keys"
+# The workspace provider keys modal that button opens.
 PROVIDER_KEYS_MODAL = "provider_keys_modal"

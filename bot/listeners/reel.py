@@ -1,6 +1,6 @@
 """/reel, Reelbot's hub: `jobs`, `status ID`, `cancel ID`, `providers`, `spend` (this
-month's spend on paid providers), `keys` (admins: the workspace's own provider keys) and
-`help` (also for anything else)."""
+month's spend on paid providers), `settings` (admins), `keys` (admins: the workspace's own
+provider keys) and `help` (also for anything else)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks import dollars
 from bot.budget import NO_TEAM
+from bot.home_view import settings_message, workspace_settings
 from bot.jobs import Job
 from bot.kinds import KINDS
 from bot.listeners.common import outcome_text, team_of
@@ -39,7 +40,8 @@ async def help_text(reelbot: Reelbot, team_id: str | None) -> str:
         f"• `{COMMAND} cancel ID`: stop one of your jobs",
         f"• `{COMMAND} providers`: the providers this workspace can use, with their limits",
         f"• `{COMMAND} spend`: this month's spend on paid providers (admins see everyone's)",
-        f"• `{COMMAND} keys`: this workspace's own provider keys (admins)",
+        f"• `{COMMAND} settings`: the workspace settings (workspace admins only)",
+        f"• `{COMMAND} keys`: this workspace's own provider keys (workspace admins only)",
         f"• `{COMMAND} help`: this list",
     ]
     return "\n".join(lines)
@@ -202,6 +204,9 @@ def register(app: AsyncApp, reelbot: Reelbot) -> None:
             if refusal is not None:
                 await respond(text=refusal, response_type="ephemeral")
             return
+        if sub == "settings":
+            await _settings(reelbot, ack, client, user_id, team_of(body))
+            return
         if sub != "spend":
             await ack(text=await help_text(reelbot, team_of(body)), response_type="ephemeral")
             return
@@ -209,3 +214,19 @@ def register(app: AsyncApp, reelbot: Reelbot) -> None:
         report = await reelbot.store.spend_report(team, month_of(time.time()))
         admin = await is_admin(client, user_id)
         await ack(text=spend_text(reelbot, report, user_id, admin), response_type="ephemeral")
+
+
+MEMBERS_SETTINGS = (
+    "Only workspace admins can see Reelbot's settings. Ask one of them, or see `/reel help` "
+    "for what you can do."
+)
+
+
+async def _settings(
+    reelbot: Reelbot, ack: AsyncAck, client: AsyncWebClient, user_id: str, team_id: str | None
+) -> None:
+    if not await is_admin(client, user_id):
+        await ack(text=MEMBERS_SETTINGS, response_type="ephemeral")
+        return
+    text, blocks = settings_message(await workspace_settings(reelbot, team_id))
+    await ack(text=text, blocks=blocks, response_type="ephemeral")
