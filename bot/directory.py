@@ -95,8 +95,7 @@ class ProviderDirectory:
             return cached[1]
         plugin = self.keys.plugins[name]
         fields = self.keys.open(token)
-        wanted = credentials(plugin)
-        if fields is None or any(not fields.get(c.field) for c in wanted):
+        if fields is None or any(not fields.get(c.field) for c in credentials(plugin)):
             if fingerprint not in self._unreadable:
                 self._unreadable.add(fingerprint)
                 log.warning(
@@ -106,16 +105,25 @@ class ProviderDirectory:
                     plugin.label,
                 )
             return None
-        update: dict[str, Any] = {
-            c.field: SecretStr(fields[c.field]) if c.secret else fields[c.field] for c in wanted
-        }
-        group = self._settings.group(name).model_copy(update=update)
-        provider = plugin.create(group, self._shared)
+        provider = self.build(name, fields)
         if cached is not None:
             self._retire(cached[1])
         self._own[(team, name)] = (fingerprint, provider)
         log.info("workspace %s: using its own %s key", team, plugin.label)
         return provider
+
+    def build(self, name: str, fields: Mapping[str, str]) -> Provider:
+        """A new Provider from the app's settings for it with these key fields instead (the
+        caller closes it, or keeps it as a workspace's)."""
+        if self.keys is None or self._settings is None or self._shared is None:
+            raise RuntimeError("workspace keys are off")
+        plugin = self.keys.plugins[name]
+        update: dict[str, Any] = {
+            c.field: SecretStr(fields[c.field]) if c.secret else fields[c.field]
+            for c in credentials(plugin)
+        }
+        group = self._settings.group(name).model_copy(update=update)
+        return plugin.create(group, self._shared)
 
     def _retire(self, provider: Provider) -> None:
         async def later() -> None:

@@ -3,7 +3,9 @@ for workspace admins; its submission seals the keys and stores them for that wor
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -17,6 +19,8 @@ from bot.listeners.reel import is_admin
 from bot.notify import slack_error
 from bot.service import Reelbot
 from bot.store import STORE_DOWN
+from bot.workspace_keys import credentials
+from providers.base import NeedsAdmin
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +30,8 @@ KEYS_OFF = (
     "first. Until then every workspace uses the app's keys."
 )
 NO_TEAM = "Slack did not say which workspace this is, so I can't change its keys."
+# Of Slack's 3 s for a view submission: how long the keys' trial calls may take together.
+CHECK_BUDGET_S = 1.5
 STORE_DOWN_TEXT = (
     "Reelbot can't reach its store right now, so the keys may not be saved. Try again soon."
 )
@@ -79,9 +85,50 @@ async def open_keys(
     return None
 
 
-def _summary(reelbot: Reelbot, saved: list[str], removed: list[str]) -> str:
+async def _tried(reelbot: Reelbot, name: str, fields: Mapping[str, str]) -> bool | None:
+    """Whether the provider accepts these keys (its free authenticated call), or None when it
+    could not say in time."""
+    provider = reelbot.directory.build(name, fields)
+    try:
+        async with asyncio.timeout(CHECK_BUDGET_S):
+            await provider.check_credentials()
+    except NeedsAdmin:
+        return False
+    except Exception as exc:  # not knowing is not a refusal
+        log.info("%s key not checked (%s)", name, type(exc).__name__)
+        return None
+    finally:
+        await provider.aclose()
+    return True
+
+
+async def _refused(
+    reelbot: Reelbot, typed: Mapping[str, Mapping[str, str]]
+) -> tuple[dict[str, str], list[str]]:
+    """Errors by block for the keys a provider refused, and the providers not checked."""
+    names = sorted(typed)
+    answers = await asyncio.gather(*(_tried(reelbot, name, typed[name]) for name in names))
+    errors: dict[str, str] = {}
+    unchecked: list[str] = []
+    for name, answer in zip(names, answers, strict=True):
+        plugin = next(p for p in reelbot.plugins if p.name == name)
+        if answer is False:
+            first = credentials(plugin)[0]
+            errors[f"key:{name}:{first.field}"] = (
+                f"{plugin.label} did not accept this key when Reelbot tried it. Check it and "
+                "paste it again."
+            )
+        elif answer is None:
+            unchecked.append(name)
+    return errors, unchecked
+
+
+def _summary(reelbot: Reelbot, saved: list[str], removed: list[str], unchecked: list[str]) -> str:
     labels = {p.name: p.label for p in reelbot.plugins}
-    lines = [f"• {labels[name]}: this workspace's own key from now on." for name in saved]
+    lines = []
+    for name in saved:
+        unsure = f" ({labels[name]} could not check it just now)" if name in unchecked else ""
+        lines.append(f"• {labels[name]}: this workspace's own key from now on{unsure}.")
     for name in removed:
         after = "back to the app's key" if name in reelbot.providers else "not offered here now"
         lines.append(f"• {labels[name]}: this workspace's key removed, {after}.")
@@ -127,6 +174,10 @@ def register(app: AsyncApp, reelbot: Reelbot) -> None:
             if changes.errors:
                 await ack(response_action="errors", errors=changes.errors)
                 return
+            refused, unchecked = await _refused(reelbot, changes.typed)
+            if refused:
+                await ack(response_action="errors", errors=refused)
+                return
             for name, fields in changes.typed.items():
                 await keys.put(team, name, fields)
             for name in changes.remove:
@@ -144,6 +195,7 @@ def register(app: AsyncApp, reelbot: Reelbot) -> None:
             ", ".join(removed) or "none",
         )
         try:
-            await reelbot.notifier.direct_message(user_id, _summary(reelbot, saved, removed))
+            summary = _summary(reelbot, saved, removed, unchecked)
+            await reelbot.notifier.direct_message(user_id, summary)
         except SlackApiError as exc:
             log.warning("keys saved, but the confirmation DM failed: %s", slack_error(exc))

@@ -294,3 +294,23 @@ async def test_without_a_secret_key_workspace_keys_are_off(
     a = workspace(stack, TEAM_A)
     notice = await _open_keys_modal(a, ADMIN_A)
     assert "REELBOT_SECRET_KEY" in _texts(notice)
+
+
+async def test_a_key_the_provider_refuses_is_not_saved(
+    make_stack: StackFactory, workspace: Workspaces, redis_url: str, redis_prefix: str
+) -> None:
+    stack = await make_stack(reelbot_secret_key=Fernet.generate_key().decode())
+    _people(stack)
+    a = workspace(stack, TEAM_A)
+    modal = await _open_keys_modal(a, ADMIN_A)
+    typed = _typed(KEY_FIELD, "vz-nobody-has-this")
+    refused = await a.view_submission(modal, typed, user_id=ADMIN_A)
+    assert refused.json()["response_action"] == "errors"
+    assert "Vizard did not accept this key" in refused.json()["errors"][KEY_FIELD]
+    checks = [s for s in stack.vizard.seen if s.header(API_KEY_HEADER) == "vz-nobody-has-this"]
+    assert [s.path.rsplit("/", 2)[-2] for s in checks] == ["query"], "one free call, no create"
+    raw = redis.asyncio.Redis.from_url(redis_url)
+    try:
+        assert await raw.hgetall(f"{redis_prefix}config:{TEAM_A}") == {}
+    finally:
+        await raw.aclose()
