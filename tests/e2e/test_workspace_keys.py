@@ -8,12 +8,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
-from urllib.parse import urlencode
 
-import httpx
 import pytest
 import pytest_asyncio
 import redis.asyncio
@@ -57,34 +54,19 @@ def _people(stack: Stack) -> None:
     stack.sandbox.add_user(MEMBER_B, "ben")
 
 
-async def _click_home_button(slack: SlackRequests, user: str) -> httpx.Response:
-    """The admin button on App Home, as Slack sends its click (a view container, no channel)."""
-    payload: dict[str, Any] = {
-        "type": "block_actions",
-        "user": {"id": user, "username": user.lower(), "team_id": slack.team_id},
-        "api_app_id": slack.api_app_id,
-        "container": {"type": "view", "view_id": "V0HOME"},
-        "trigger_id": slack.sandbox.issue_trigger_id(user),
-        "team": {"id": slack.team_id, "domain": "sandbox"},
-        "is_enterprise_install": False,
-        "view": {"id": "V0HOME", "type": "home", "blocks": [], "private_metadata": ""},
-        "actions": [
-            {
-                "action_id": "reel_provider_keys",
-                "block_id": "home_admin",
-                "value": "home",
-                "type": "button",
-                "action_ts": f"{time.time():.6f}",
-            }
-        ],
-    }
-    body = urlencode({"payload": json.dumps(payload)}).encode()
-    return await slack.post(body, "application/x-www-form-urlencoded")
-
-
 async def _open_keys_modal(slack: SlackRequests, user: str) -> dict[str, Any]:
+    """The person opens App Home and clicks its Provider keys button (an admin's Home has it;
+    anyone else's click is sent as Slack would send it anyway)."""
+    await slack.app_home_opened(user)
+    for _ in range(100):
+        if user in slack.sandbox.home_views:
+            break
+        await asyncio.sleep(0.05)
+    shown = json.dumps(slack.sandbox.home_views[user]["blocks"])
+    is_admin = slack.sandbox.users[user].is_admin
+    assert ("reel_provider_keys" in shown) == is_admin
     opened = len(slack.sandbox.views_opened)
-    answer = await _click_home_button(slack, user)
+    answer = await slack.home_action("reel_provider_keys", "home", user_id=user)
     assert answer.status_code == 200
     for _ in range(100):
         if len(slack.sandbox.views_opened) > opened:
