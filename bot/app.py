@@ -14,7 +14,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.listeners import actions, commands, forms, reel, shortcuts, views
+from bot.listeners import actions, commands, forms, presets, reel, shortcuts, views
 from bot.service import Reelbot
 from bot.settings import Settings
 
@@ -58,6 +58,6 @@ def build_app(settings: Settings, client: AsyncWebClient, reelbot: Reelbot) -> A
         request_verification_enabled=True,
         process_before_response=False,
     )
-    for module in (commands, forms, views, shortcuts, actions, reel):
+    for module in (commands, forms, views, shortcuts, actions, reel, presets):
         module.register(app, reelbot)
     return app

@@ -23,3 +23,13 @@ FRESH_LINK_ACTION = "result_fresh_link"
 # Message metadata on every message Reelbot posts for a job, so a post whose answer was lost
 # can be found in the channel again: event_payload {"job": job id, "key": delivery key}.
 POST_EVENT = "reelbot_post"
+
+# Channel presets: the button that opens the editor (App Home, /reel settings), the editor
+# modal, its channel picker and kind select, and its button that clears the preset.
+PRESETS_ACTION = "reel_channel_presets"
+PRESET_MODAL = "preset_modal"
+PRESET_CHANNEL_BLOCK = "preset_channel"
+PRESET_CHANNEL_ACTION = "preset_channel_choice"
+PRESET_KIND_BLOCK = "preset_kind"
+PRESET_KIND_ACTION = "preset_kind_choice"
+PRESET_CLEAR_ACTION = "preset_clear"
