@@ -1,0 +1,300 @@
+"""Channel presets over HTTP: an admin sets a channel's defaults in the editor modal (signed
+block_actions and view_submission at the bot, views recorded by the Slack sandbox), and the
+quick commands and forms in that channel use them, as the provider simulators receive them."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+
+from bot import ids
+from bot.sandbox.modal_requests import VERIFICATION_TOKEN
+from bot.sandbox.signing import FORM
+from tests.e2e.conftest import ALICE, BOB, CHANNEL, Stack, StackFactory
+
+RANDOM = "C0RANDOM"
+LINK = "https://videos.example.com/talk.mp4"
+TYLER = "Tyler-incasualsuit-20220721"
+SPANISH_VOICE = "d92994ae0de34b2e8659b456a2f388b8"
+
+
+async def _presets_stack(make_stack: StackFactory, **options: Any) -> Stack:
+    stack = await make_stack(**options)
+    stack.sandbox.add_user(ALICE, "alice", is_admin=True)
+    stack.sandbox.add_user(BOB, "bob")
+    stack.sandbox.add_channel(RANDOM, "random")
+    return stack
+
+
+def _blocks(view: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Blocks by the field they hold (a field's block id may carry a `~` suffix)."""
+    found = {}
+    for block in view["blocks"]:
+        element = block.get("element") or {}
+        found[str(element.get("action_id") or block.get("block_id"))] = block
+    return found
+
+
+def _select(value: str, kind: str = "static_select") -> dict[str, Any]:
+    return {"type": kind, "selected_option": {"value": value, "text": {"type": "plain_text",
+            "text": value}}}  # fmt: skip
+
+
+def _channel(channel_id: str) -> dict[str, Any]:
+    return {
+        ids.PRESET_CHANNEL_BLOCK: {
+            ids.PRESET_CHANNEL_ACTION: {
+                "type": "conversations_select",
+                "selected_conversation": channel_id,
+            }
+        }
+    }
+
+
+def _state(view: dict[str, Any], **fields: dict[str, Any]) -> dict[str, Any]:
+    """Slack's state of the editor: each field's element state under the block id it has."""
+    blocks = _blocks(view)
+    return {blocks[name]["block_id"]: {name: element} for name, element in fields.items()}
+
+
+async def _interaction(stack: Stack, payload: dict[str, Any]) -> httpx.Response:
+    body = urlencode({"payload": json.dumps(payload)}).encode()
+    answer = await stack.slack.post(body, FORM)
+    assert answer.status_code == 200
+    return answer
+
+
+async def _click_in_view(
+    stack: Stack, view: dict[str, Any], action_id: str, user: str, state: dict[str, Any],
+    **action: Any,
+) -> httpx.Response:  # fmt: skip
+    """A click or pick inside an open modal (block_actions with a view container)."""
+    shown = json.loads(json.dumps(view)) | {"state": {"values": state}}
+    return await _interaction(
+        stack,
+        {
+            "type": "block_actions",
+            "user": {"id": user, "username": user.lower(), "team_id": stack.sandbox.team_id},
+            "api_app_id": stack.slack.api_app_id,
+            "token": VERIFICATION_TOKEN,
+            "container": {"type": "view", "view_id": view["id"]},
+            "trigger_id": stack.sandbox.issue_trigger_id(user),
+            "team": {"id": stack.sandbox.team_id, "domain": stack.sandbox.team_domain},
+            "view": shown,
+            "actions": [{"action_id": action_id, "block_id": "b", "action_ts": "1.0", **action}],
+        },
+    )
+
+
+async def _home_button(stack: Stack, user: str) -> None:
+    """The App Home's "Channel presets" button: no channel behind it."""
+    await _interaction(
+        stack,
+        {
+            "type": "block_actions",
+            "user": {"id": user, "username": user.lower(), "team_id": stack.sandbox.team_id},
+            "api_app_id": stack.slack.api_app_id,
+            "token": VERIFICATION_TOKEN,
+            "container": {"type": "view", "view_id": "VHOME"},
+            "trigger_id": stack.sandbox.issue_trigger_id(user),
+            "team": {"id": stack.sandbox.team_id, "domain": stack.sandbox.team_domain},
+            "view": {"id": "VHOME", "type": "home", "blocks": []},
+            "actions": [
+                {
+                    "action_id": ids.PRESETS_ACTION,
+                    "block_id": "settings",
+                    "type": "button",
+                    "value": "presets",
+                    "action_ts": "1.0",
+                }
+            ],
+        },
+    )
+
+
+async def _open_editor(stack: Stack, channel: str = CHANNEL) -> dict[str, Any]:
+    before = len(stack.sandbox.views_opened)
+    answer = await stack.slack.slash_command("/reel", "preset", user_id=ALICE, channel_id=channel)
+    assert answer.status_code == 200
+    await stack.wait_for(lambda: len(stack.sandbox.views_opened) > before)
+    return stack.sandbox.views_opened[-1]
+
+
+async def _updated(stack: Stack, count: int) -> dict[str, Any]:
+    await stack.wait_for(lambda: len(stack.sandbox.calls_to("views.update")) >= count)
+    view_id = stack.sandbox.calls_to("views.update")[count - 1].params["view_id"]
+    return next(v for v in stack.sandbox.views_opened if v["id"] == view_id)
+
+
+async def _quick(stack: Stack, command: str, text: str, channel: str = CHANNEL) -> str:
+    answer = await stack.slack.slash_command(command, text, user_id=ALICE, channel_id=channel)
+    assert answer.status_code == 200
+    return answer.text
+
+
+async def _vizard_create(stack: Stack, count: int) -> dict[str, Any]:
+    await stack.wait_for(lambda: len(stack.vizard.creates) >= count)
+    return stack.vizard.creates[count - 1]
+
+
+async def test_a_vizard_preset_for_general_fills_in_quick_commands_and_the_form_there(
+    make_stack: StackFactory,
+) -> None:
+    stack = await _presets_stack(make_stack)
+    view = await _open_editor(stack)
+    assert view["callback_id"] == ids.PRESET_MODAL
+    blocks = _blocks(view)
+    assert blocks[ids.PRESET_CHANNEL_ACTION]["element"]["initial_conversation"] == CHANNEL
+    assert "url" not in blocks, "a preset holds no video"
+    state = _channel(CHANNEL) | _state(
+        view,
+        lang=_select("fr"),
+        length={"type": "multi_static_select", "selected_options": [{"value": "2"}]},
+        switches={"type": "checkboxes", "selected_options": [{"value": "subtitles"},
+                  {"value": "headline"}]},
+    )  # fmt: skip
+    saved = await stack.slack.view_submission(view, state, user_id=ALICE)
+    assert saved.status_code == 200
+    answer = saved.json()
+    assert answer["response_action"] == "update"
+    said = answer["view"]["blocks"][0]["text"]["text"]
+    assert f"<#{CHANNEL}>" in said and "French (fr)" in said and "30–60 s" in said  # noqa: RUF001
+
+    reply = await _quick(stack, "/clip", LINK)
+    assert "this channel's preset" in reply and "French (fr)" in reply
+    create = await _vizard_create(stack, 1)
+    assert (create["lang"], create["preferLength"]) == ("fr", [2])
+
+    reply = await _quick(stack, "/clip", f"{LINK} lang=de")
+    create = await _vizard_create(stack, 2)
+    assert (create["lang"], create["preferLength"]) == ("de", [2]), "typed options win"
+    assert "French" not in reply
+
+    reply = await _quick(stack, "/clip", LINK, channel=RANDOM)
+    create = await _vizard_create(stack, 3)
+    assert (create["lang"], create["preferLength"]) == ("auto", [0]), "another channel"
+    assert "preset" not in reply
+
+    before = len(stack.sandbox.views_opened)
+    await _quick(stack, "/clip", "")
+    await stack.wait_for(lambda: len(stack.sandbox.views_opened) > before)
+    form = _blocks(stack.sandbox.views_opened[-1])
+    assert stack.sandbox.views_opened[-1]["callback_id"] == ids.REQUEST_MODAL
+    assert form["lang"]["element"]["initial_option"]["value"] == "fr"
+    assert [o["value"] for o in form["length"]["element"]["initial_options"]] == ["2"]
+    assert "initial_value" not in form["url"]["element"]
+
+    message = stack.sandbox.person_posts(CHANNEL, f"Our talk: <{LINK}>")
+    await stack.slack.message_shortcut(
+        "clip_video", user_id=ALICE, channel_id=CHANNEL, message_ts=message.ts,
+        text=message.text,
+    )  # fmt: skip
+    await stack.wait_for(lambda: len(stack.sandbox.views_opened) > before + 1)
+    form = _blocks(stack.sandbox.views_opened[-1])
+    assert form["lang"]["element"]["initial_option"]["value"] == "fr", "the shortcut's form too"
+    assert form["url"]["element"]["initial_value"] == LINK
+
+
+async def test_an_avatar_preset_set_from_app_home_gives_heygen_its_avatar_and_voice(
+    make_stack: StackFactory,
+) -> None:
+    stack = await _presets_stack(make_stack, heygen=True)
+    assert stack.heygen is not None
+    await _home_button(stack, ALICE)
+    await stack.wait_for(lambda: bool(stack.sandbox.views_opened))
+    view = stack.sandbox.views_opened[-1]
+    blocks = _blocks(view)
+    assert "initial_conversation" not in blocks[ids.PRESET_CHANNEL_ACTION]["element"]
+    assert blocks[ids.PRESET_KIND_ACTION]["element"]["initial_option"]["value"] == "clips"
+
+    await _click_in_view(
+        stack, view, ids.PRESET_CHANNEL_ACTION, ALICE, _channel(CHANNEL),
+        type="conversations_select", selected_conversation=CHANNEL,
+    )  # fmt: skip
+    view = await _updated(stack, 1)
+    assert _blocks(view)[ids.PRESET_CHANNEL_ACTION]["element"]["initial_conversation"] == CHANNEL
+    kind = {ids.PRESET_KIND_BLOCK: {ids.PRESET_KIND_ACTION: _select("avatar")}}
+    await _click_in_view(
+        stack, view, ids.PRESET_KIND_ACTION, ALICE, _channel(CHANNEL) | kind,
+        type="static_select", selected_option={"value": "avatar"},
+    )  # fmt: skip
+    view = await _updated(stack, 2)
+    blocks = _blocks(view)
+    assert "avatar" in blocks and "script" not in blocks, "HeyGen's form, less the script"
+    state = _channel(CHANNEL) | _state(
+        view, avatar=_select(TYLER, "external_select"), voice=_select(SPANISH_VOICE,
+        "external_select"),
+    )  # fmt: skip
+    saved = await stack.slack.view_submission(view, state, user_id=ALICE)
+    assert saved.json()["response_action"] == "update", saved.text
+
+    reply = await _quick(stack, "/avatar", "Hola, equipo.")
+    assert "this channel's preset" in reply and "Tyler in a casual suit" in reply
+    await stack.wait_for(lambda: bool(stack.heygen and stack.heygen.creates))
+    [create] = stack.heygen.creates
+    assert (create["avatar_id"], create["voice_id"]) == (TYLER, SPANISH_VOICE)
+
+    view = await _open_editor(stack)
+    blocks = _blocks(view)
+    assert blocks[ids.PRESET_KIND_ACTION]["element"]["initial_option"]["value"] == "avatar"
+    assert blocks["avatar"]["element"]["initial_option"]["value"] == TYLER
+
+
+async def test_only_admins_set_presets_bad_values_are_field_errors_and_clearing_works(
+    make_stack: StackFactory,
+) -> None:
+    stack = await _presets_stack(make_stack)
+    answer = await stack.slack.slash_command("/reel", "preset", user_id=BOB, channel_id=CHANNEL)
+    assert answer.status_code == 200
+    await stack.wait_for(lambda: any(e.user == BOB for e in stack.sandbox.ephemerals))
+    assert "Only workspace admins" in stack.sandbox.ephemerals[-1].text
+    await _home_button(stack, BOB)
+    await stack.wait_for(lambda: len([e for e in stack.sandbox.ephemerals if e.user == BOB]) > 1
+                         or bool(stack.sandbox.calls_to("conversations.open")))  # fmt: skip
+    assert not stack.sandbox.views_opened, "no editor for a member"
+
+    view = await _open_editor(stack)
+    bad = _channel(CHANNEL) | _state(
+        view, lang=_select("xx"),
+        length={"type": "multi_static_select", "selected_options": [{"value": "0"},
+                {"value": "2"}]},
+    )  # fmt: skip
+    answer = await stack.slack.view_submission(view, bad, user_id=ALICE)
+    errors = answer.json()["errors"]
+    blocks = _blocks(view)
+    assert set(errors) == {blocks["lang"]["block_id"], blocks["length"]["block_id"]}
+    assert "can't be combined" in errors[blocks["length"]["block_id"]]
+    no_channel = _state(view, lang=_select("fr"))
+    answer = await stack.slack.view_submission(view, no_channel, user_id=ALICE)
+    assert answer.json()["errors"] == {ids.PRESET_CHANNEL_BLOCK: "Pick the channel these "
+                                       "defaults are for."}  # fmt: skip
+    good = _channel(CHANNEL) | _state(
+        view, lang=_select("fr"),
+        length={"type": "multi_static_select", "selected_options": [{"value": "0"}]},
+    )  # fmt: skip
+    answer = await stack.slack.view_submission(view, good, user_id=BOB)
+    assert "Only workspace admins" in answer.json()["errors"][ids.PRESET_CHANNEL_BLOCK]
+    assert await stack.runtime.store.config_all(stack.sandbox.team_id) == {}
+
+    answer = await stack.slack.view_submission(view, good, user_id=ALICE)
+    assert answer.json()["response_action"] == "update"
+    assert list(await stack.runtime.store.config_all(stack.sandbox.team_id)) == [
+        f"preset:{CHANNEL}"
+    ]
+
+    view = await _open_editor(stack)
+    assert _blocks(view)["lang"]["element"]["initial_option"]["value"] == "fr"
+    await _click_in_view(
+        stack, view, ids.PRESET_CLEAR_ACTION, ALICE, _channel(CHANNEL), type="button",
+        value="clear",
+    )  # fmt: skip
+    view = await _updated(stack, 1)
+    assert "Cleared the `/clip` preset" in json.dumps(view["blocks"])
+    assert _blocks(view)["lang"]["element"]["initial_option"]["value"] == "auto"
+    assert await stack.runtime.store.config_all(stack.sandbox.team_id) == {}
+    await _quick(stack, "/clip", LINK)
+    create = await _vizard_create(stack, 1)
+    assert create["lang"] == "auto"
