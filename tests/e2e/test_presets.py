@@ -224,6 +224,14 @@ async def test_an_avatar_preset_set_from_app_home_gives_heygen_its_avatar_and_vo
     view = await _updated(stack, 2)
     blocks = _blocks(view)
     assert "avatar" in blocks and "script" not in blocks, "HeyGen's form, less the script"
+    await stack.slack.view_select(
+        view, blocks["avatar"]["block_id"], "avatar", TYLER, label="Tyler in a casual suit",
+        element_type="external_select", values=_channel(CHANNEL),
+    )  # fmt: skip
+    view = await _updated(stack, 3)
+    assert view["callback_id"] == ids.PRESET_MODAL, "a pick re-renders the editor, not a request"
+    picked = _blocks(view)["avatar"]["element"]["initial_option"]
+    assert (picked["value"], picked["text"]["text"]) == (TYLER, "Tyler in a casual suit")
     state = _channel(CHANNEL) | _state(
         view, avatar=_select(TYLER, "external_select"), voice=_select(SPANISH_VOICE,
         "external_select"),
@@ -298,3 +306,30 @@ async def test_only_admins_set_presets_bad_values_are_field_errors_and_clearing_
     await _quick(stack, "/clip", LINK)
     create = await _vizard_create(stack, 1)
     assert create["lang"] == "auto"
+
+
+async def test_switching_provider_in_the_editor_keeps_it_an_editor_and_saves_cuttrs_fields(
+    make_stack: StackFactory,
+) -> None:
+    stack = await _presets_stack(make_stack, cuttr=True)
+    view = await _open_editor(stack)
+    await stack.slack.view_select(
+        view, ids.PROVIDER_BLOCK, ids.PROVIDER_ACTION, "cuttr", values=_channel(CHANNEL)
+    )
+    view = await _updated(stack, 1)
+    blocks = _blocks(view)
+    assert view["callback_id"] == ids.PRESET_MODAL and "clips" in blocks and "url" not in blocks
+    state = _channel(CHANNEL) | _state(
+        view, clips={"type": "number_input", "value": "5"}
+    ) | {ids.PROVIDER_BLOCK: {ids.PROVIDER_ACTION: _select("cuttr")}}  # fmt: skip
+    saved = await stack.slack.view_submission(view, state, user_id=ALICE)
+    assert saved.json()["response_action"] == "update", saved.text
+    assert "Cuttr" in saved.json()["view"]["blocks"][0]["text"]["text"]
+
+    reply = await _quick(stack, "/clip", LINK)
+    assert "Cuttr, number of clips 5" in reply
+    [job] = await stack.jobs()
+    assert (job.provider, job.request["num_clips"]) == ("cuttr", 5)
+    await _quick(stack, "/clip", f"{LINK} provider=vizard")
+    create = await _vizard_create(stack, 1)
+    assert create["lang"] == "auto", "Vizard typed: the Cuttr preset does not apply"
