@@ -61,15 +61,20 @@ class ModalContext:
         changed); other searchable fields only on a provider switch (another provider's
         list); the rest never, so nothing typed meanwhile is lost. A preset editor filled
         afresh renews every block id, to show the values it was filled with."""
-        return self.suffixed(spec.name, lookup=spec.type is FieldType.LOOKUP, spec=spec)
-
-    def suffixed(self, name: str, *, lookup: bool = False, spec: FormField | None = None) -> str:
-        """A block id under the rules of `block_id`; `name~...` keeps `element_state` working."""
         suffix = ""
-        if lookup and spec is not None and spec.depends_on and self.revision:
+        if spec.type is FieldType.LOOKUP and spec.depends_on and self.revision:
             suffix = str(self.revision)
-        elif lookup and self.switches:
+        elif spec.type is FieldType.LOOKUP and self.switches:
             suffix = f"s{self.switches}"
+        return self._renewed(spec.name, suffix)
+
+    def suffixed(self, name: str) -> str:
+        """The id of a block that is not one field's (the provider select, the switches):
+        renewed only when a preset editor is filled afresh."""
+        return self._renewed(name, "")
+
+    def _renewed(self, name: str, suffix: str) -> str:
+        # `name~...`, which `element_state` reads as the field `name`.
         if self.reloads:
             suffix += f"r{self.reloads}"
         return f"{name}~{suffix}" if suffix else name
