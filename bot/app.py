@@ -14,7 +14,8 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.listeners import actions, commands, forms, presets, reel, shortcuts, views
+from bot.home_tab import HomeTab
+from bot.listeners import actions, commands, forms, home, presets, reel, shortcuts, views
 from bot.service import Reelbot
 from bot.settings import Settings
 
@@ -45,7 +46,9 @@ class _DropTokenSkippedWarning(logging.Filter):
 _DROP_TOKEN_SKIPPED = _DropTokenSkippedWarning()
 
 
-def build_app(settings: Settings, client: AsyncWebClient, reelbot: Reelbot) -> AsyncApp:
+def build_app(
+    settings: Settings, client: AsyncWebClient, reelbot: Reelbot, home_tab: HomeTab | None = None
+) -> AsyncApp:
     secret = (
         settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
     )
@@ -60,4 +63,5 @@ def build_app(settings: Settings, client: AsyncWebClient, reelbot: Reelbot) -> A
     )
     for module in (commands, forms, views, shortcuts, actions, reel, presets):
         module.register(app, reelbot)
+    home.register(app, home_tab or HomeTab(client, reelbot))
     return app

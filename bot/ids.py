@@ -24,9 +24,13 @@ FRESH_LINK_ACTION = "result_fresh_link"
 # can be found in the channel again: event_payload {"job": job id, "key": delivery key}.
 POST_EVENT = "reelbot_post"
 
-# Channel presets: the button that opens the editor (App Home, /reel settings), the editor
-# modal, its channel picker and kind select, and its button that clears the preset.
-PRESETS_ACTION = "reel_channel_presets"
+# The workspace settings' buttons (App Home and `/reel settings`), for admins; their value
+# says where the click came from ("home" or "reel").
+CHANNEL_PRESETS_ACTION = "reel_channel_presets"
+PROVIDER_KEYS_ACTION = "reel_provider_keys"
+
+# The channel preset editor (opened by CHANNEL_PRESETS_ACTION and `/reel preset`): its modal,
+# its channel picker and kind select, and its button that clears the preset.
 PRESET_MODAL = "preset_modal"
 PRESET_CHANNEL_BLOCK = "preset_channel"
 PRESET_CHANNEL_ACTION = "preset_channel_choice"

@@ -98,7 +98,7 @@ async def _stored(reelbot: Reelbot, team: str, channel_id: str) -> ChannelPreset
 
 
 def register(app: AsyncApp, reelbot: Reelbot) -> None:
-    @app.action(ids.PRESETS_ACTION)
+    @app.action(ids.CHANNEL_PRESETS_ACTION)
     async def opened(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
         user_id = str((body.get("user") or {}).get("id") or "")

@@ -1,6 +1,6 @@
 """/reel, Reelbot's hub: `jobs`, `status ID`, `cancel ID`, `providers`, `spend` (this
-month's spend on paid providers), `preset` (the channel preset editor, for admins) and `help`
-(also for anything else)."""
+month's spend on paid providers), `settings` (admins), `preset` (the channel preset editor,
+for admins) and `help` (also for anything else)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks import dollars
 from bot.budget import NO_TEAM
+from bot.home_view import settings_message, workspace_settings
 from bot.jobs import Job
 from bot.kinds import KINDS
 from bot.listeners.common import outcome_text
@@ -40,6 +41,7 @@ def help_text(reelbot: Reelbot) -> str:
         f"• `{COMMAND} cancel ID`: stop one of your jobs",
         f"• `{COMMAND} providers`: the providers this workspace can use, with their limits",
         f"• `{COMMAND} spend`: this month's spend on paid providers (admins see everyone's)",
+        f"• `{COMMAND} settings`: the workspace settings (workspace admins only)",
         f"• `{COMMAND} preset`: this channel's defaults for each command (admins set them)",
         f"• `{COMMAND} help`: this list",
     ]
@@ -205,6 +207,9 @@ def register(app: AsyncApp, reelbot: Reelbot) -> None:
         if sub == "providers":
             await ack(text=providers_text(reelbot), response_type="ephemeral")
             return
+        if sub == "settings":
+            await _settings(reelbot, ack, client, user_id)
+            return
         if sub != "spend":
             await ack(text=help_text(reelbot), response_type="ephemeral")
             return
@@ -212,3 +217,17 @@ def register(app: AsyncApp, reelbot: Reelbot) -> None:
         report = await reelbot.store.spend_report(team, month_of(time.time()))
         admin = await is_admin(client, user_id)
         await ack(text=spend_text(reelbot, report, user_id, admin), response_type="ephemeral")
+
+
+MEMBERS_SETTINGS = (
+    "Only workspace admins can see Reelbot's settings. Ask one of them, or see `/reel help` "
+    "for what you can do."
+)
+
+
+async def _settings(reelbot: Reelbot, ack: AsyncAck, client: AsyncWebClient, user_id: str) -> None:
+    if not await is_admin(client, user_id):
+        await ack(text=MEMBERS_SETTINGS, response_type="ephemeral")
+        return
+    text, blocks = settings_message(workspace_settings(reelbot))
+    await ack(text=text, blocks=blocks, response_type="ephemeral")

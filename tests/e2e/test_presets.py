@@ -89,8 +89,25 @@ async def _click_in_view(
     )
 
 
-async def _home_button(stack: Stack, user: str) -> None:
-    """The App Home's "Channel presets" button: no channel behind it."""
+async def _home(stack: Stack, user: str) -> dict[str, Any]:
+    before = len(stack.sandbox.calls_to("views.publish"))
+    await stack.slack.app_home_opened(user)
+    await stack.wait_for(lambda: len(stack.sandbox.calls_to("views.publish")) > before)
+    return stack.sandbox.home_views[user]
+
+
+def _presets_button(home: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+    for block in home["blocks"]:
+        for element in block.get("elements") or []:
+            if element.get("action_id") == ids.CHANNEL_PRESETS_ACTION:
+                return str(block["block_id"]), element
+    return None
+
+
+async def _home_button(stack: Stack, user: str, home: dict[str, Any]) -> None:
+    """A click on App Home's "Channel presets" button (no channel behind it); on a member's
+    home, where there is none, the click an admin's home would send."""
+    block_id, button = _presets_button(home) or ("settings", {"value": "home"})
     await _interaction(
         stack,
         {
@@ -98,16 +115,16 @@ async def _home_button(stack: Stack, user: str) -> None:
             "user": {"id": user, "username": user.lower(), "team_id": stack.sandbox.team_id},
             "api_app_id": stack.slack.api_app_id,
             "token": VERIFICATION_TOKEN,
-            "container": {"type": "view", "view_id": "VHOME"},
+            "container": {"type": "view", "view_id": home["id"]},
             "trigger_id": stack.sandbox.issue_trigger_id(user),
             "team": {"id": stack.sandbox.team_id, "domain": stack.sandbox.team_domain},
-            "view": {"id": "VHOME", "type": "home", "blocks": []},
+            "view": home,
             "actions": [
                 {
-                    "action_id": ids.PRESETS_ACTION,
-                    "block_id": "settings",
+                    "action_id": ids.CHANNEL_PRESETS_ACTION,
+                    "block_id": block_id,
                     "type": "button",
-                    "value": "presets",
+                    "value": button["value"],
                     "action_ts": "1.0",
                 }
             ],
@@ -203,7 +220,9 @@ async def test_an_avatar_preset_set_from_app_home_gives_heygen_its_avatar_and_vo
 ) -> None:
     stack = await _presets_stack(make_stack, heygen=True)
     assert stack.heygen is not None
-    await _home_button(stack, ALICE)
+    home = await _home(stack, ALICE)
+    assert _presets_button(home) is not None, "an admin's home has the button"
+    await _home_button(stack, ALICE, home)
     await stack.wait_for(lambda: bool(stack.sandbox.views_opened))
     view = stack.sandbox.views_opened[-1]
     blocks = _blocks(view)
@@ -259,9 +278,15 @@ async def test_only_admins_set_presets_bad_values_are_field_errors_and_clearing_
     assert answer.status_code == 200
     await stack.wait_for(lambda: any(e.user == BOB for e in stack.sandbox.ephemerals))
     assert "Only workspace admins" in stack.sandbox.ephemerals[-1].text
-    await _home_button(stack, BOB)
-    await stack.wait_for(lambda: len([e for e in stack.sandbox.ephemerals if e.user == BOB]) > 1
-                         or bool(stack.sandbox.calls_to("conversations.open")))  # fmt: skip
+    home = await _home(stack, BOB)
+    assert _presets_button(home) is None, "a member's home has no button"
+    await _home_button(stack, BOB, home)
+    dm = stack.sandbox.dm_channel(BOB)
+
+    def told_in_dm() -> bool:
+        return any("Only workspace admins" in m.text for m in stack.sandbox.messages(dm))
+
+    await stack.wait_for(told_in_dm)
     assert not stack.sandbox.views_opened, "no editor for a member"
 
     view = await _open_editor(stack)
@@ -333,3 +358,21 @@ async def test_switching_provider_in_the_editor_keeps_it_an_editor_and_saves_cut
     await _quick(stack, "/clip", f"{LINK} provider=vizard")
     create = await _vizard_create(stack, 1)
     assert create["lang"] == "auto", "Vizard typed: the Cuttr preset does not apply"
+
+
+async def test_the_presets_button_of_reel_settings_opens_the_editor_for_its_channel(
+    make_stack: StackFactory,
+) -> None:
+    stack = await _presets_stack(make_stack)
+    answer = await stack.slack.slash_command("/reel", "settings", user_id=ALICE, channel_id=RANDOM)
+    buttons = [e for b in answer.json()["blocks"] for e in b.get("elements") or []]
+    [button] = [e for e in buttons if e.get("action_id") == ids.CHANNEL_PRESETS_ACTION]
+    await stack.slack.block_action(
+        ids.CHANNEL_PRESETS_ACTION, button["value"], user_id=ALICE, channel_id=RANDOM,
+        message_ts="1700000000.000100",
+    )  # fmt: skip
+    await stack.wait_for(lambda: bool(stack.sandbox.views_opened))
+    view = stack.sandbox.views_opened[-1]
+    assert view["callback_id"] == ids.PRESET_MODAL
+    assert _blocks(view)[ids.PRESET_CHANNEL_ACTION]["element"]["initial_conversation"] == RANDOM
+    assert "`/reel preset`" in (await _quick(stack, "/reel", "help"))
