@@ -1,5 +1,6 @@
 """/reel, Reelbot's hub: `jobs`, `status ID`, `cancel ID`, `providers`, `spend` (this
-month's spend on paid providers), `settings` (admins) and `help` (also for anything else)."""
+month's spend on paid providers), `settings` (admins), `preset` (the channel preset editor,
+for admins) and `help` (also for anything else)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -19,6 +20,7 @@ from bot.home_view import settings_message, workspace_settings
 from bot.jobs import Job
 from bot.kinds import KINDS
 from bot.listeners.common import outcome_text
+from bot.listeners.preset_editor import NOT_ADMIN, open_editor, team_of
 from bot.mrkdwn import escape
 from bot.notify import slack_error
 from bot.service import Outcome, Reelbot
@@ -40,6 +42,7 @@ def help_text(reelbot: Reelbot) -> str:
         f"• `{COMMAND} providers`: the providers this workspace can use, with their limits",
         f"• `{COMMAND} spend`: this month's spend on paid providers (admins see everyone's)",
         f"• `{COMMAND} settings`: the workspace settings (workspace admins only)",
+        f"• `{COMMAND} preset`: this channel's defaults for each command (admins set them)",
         f"• `{COMMAND} help`: this list",
     ]
     return "\n".join(lines)
@@ -165,10 +168,23 @@ def spend_text(reelbot: Reelbot, report: SpendReport, user_id: str, admin: bool)
 
 def register(app: AsyncApp, reelbot: Reelbot) -> None:
     @app.command(COMMAND)
-    async def reel(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+    async def reel(
+        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
+    ) -> None:
         words = str(body.get("text") or "").split()
         sub = words[0].lower() if words else "help"
         user_id = str(body.get("user_id") or "")
+        if sub == "preset":
+            await ack()
+            said: str | None = NOT_ADMIN
+            if await is_admin(client, user_id):
+                said = await open_editor(
+                    client, reelbot, trigger_id=str(body.get("trigger_id") or ""),
+                    team=team_of(body), channel_id=str(body.get("channel_id") or ""),
+                )  # fmt: skip
+            if said:
+                await respond(text=said, response_type="ephemeral")
+            return
         if sub == "jobs":
             await ack(text=await jobs_text(reelbot, user_id), response_type="ephemeral")
             return
