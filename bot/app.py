@@ -15,7 +15,17 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.home_tab import HomeTab
-from bot.listeners import actions, commands, forms, home, provider_keys, reel, shortcuts, views
+from bot.listeners import (
+    actions,
+    commands,
+    forms,
+    home,
+    presets,
+    provider_keys,
+    reel,
+    shortcuts,
+    views,
+)
 from bot.service import Reelbot
 from bot.settings import Settings
 
@@ -61,7 +71,7 @@ def build_app(
         request_verification_enabled=True,
         process_before_response=False,
     )
-    for module in (commands, forms, views, shortcuts, actions, reel, provider_keys):
+    for module in (commands, forms, views, shortcuts, actions, reel, presets, provider_keys):
         module.register(app, reelbot)
     home.register(app, home_tab or HomeTab(client, reelbot))
     return app

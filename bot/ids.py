@@ -30,3 +30,12 @@ CHANNEL_PRESETS_ACTION = "reel_channel_presets"
 PROVIDER_KEYS_ACTION = "reel_provider_keys"
 # The workspace provider keys modal that button opens.
 PROVIDER_KEYS_MODAL = "provider_keys_modal"
+
+# The channel preset editor (opened by CHANNEL_PRESETS_ACTION and `/reel preset`): its modal,
+# its channel picker and kind select, and its button that clears the preset.
+PRESET_MODAL = "preset_modal"
+PRESET_CHANNEL_BLOCK = "preset_channel"
+PRESET_CHANNEL_ACTION = "preset_channel_choice"
+PRESET_KIND_BLOCK = "preset_kind"
+PRESET_KIND_ACTION = "preset_kind_choice"
+PRESET_CLEAR_ACTION = "preset_clear"

@@ -18,6 +18,7 @@ from bot.kinds import KINDS
 from bot.listeners.common import team_of
 from bot.modals import INPUT_MAX, ModalContext, request_modal, state_values
 from bot.notify import slack_error
+from bot.preset_modal import PRESET_COMMAND, preset_kind_label, preset_modal
 from bot.service import Reelbot
 from providers.base import JobKind, MediaFile, Provider, ProviderError
 from providers.forms import Choice, FieldType, Form
@@ -37,9 +38,13 @@ def kind_of(context: ModalContext | None) -> JobKind | None:
 def chosen_provider(view: Mapping[str, Any], context: ModalContext) -> str:
     """The provider picked in the modal's provider select, else the one it opened with."""
     values = (view.get("state") or {}).get("values") or {}
-    element = values.get(ids.PROVIDER_BLOCK, {}).get(ids.PROVIDER_ACTION, {})
-    selected = (element or {}).get("selected_option") or {}
-    return str(selected.get("value") or context.provider)
+    for block_id, actions in values.items():
+        # A preset editor filled afresh renews the block's id (`provider~r1`).
+        if block_id == ids.PROVIDER_BLOCK or block_id.startswith(f"{ids.PROVIDER_BLOCK}~"):
+            selected = ((actions or {}).get(ids.PROVIDER_ACTION) or {}).get("selected_option")
+            if isinstance(selected, dict) and selected.get("value"):
+                return str(selected["value"])
+    return context.provider
 
 
 async def _picked(
@@ -82,22 +87,23 @@ async def open_request_modal(
     kind: JobKind,
     provider: Provider,
     *,
-    offers: Mapping[str, Provider],
+    team_id: str | None,
     trigger_id: str,
     channel_id: str,
     thread_ts: str | None = None,
     values: Mapping[str, Any] | None = None,
     file: MediaFile | None = None,
+    preset: bool = False,
 ) -> bool:
-    """views.open for a provider's form; False when Slack refused (the caller says so)."""
+    """views.open for a provider's form (with `preset`, as a channel preset's editor); False
+    when Slack refused (the caller says so)."""
     start = {f.name: f.default for f in provider.form.fields} | dict(values or {})
     reelbot.catalogs.warm(provider, start)
     picked = await _picked(reelbot, provider, start, _OPEN_LOOKUP_S)
-    context = ModalContext(kind.value, provider.name, channel_id, thread_ts, file=file)
-    view = request_modal(
-        KINDS[kind], provider.form, context, _choices(offers), start, picked,
-        _link_minutes(reelbot),
-    )  # fmt: skip
+    context = ModalContext(
+        kind.value, provider.name, channel_id, thread_ts, file=file, preset=preset
+    )
+    view = await _render(reelbot, team_id, kind, provider, context, start, picked)
     try:
         await client.views_open(trigger_id=trigger_id, view=view)
     except SlackApiError as exc:
@@ -186,7 +192,7 @@ def register(app: AsyncApp, reelbot: Reelbot) -> None:
         found = await _picked(reelbot, provider, entered, budget=2.0)
         fresh = context.next(provider.name)
         await _update(
-            client, body, view, reelbot, kind, offers, provider, fresh, entered, picked_now | found
+            client, body, view, reelbot, kind, provider, fresh, entered, picked_now | found
         )
 
     @app.action(ids.PROVIDER_ACTION)
@@ -211,7 +217,50 @@ def register(app: AsyncApp, reelbot: Reelbot) -> None:
         reelbot.catalogs.warm(chosen, start)
         found = await _picked(reelbot, chosen, start, budget=1.0)
         fresh = context.next(chosen.name)
-        await _update(client, body, view, reelbot, kind, offers, chosen, fresh, start, found)
+        await _update(client, body, view, reelbot, kind, chosen, fresh, start, found)
+
+
+async def _render(
+    reelbot: Reelbot,
+    team_id: str | None,
+    kind: JobKind,
+    provider: Provider,
+    context: ModalContext,
+    values: Mapping[str, Any],
+    picked: Mapping[str, Choice],
+    note: str | None = None,
+) -> dict[str, Any]:
+    offers = _choices(await reelbot.offers(kind, team_id))
+    if context.preset:
+        kinds = [
+            (k.value, preset_kind_label(KINDS[k]))
+            for k in KINDS
+            if await reelbot.offers(k, team_id)
+        ]
+        return preset_modal(
+            KINDS[kind], provider.form, context, offers, kinds, values, picked, note
+        )
+    return request_modal(
+        KINDS[kind], provider.form, context, offers, values, picked, _link_minutes(reelbot)
+    )
+
+
+async def refill(
+    client: AsyncWebClient,
+    body: Mapping[str, Any],
+    view: Mapping[str, Any],
+    reelbot: Reelbot,
+    kind: JobKind,
+    provider: Provider,
+    context: ModalContext,
+    values: Mapping[str, Any],
+    note: str | None = None,
+) -> None:
+    """An open modal shown again with these starting values (a preset editor filled afresh)."""
+    start = {f.name: f.default for f in provider.form.fields} | dict(values)
+    reelbot.catalogs.warm(provider, start)
+    found = await _picked(reelbot, provider, start, budget=1.0)
+    await _update(client, body, view, reelbot, kind, provider, context, start, found, note)
 
 
 async def _update(
@@ -220,16 +269,13 @@ async def _update(
     view: Mapping[str, Any],
     reelbot: Reelbot,
     kind: JobKind,
-    offers: Mapping[str, Provider],
     provider: Provider,
     context: ModalContext,
     values: Mapping[str, Any],
     picked: Mapping[str, Choice],
+    note: str | None = None,
 ) -> None:
-    modal = request_modal(
-        KINDS[kind], provider.form, context, _choices(offers), values, picked,
-        _link_minutes(reelbot),
-    )  # fmt: skip
+    modal = await _render(reelbot, team_of(body), kind, provider, context, values, picked, note)
     try:
         await client.views_update(view_id=view.get("id"), hash=view.get("hash"), view=modal)
     except SlackApiError as exc:
@@ -238,9 +284,10 @@ async def _update(
             return  # changed again meanwhile (that update wins), or closed
         log.warning("views.update after a pick failed: %s", error)
         user_id = str((body.get("user") or {}).get("id") or "")
+        again = PRESET_COMMAND if context.preset else KINDS[kind].command
         if user_id:
             await reelbot.notifier.direct_message(
                 user_id,
                 f"Slack did not let me update the {provider.label} form ({error}). Close it "
-                f"and run `{KINDS[kind].command}` again.",
+                f"and run `{again}` again.",
             )

@@ -1,6 +1,7 @@
 """/reel, Reelbot's hub: `jobs`, `status ID`, `cancel ID`, `providers`, `spend` (this
-month's spend on paid providers), `settings` (admins), `keys` (admins: the workspace's own
-provider keys) and `help` (also for anything else)."""
+month's spend on paid providers), `settings` (admins), `preset` (the channel preset editor,
+for admins), `keys` (admins: the workspace's own provider keys) and `help` (also for anything
+else)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ from bot.budget import NO_TEAM
 from bot.home_view import settings_message, workspace_settings
 from bot.jobs import Job
 from bot.kinds import KINDS
-from bot.listeners.common import outcome_text, team_of
+from bot.listeners.common import outcome_text
+from bot.listeners.preset_editor import NOT_ADMIN, open_editor, team_of
 from bot.mrkdwn import escape
 from bot.notify import slack_error
 from bot.service import Outcome, Reelbot
@@ -41,6 +43,7 @@ async def help_text(reelbot: Reelbot, team_id: str | None) -> str:
         f"• `{COMMAND} providers`: the providers this workspace can use, with their limits",
         f"• `{COMMAND} spend`: this month's spend on paid providers (admins see everyone's)",
         f"• `{COMMAND} settings`: the workspace settings (workspace admins only)",
+        f"• `{COMMAND} preset`: this channel's defaults for each command (admins set them)",
         f"• `{COMMAND} keys`: this workspace's own provider keys (workspace admins only)",
         f"• `{COMMAND} help`: this list",
     ]
@@ -173,6 +176,17 @@ def register(app: AsyncApp, reelbot: Reelbot) -> None:
         words = str(body.get("text") or "").split()
         sub = words[0].lower() if words else "help"
         user_id = str(body.get("user_id") or "")
+        if sub == "preset":
+            await ack()
+            said: str | None = NOT_ADMIN
+            if await is_admin(client, user_id):
+                said = await open_editor(
+                    client, reelbot, trigger_id=str(body.get("trigger_id") or ""),
+                    team=team_of(body), channel_id=str(body.get("channel_id") or ""),
+                )  # fmt: skip
+            if said:
+                await respond(text=said, response_type="ephemeral")
+            return
         if sub == "jobs":
             await ack(text=await jobs_text(reelbot, user_id), response_type="ephemeral")
             return
