@@ -19,6 +19,7 @@ from typing import Protocol
 
 from bot.jobs import Job
 from bot.store.spend import SpendLedger
+from bot.store.team_config import TeamConfig
 from providers.base import RateWindow, SharedState
 
 
@@ -30,7 +31,7 @@ class InFlightFull(Exception):
         self.in_flight = in_flight
 
 
-class JobStore(SharedState, SpendLedger, Protocol):
+class JobStore(SharedState, SpendLedger, TeamConfig, Protocol):
     async def add(
         self, job: Job, *, owner: str | None = None, lease_until: float | None = None
     ) -> Job:

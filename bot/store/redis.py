@@ -15,6 +15,7 @@ Layout, every key under `prefix`:
     rate:{key}:{secs}     sorted set per rate window: unique member -> time taken (EXPIRE)
     pace:{key}            string: the next free time (EXPIRE, so idle keys vanish)
     shared:{key}          string: a provider's shared state or a cached catalog (PX)
+    config:{team}         hash: the workspace's lasting settings (bot/store/team_config.py)
 
 Every change touching more than one key is one Lua script (bot/store/redis_scripts.py), so
 no two replicas interleave inside it. Times always come from the caller, never from the
@@ -36,6 +37,7 @@ from bot.jobs import Job
 from bot.store import redis_scripts as lua
 from bot.store.base import InFlightFull
 from bot.store.redis_spend import RedisSpend
+from bot.store.team_config import RedisTeamConfig
 from providers.base import RateWindow
 
 _USER_HISTORY = 50
@@ -71,7 +73,7 @@ def _job(data: Any, version: Any) -> Job:
     return job
 
 
-class RedisJobStore(RedisSpend):
+class RedisJobStore(RedisSpend, RedisTeamConfig):
     def __init__(self, client: redis.asyncio.Redis, prefix: str = "reelbot:") -> None:
         self._client = client
         self._prefix = prefix

@@ -29,6 +29,7 @@ from bot.store.base import InFlightFull
 from bot.store.sqlite_schema import create_or_upgrade
 from bot.store.sqlite_shared import SharedRows
 from bot.store.sqlite_spend import SpendRows
+from bot.store.team_config import SqliteTeamConfig
 from providers.base import RateWindow
 
 _T = TypeVar("_T")
@@ -77,7 +78,7 @@ def _wal(conn: sqlite3.Connection) -> None:
             time.sleep(0.01)
 
 
-class SqliteJobStore(SharedRows, SpendRows):
+class SqliteJobStore(SharedRows, SpendRows, SqliteTeamConfig):
     def __init__(self, path: str) -> None:
         self._path = path
         self._lock = threading.Lock()
