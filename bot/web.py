@@ -1,4 +1,5 @@
-"""HTTP: POST /slack/events (Bolt), provider webhooks (a provider's registered endpoint
+"""HTTP: POST /slack/events (Bolt), with many workspaces GET /slack/install and
+/slack/oauth_redirect (Bolt's OAuth flow), provider webhooks (a provider's registered endpoint
 /webhooks/{provider} and each job's own /webhooks/{provider}/{job}/{token}), GET /healthz."""
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.downloads import DownloadRefused
 from bot.metrics import CONTENT_TYPE
+from bot.settings import INSTALL_PATH, REDIRECT_PATH
 from providers.base import MediaFile
 
 if TYPE_CHECKING:
@@ -35,6 +37,18 @@ def build_web(runtime: Runtime) -> web.Application:
         answer = await to_aiohttp_response(bolt_response)
         runtime.metrics.ack_seconds.observe(time.monotonic() - started)
         return answer
+
+    async def install(request: web.Request) -> web.Response:
+        flow = runtime.app.oauth_flow
+        assert flow is not None
+        return await to_aiohttp_response(
+            await flow.handle_installation(await to_bolt_request(request))
+        )
+
+    async def oauth_redirect(request: web.Request) -> web.Response:
+        flow = runtime.app.oauth_flow
+        assert flow is not None
+        return await to_aiohttp_response(await flow.handle_callback(await to_bolt_request(request)))
 
     async def metrics(_: web.Request) -> web.Response:
         body = await runtime.metrics.scrape()
@@ -129,6 +143,9 @@ def build_web(runtime: Runtime) -> web.Application:
     if not runtime.settings.socket_mode:
         # In Socket Mode Slack's requests come over the socket; nothing may arrive by HTTP.
         application.router.add_post("/slack/events", slack_events)
+    if runtime.app.oauth_flow is not None:
+        application.router.add_get(INSTALL_PATH, install)
+        application.router.add_get(REDIRECT_PATH, oauth_redirect)
     application.router.add_post("/webhooks/{provider}", provider_webhook)
     application.router.add_route("OPTIONS", "/webhooks/{provider}", probe)
     application.router.add_post("/webhooks/{provider}/{job_id}/{token}", job_webhook)
