@@ -72,7 +72,7 @@ def _installation(
     team: str | None = "T0A",
     user: str = "U0ADMIN",
     *,
-    bot_token: str | None = "xoxb-a-1",
+    bot_token: str | None = "xoxb-a-1",  # noqa: S107 - made up
     enterprise: str | None = None,
     org_wide: bool = False,
     installed_at: float = 1_700_000_000.0,
@@ -86,12 +86,12 @@ def _installation(
         bot_token=bot_token,
         bot_id="B0BOT" if bot_token else None,
         bot_user_id="U0BOT" if bot_token else None,
-        bot_scopes=["commands", "chat:write"] if bot_token else None,
+        bot_scopes=["commands", "chat:write"] if bot_token else "",
         user_id=user,
         user_token=user_token,
-        user_scopes=["search:read"] if user_token else None,
+        user_scopes=["search:read"] if user_token else "",
         is_enterprise_install=org_wide,
-        token_type="bot",  # noqa: S106 - a token type, not a token
+        token_type="bot",
         installed_at=installed_at,
     )
 

@@ -1,0 +1,235 @@
+"""Many workspaces over HTTP: the install round trip against the Slack sandbox
+(oauth.v2.access), each workspace's job posted with that workspace's own bot token, a bad
+OAuth state refused, and an uninstall that removes the workspace's tokens and settings."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+import redis.asyncio
+import yaml
+
+from bot.jobs import JobState
+from bot.sandbox import SlackRequests
+from tests.e2e.conftest import ALICE, CHANNEL, Stack, StackFactory
+
+CLIENT_ID = "1111.2222"
+CLIENT_SECRET = "sandbox-client-secret-0123456789"  # made up, as the sandbox is
+BETA = "T0BETA"
+BETA_CHANNEL = "C0BETA"
+BETTY = "U0BETTY"
+ALPHA = "T0SANDBOX"
+VIDEO = "https://videos.example.com/all-hands.mp4"
+COOKIE = "slack-app-oauth-state"
+MANIFEST_SCOPES = yaml.safe_load(
+    (Path(__file__).parents[2] / "manifest.yml").read_text(encoding="utf-8")
+)["oauth_config"]["scopes"]["bot"]
+
+
+@pytest.fixture
+async def oauth_stack(make_stack: StackFactory) -> Stack:
+    stack = await make_stack(
+        slack_bot_token=None, slack_client_id=CLIENT_ID, slack_client_secret=CLIENT_SECRET
+    )
+    sandbox = stack.sandbox
+    sandbox.enable_oauth(CLIENT_ID, CLIENT_SECRET)
+    # Only tokens issued at install work: the sandbox's own start-up token is dropped.
+    sandbox.uninstall(ALPHA)
+    sandbox.add_workspace(BETA, "Beta Corp")
+    sandbox.add_channel(BETA_CHANNEL, "beta-general", team=BETA)
+    sandbox.add_user(BETTY, "betty", team=BETA)
+    return stack
+
+
+def _base(stack: Stack) -> str:
+    return f"http://127.0.0.1:{stack.runtime.port}"
+
+
+async def _start_install(http: httpx.AsyncClient, stack: Stack) -> str:
+    """GET /slack/install: the Add to Slack page; returns the state it issued."""
+    page = await http.get(f"{_base(stack)}/slack/install")
+    assert page.status_code == 200
+    link = re.search(r'href="(https://slack\.com/oauth/v2/authorize\?[^"]+)"', page.text)
+    assert link is not None, page.text
+    query = parse_qs(urlsplit(link.group(1).replace("&amp;", "&")).query)
+    assert query["client_id"] == [CLIENT_ID]
+    assert query["scope"][0].split(",") == MANIFEST_SCOPES
+    [state] = query["state"]
+    assert page.cookies.get(COOKIE) == state, "Bolt's state cookie names the same state"
+    return state
+
+
+async def _finish_install(
+    http: httpx.AsyncClient, stack: Stack, state: str, code: str, *, cookie: str | None = None
+) -> httpx.Response:
+    """The installer's browser back from Slack at the redirect URL, with the state cookie."""
+    return await http.get(
+        f"{_base(stack)}/slack/oauth_redirect",
+        params={"code": code, "state": state},
+        headers={"Cookie": f"{COOKIE}={cookie or state}"},
+    )
+
+
+async def _install(http: httpx.AsyncClient, stack: Stack, team: str, user: str) -> str:
+    state = await _start_install(http, stack)
+    answer = await _finish_install(http, stack, state, stack.sandbox.authorize(team, user))
+    assert answer.status_code == 200, answer.text
+    assert "Thank you" in answer.text
+    [token] = stack.sandbox.bot_tokens(team)
+    return token
+
+
+async def _stored(redis_url: str, prefix: str) -> str:
+    """Everything Reelbot keeps about installations in Redis, as one string to search."""
+    client = redis.asyncio.Redis.from_url(redis_url, decode_responses=True)
+    try:
+        found: list[str] = []
+        async for key in client.scan_iter(f"{prefix}oauth:*"):
+            assert isinstance(key, str)
+            kind = await client.type(key)
+            if kind == "string":
+                found.append(f"{key}={await client.get(key)!s}")
+            elif kind == "hash":
+                found.append(f"{key}={json.dumps(await client.hgetall(key))}")
+        return "\n".join(found)
+    finally:
+        await client.aclose()
+
+
+def _beta_requests(stack: Stack) -> SlackRequests:
+    return SlackRequests(stack.slack.events_url, stack.signing_secret, stack.sandbox, team_id=BETA)
+
+
+async def test_install_then_each_workspaces_job_posts_with_its_own_token(
+    oauth_stack: Stack, redis_url: str, redis_prefix: str
+) -> None:
+    stack = oauth_stack
+    async with httpx.AsyncClient(timeout=10.0) as http:
+        alpha_token = await _install(http, stack, ALPHA, ALICE)
+        beta_token = await _install(http, stack, BETA, BETTY)
+    assert alpha_token != beta_token
+    exchanges = stack.sandbox.calls_to("oauth.v2.access")
+    assert [c.team for c in exchanges] == [ALPHA, BETA] and not any(c.error for c in exchanges)
+    stored = await _stored(redis_url, redis_prefix)
+    assert alpha_token in stored and beta_token in stored, "installations are kept in Redis"
+
+    beta = _beta_requests(stack)
+    async with beta:
+        first = await stack.slack.slash_command("/clip", VIDEO, user_id=ALICE, channel_id=CHANNEL)
+        second = await beta.slash_command(
+            "/clip", VIDEO, user_id=BETTY, user_name="betty", channel_id=BETA_CHANNEL
+        )
+    assert first.status_code == 200 and second.status_code == 200
+    [alpha_job] = await stack.wait_until_delivered(ALICE)
+    [beta_job] = await stack.wait_until_delivered(BETTY)
+    assert alpha_job.state is JobState.DONE and beta_job.state is JobState.DONE
+    assert alpha_job.team_id == ALPHA and beta_job.team_id == BETA
+
+    [alpha_root] = stack.sandbox.roots(CHANNEL)
+    [beta_root] = stack.sandbox.roots(BETA_CHANNEL)
+    assert len(stack.sandbox.thread(CHANNEL, alpha_root.ts)) == 3
+    assert len(stack.sandbox.thread(BETA_CHANNEL, beta_root.ts)) == 3
+    writes = [
+        c
+        for c in stack.sandbox.calls
+        if c.method in ("chat.postMessage", "chat.update") and c.error is None
+    ]
+    by_channel: dict[str, set[str | None]] = {CHANNEL: set(), BETA_CHANNEL: set()}
+    for call in writes:
+        by_channel[str(call.params["channel"])].add(call.team)
+    assert by_channel == {CHANNEL: {ALPHA}, BETA_CHANNEL: {BETA}}
+    assert not [c for c in stack.sandbox.calls if c.error in ("invalid_auth", "not_authed")]
+
+
+async def test_a_reused_or_made_up_state_is_refused_with_a_friendly_page(
+    oauth_stack: Stack,
+) -> None:
+    stack = oauth_stack
+    async with httpx.AsyncClient(timeout=10.0) as http:
+        state = await _start_install(http, stack)
+        done = await _finish_install(http, stack, state, stack.sandbox.authorize(ALPHA, ALICE))
+        assert done.status_code == 200
+
+        again = await _finish_install(http, stack, state, stack.sandbox.authorize(ALPHA, ALICE))
+        made_up = await _finish_install(
+            http, stack, "made-up-state", stack.sandbox.authorize(ALPHA, ALICE)
+        )
+        fresh = await _start_install(http, stack)
+        no_cookie = await http.get(
+            f"{_base(stack)}/slack/oauth_redirect",
+            params={"code": stack.sandbox.authorize(ALPHA, ALICE), "state": fresh},
+        )
+
+    for refused in (again, made_up, no_cookie):
+        assert refused.status_code in (400, 401)
+        assert "text/html" in refused.headers["Content-Type"]
+        assert "try again" in refused.text.lower()
+        assert CLIENT_SECRET not in refused.text
+    assert len(stack.sandbox.calls_to("oauth.v2.access")) == 1, "no code exchanged on a bad state"
+
+
+async def test_a_wrong_client_secret_or_used_code_is_refused_by_the_sandbox(
+    oauth_stack: Stack,
+) -> None:
+    sandbox = oauth_stack.sandbox
+    code = sandbox.authorize(BETA, BETTY)
+    auth = (CLIENT_ID, "not-the-secret")
+    async with httpx.AsyncClient(timeout=10.0) as http:
+        wrong = await http.post(f"{sandbox.api_url}oauth.v2.access", data={"code": code}, auth=auth)
+        right = await http.post(
+            f"{sandbox.api_url}oauth.v2.access",
+            data={"code": code},
+            auth=(CLIENT_ID, CLIENT_SECRET),
+        )
+        reused = await http.post(
+            f"{sandbox.api_url}oauth.v2.access",
+            data={"code": code},
+            auth=(CLIENT_ID, CLIENT_SECRET),
+        )
+    assert wrong.json() == {"ok": False, "error": "bad_client_secret"}
+    answer = right.json()
+    assert answer["ok"] and answer["access_token"].startswith("xoxb-")
+    assert answer["team"] == {"id": BETA, "name": "Beta Corp"} and answer["enterprise"] is None
+    assert answer["token_type"] == "bot" and answer["authed_user"] == {"id": BETTY}
+    assert reused.json() == {"ok": False, "error": "invalid_code"}
+
+
+async def test_uninstall_removes_tokens_and_settings_and_later_commands_are_refused(
+    oauth_stack: Stack, redis_url: str, redis_prefix: str
+) -> None:
+    stack = oauth_stack
+    store = stack.runtime.store
+    async with httpx.AsyncClient(timeout=10.0) as http:
+        alpha_token = await _install(http, stack, ALPHA, ALICE)
+        beta_token = await _install(http, stack, BETA, BETTY)
+    await store.config_put(BETA, "preset:C0BETA", '{"provider": "vizard"}')
+    await store.config_put(ALPHA, "preset:C0GENERAL", '{"provider": "vizard"}')
+
+    stack.sandbox.uninstall(BETA)  # Slack revokes the tokens, then sends the event
+    async with _beta_requests(stack) as beta:
+        event = await beta.event({"type": "app_uninstalled", "event_ts": "1700000000.000100"})
+        assert event.status_code == 200
+        await stack.wait_for(lambda: _no_config(stack, BETA))
+        stored = await _stored(redis_url, redis_prefix)
+        assert beta_token not in stored and BETA not in stored
+        assert alpha_token in stored, "the other workspace keeps its installation"
+        assert await store.config_all(ALPHA) != {}
+
+        later = await beta.slash_command(
+            "/clip", VIDEO, user_id=BETTY, user_name="betty", channel_id=BETA_CHANNEL
+        )
+    assert later.status_code == 200
+    await stack.wait_for(lambda: any(e.user == BETTY for e in stack.sandbox.ephemerals))
+    [refusal] = [e for e in stack.sandbox.ephemerals if e.user == BETTY]
+    assert "not installed in this workspace" in refusal.text
+    assert await stack.jobs(BETTY) == []
+    assert stack.sandbox.roots(BETA_CHANNEL) == []
+
+
+async def _no_config(stack: Stack, team: str) -> bool:
+    return await stack.runtime.store.config_all(team) == {}
