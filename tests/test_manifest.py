@@ -83,3 +83,13 @@ def test_searchable_selects_have_an_options_url() -> None:
     # External selects (avatars, voices) ask this URL for their options in HTTP mode.
     interactivity = _manifest()["settings"]["interactivity"]
     assert interactivity["message_menu_options_url"].endswith("/slack/events")
+
+
+def test_many_workspaces_install_and_uninstall_are_declared() -> None:
+    manifest = _manifest()
+    assert manifest["oauth_config"]["redirect_urls"] == [
+        "https://reelbot.example.com/slack/oauth_redirect"
+    ]
+    events = manifest["settings"]["event_subscriptions"]
+    assert events["request_url"].endswith("/slack/events")
+    assert {"app_uninstalled", "tokens_revoked"} <= set(events["bot_events"])
