@@ -48,9 +48,7 @@ def test_client_id_and_secret_stand_in_for_the_bot_token() -> None:
         ({k: v for k, v in OAUTH.items() if k != "slack_signing_secret"}, "SLACK_SIGNING_SECRET"),
     ],
 )
-def test_half_or_mixed_oauth_settings_name_the_variable(
-    values: dict[str, str], named: str
-) -> None:
+def test_half_or_mixed_oauth_settings_name_the_variable(values: dict[str, str], named: str) -> None:
     settings = load_settings(_env_file=None, **{"slack_bot_token": None, **values})
     with pytest.raises(SettingsError) as refused:
         settings.require_slack()
