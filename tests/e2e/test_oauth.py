@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -13,6 +14,7 @@ import httpx
 import pytest
 import redis.asyncio
 import yaml
+from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 
 from bot.jobs import JobState
 from bot.sandbox import SlackRequests
@@ -233,3 +235,84 @@ async def test_uninstall_removes_tokens_and_settings_and_later_commands_are_refu
 
 async def _no_config(stack: Stack, team: str) -> bool:
     return await stack.runtime.store.config_all(team) == {}
+
+
+async def test_a_job_in_flight_when_its_workspace_uninstalls_stops_quietly(
+    oauth_stack: Stack, caplog: pytest.LogCaptureFixture
+) -> None:
+    stack = oauth_stack
+    async with httpx.AsyncClient(timeout=10.0) as http:
+        await _install(http, stack, ALPHA, ALICE)
+        await _install(http, stack, BETA, BETTY)
+    stack.vizard.render_seconds = 2.0
+    async with _beta_requests(stack) as beta:
+        await beta.slash_command(
+            "/clip", VIDEO, user_id=BETTY, user_name="betty", channel_id=BETA_CHANNEL
+        )
+        await stack.wait_for(lambda: len(stack.sandbox.roots(BETA_CHANNEL)) == 1)
+        stack.sandbox.uninstall(BETA)
+        await beta.event({"type": "app_uninstalled", "event_ts": "1700000000.000200"})
+    uninstalled_at = len(stack.sandbox.calls)
+
+    await stack.wait_for(lambda: "no installation in workspace T0BETA" in caplog.text, seconds=20.0)
+    # The other workspace goes on as before.
+    await stack.slack.slash_command("/clip", VIDEO, user_id=ALICE, channel_id=CHANNEL)
+    [alpha_job] = await stack.wait_until_delivered(ALICE)
+    assert alpha_job.state is JobState.DONE
+    later = stack.sandbox.calls[uninstalled_at:]
+    assert not [c for c in later if c.params.get("channel") == BETA_CHANNEL], (
+        "nothing more reaches the uninstalled workspace, not even with a revoked token"
+    )
+    assert not [c for c in later if c.error in ("invalid_auth", "not_authed")]
+    assert "Traceback" not in caplog.text
+
+
+async def test_tokens_revoked_removes_the_bot_token(oauth_stack: Stack) -> None:
+    stack = oauth_stack
+    async with httpx.AsyncClient(timeout=10.0) as http:
+        await _install(http, stack, BETA, BETTY)
+    installations = stack.runtime.oauth.installations if stack.runtime.oauth else None
+    assert installations is not None
+    stack.sandbox.uninstall(BETA)
+    async with _beta_requests(stack) as beta:
+        answer = await beta.event(
+            {"type": "tokens_revoked", "tokens": {"bot": ["U0REELBOT"]}, "event_ts": "1.2"}
+        )
+        assert answer.status_code == 200
+        await stack.wait_for(lambda: _no_bot(installations))
+        await beta.slash_command(
+            "/clip", VIDEO, user_id=BETTY, user_name="betty", channel_id=BETA_CHANNEL
+        )
+    await stack.wait_for(lambda: any(e.user == BETTY for e in stack.sandbox.ephemerals))
+    assert "not installed in this workspace" in stack.sandbox.ephemerals[-1].text
+    assert await stack.jobs(BETTY) == []
+
+
+async def _no_bot(installations: AsyncInstallationStore) -> bool:
+    return await installations.async_find_bot(enterprise_id=None, team_id=BETA) is None
+
+
+async def test_install_round_trip_with_the_sqlite_store(
+    make_stack: StackFactory, tmp_path: Path
+) -> None:
+    stack = await make_stack(
+        slack_bot_token=None,
+        slack_client_id=CLIENT_ID,
+        slack_client_secret=CLIENT_SECRET,
+        redis_url=None,
+        reelbot_db=str(tmp_path / "reelbot.db"),
+    )
+    assert stack.runtime.store_kind == "sqlite"
+    stack.sandbox.enable_oauth(CLIENT_ID, CLIENT_SECRET)
+    stack.sandbox.uninstall(ALPHA)
+    async with httpx.AsyncClient(timeout=10.0) as http:
+        token = await _install(http, stack, ALPHA, ALICE)
+    with sqlite3.connect(tmp_path / "reelbot.db") as db:
+        stored = "\n".join(str(row) for row in db.execute("SELECT data FROM oauth_bots"))
+    assert token in stored
+
+    await stack.slack.slash_command("/clip", VIDEO, user_id=ALICE, channel_id=CHANNEL)
+    [job] = await stack.wait_until_delivered(ALICE)
+    assert job.state is JobState.DONE
+    posts = stack.sandbox.calls_to("chat.postMessage")
+    assert posts and {c.team for c in posts} == {ALPHA} and not any(c.error for c in posts)

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -23,7 +24,7 @@ OAUTH = {
 }
 
 
-def _settings(**values: object) -> Settings:
+def _settings(**values: Any) -> Settings:
     return load_settings(_env_file=None, slack_bot_token=None, **values)
 
 
@@ -49,7 +50,8 @@ def test_client_id_and_secret_stand_in_for_the_bot_token() -> None:
     ],
 )
 def test_half_or_mixed_oauth_settings_name_the_variable(values: dict[str, str], named: str) -> None:
-    settings = load_settings(_env_file=None, **{"slack_bot_token": None, **values})
+    overrides: dict[str, Any] = {"slack_bot_token": None, **values}
+    settings = load_settings(_env_file=None, **overrides)
     with pytest.raises(SettingsError) as refused:
         settings.require_slack()
     assert str(refused.value).startswith(named)
