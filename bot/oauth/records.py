@@ -8,14 +8,24 @@ installer (user id, "" when none) and the latest bot per workspace.
 
 from __future__ import annotations
 
+import abc
 import json
 from collections.abc import Iterable
 
+from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.oauth.installation_store.models.bot import Bot
 from slack_sdk.oauth.installation_store.models.installation import Installation
 
 # How long an OAuth state is good for (Bolt's default): the installer's round trip to Slack.
 STATE_SECONDS = 600.0
+
+
+class TeamInstallationStore(AsyncInstallationStore, abc.ABC):
+    """An installation store that also finds a workspace's bot by its team id alone, as a
+    job knows its workspace (a workspace of an Enterprise Grid org is saved under the org)."""
+
+    @abc.abstractmethod
+    async def async_find_bot_for_team(self, team_id: str) -> Bot | None: ...
 
 
 def workspace(

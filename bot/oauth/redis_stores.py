@@ -4,6 +4,8 @@ replicas. Keys, all under the configured prefix:
     oauth:{client_id}:bot:{enterprise}:{team}          string: the workspace's latest Bot
     oauth:{client_id}:installers:{enterprise}:{team}   hash: user id ("" for none) -> that
                                                        installer's latest Installation
+    oauth:{client_id}:team:{team}                      string: the enterprise id ("" for
+                                                       none) the team's bot is saved under
     oauth:state:{state}                                string, expiring: an issued state
 """
 
@@ -13,7 +15,6 @@ import logging
 import secrets
 
 import redis.asyncio
-from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.oauth.installation_store.models.bot import Bot
 from slack_sdk.oauth.installation_store.models.installation import Installation
 from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
@@ -23,7 +24,7 @@ from bot.oauth import records
 log = logging.getLogger(__name__)
 
 
-class RedisInstallationStore(AsyncInstallationStore):
+class RedisInstallationStore(records.TeamInstallationStore):
     def __init__(self, client: redis.asyncio.Redis, prefix: str, client_id: str) -> None:
         self._redis = client
         self._base = f"{prefix}oauth:{client_id}:"
@@ -38,6 +39,9 @@ class RedisInstallationStore(AsyncInstallationStore):
     def _installers(self, enterprise: str, team: str) -> str:
         return f"{self._base}installers:{enterprise}:{team}"
 
+    def _team(self, team: str) -> str:
+        return f"{self._base}team:{team}"
+
     async def async_save(self, installation: Installation) -> None:
         enterprise, team, user = records.installation_key(installation)
         async with self._redis.pipeline(transaction=True) as pipe:
@@ -46,12 +50,30 @@ class RedisInstallationStore(AsyncInstallationStore):
             )
             if installation.bot_token is not None:
                 pipe.set(self._bot(enterprise, team), records.dump_bot(installation.to_bot()))
+                if team:
+                    pipe.set(self._team(team), enterprise)
             await pipe.execute()
 
     async def async_save_bot(self, bot: Bot) -> None:
         if bot.bot_token is None:
             return
-        await self._redis.set(self._bot(*records.bot_key(bot)), records.dump_bot(bot))
+        enterprise, team = records.bot_key(bot)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.set(self._bot(enterprise, team), records.dump_bot(bot))
+            if team:
+                pipe.set(self._team(team), enterprise)
+            await pipe.execute()
+
+    async def async_find_bot_for_team(self, team_id: str) -> Bot | None:
+        """The bot of a workspace known by its team id alone (in an Enterprise Grid org or
+        not), as a job knows its workspace."""
+        enterprise = await self._redis.get(self._team(team_id)) if team_id else None
+        if enterprise is None:
+            return None
+        return await self.async_find_bot(
+            enterprise_id=enterprise.decode() if isinstance(enterprise, bytes) else enterprise,
+            team_id=team_id,
+        )
 
     async def async_find_bot(
         self,
@@ -82,7 +104,8 @@ class RedisInstallationStore(AsyncInstallationStore):
         return records.answer(found, user_id, stored)
 
     async def async_delete_bot(self, *, enterprise_id: str | None, team_id: str | None) -> None:
-        await self._redis.delete(self._bot(*records.workspace(enterprise_id, team_id)))
+        enterprise, team = records.workspace(enterprise_id, team_id)
+        await self._redis.delete(self._bot(enterprise, team), self._team(team))
 
     async def async_delete_installation(
         self, *, enterprise_id: str | None, team_id: str | None, user_id: str | None = None
@@ -95,7 +118,9 @@ class RedisInstallationStore(AsyncInstallationStore):
 
     async def async_delete_all(self, *, enterprise_id: str | None, team_id: str | None) -> None:
         enterprise, team = records.workspace(enterprise_id, team_id)
-        await self._redis.delete(self._bot(enterprise, team), self._installers(enterprise, team))
+        await self._redis.delete(
+            self._bot(enterprise, team), self._installers(enterprise, team), self._team(team)
+        )
 
 
 class RedisOAuthStateStore(AsyncOAuthStateStore):

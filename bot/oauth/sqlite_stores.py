@@ -15,7 +15,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.oauth.installation_store.models.bot import Bot
 from slack_sdk.oauth.installation_store.models.installation import Installation
 from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
@@ -98,7 +97,7 @@ class OAuthDatabase:
         await asyncio.to_thread(close)
 
 
-class SqliteInstallationStore(AsyncInstallationStore):
+class SqliteInstallationStore(records.TeamInstallationStore):
     def __init__(self, database: OAuthDatabase, client_id: str) -> None:
         self._db = database
         self._client_id = client_id
@@ -149,6 +148,21 @@ class SqliteInstallationStore(AsyncInstallationStore):
             return None if row is None else str(row[0])
 
         data = await self._db.run(find)
+        return None if data is None else records.load_bot(data)
+
+    async def async_find_bot_for_team(self, team_id: str) -> Bot | None:
+        """The bot of a workspace known by its team id alone (in an Enterprise Grid org or
+        not), as a job knows its workspace."""
+
+        def find(conn: sqlite3.Connection) -> str | None:
+            row = conn.execute(
+                "SELECT data FROM oauth_bots WHERE client_id = ? AND team_id = ? "
+                "ORDER BY installed_at DESC LIMIT 1",
+                (self._client_id, team_id),
+            ).fetchone()
+            return None if row is None else str(row[0])
+
+        data = await self._db.run(find) if team_id else None
         return None if data is None else records.load_bot(data)
 
     async def async_find_installation(

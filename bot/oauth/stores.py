@@ -7,16 +7,16 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import redis.asyncio
-from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 
+from bot.oauth.records import TeamInstallationStore
 from bot.oauth.redis_stores import RedisInstallationStore, RedisOAuthStateStore
 from bot.oauth.sqlite_stores import OAuthDatabase, SqliteInstallationStore, SqliteOAuthStateStore
 
 
 @dataclass(frozen=True)
 class OAuthStores:
-    installations: AsyncInstallationStore
+    installations: TeamInstallationStore
     states: AsyncOAuthStateStore
     close: Callable[[], Awaitable[None]]
 

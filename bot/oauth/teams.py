@@ -19,9 +19,10 @@ from typing import Any
 
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.errors import SlackApiError
-from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
+
+from bot.oauth.records import TeamInstallationStore
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,7 @@ class TeamTokens:
 
     def __init__(
         self,
-        installations: AsyncInstallationStore,
+        installations: TeamInstallationStore,
         ttl: float = TOKEN_SECONDS,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -62,7 +63,7 @@ class TeamTokens:
         now = self._clock()
         if kept is not None and kept[1] > now:
             return kept[0]
-        bot = await self._installations.async_find_bot(enterprise_id=None, team_id=team_id)
+        bot = await self._installations.async_find_bot_for_team(team_id)
         token = None if bot is None else bot.bot_token
         self._kept[team_id] = (token, now + self._ttl)
         return token

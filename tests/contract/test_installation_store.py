@@ -15,6 +15,7 @@ from slack_sdk.oauth.installation_store.models.bot import Bot
 from slack_sdk.oauth.installation_store.models.installation import Installation
 from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 
+from bot.oauth.records import TeamInstallationStore
 from bot.oauth.redis_stores import RedisInstallationStore, RedisOAuthStateStore
 from bot.oauth.sqlite_stores import OAuthDatabase, SqliteInstallationStore, SqliteOAuthStateStore
 
@@ -299,3 +300,22 @@ async def test_an_expired_state_is_refused(opener: tuple[OpenInstallations, Open
     await asyncio.sleep(0.5)
 
     assert await states.async_consume(state) is False
+
+
+async def test_a_workspace_is_found_by_its_team_id_alone_in_an_org_or_not(
+    store: AsyncInstallationStore,
+) -> None:
+    assert isinstance(store, TeamInstallationStore)
+    await store.async_save(_installation(team="T0GRID", enterprise="E0ORG", bot_token="xoxb-g"))
+    await store.async_save(_installation(team="T0PLAIN", bot_token="xoxb-p"))
+    await store.async_save(_installation(team=None, enterprise="E0ORG", org_wide=True))
+
+    grid = await store.async_find_bot_for_team("T0GRID")
+    plain = await store.async_find_bot_for_team("T0PLAIN")
+
+    assert grid is not None and grid.bot_token == "xoxb-g" and grid.enterprise_id == "E0ORG"
+    assert plain is not None and plain.bot_token == "xoxb-p"
+    assert await store.async_find_bot_for_team("T0NEVER") is None
+    assert await store.async_find_bot_for_team("") is None
+    await store.async_delete_all(enterprise_id="E0ORG", team_id="T0GRID")
+    assert await store.async_find_bot_for_team("T0GRID") is None
