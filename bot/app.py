@@ -98,7 +98,7 @@ def build_app(
         process_before_response=False,
         oauth_settings=None if oauth is None else _oauth_settings(settings, oauth),
         installation_store_bot_only=True if oauth is not None else None,
-        user_facing_authorize_error_message=NOT_INSTALLED_MESSAGE,
+        user_facing_authorize_error_message=NOT_INSTALLED_MESSAGE if oauth is not None else None,
     )
     if oauth is not None and tokens is not None:
         app.use(bind_team)

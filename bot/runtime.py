@@ -155,6 +155,7 @@ class Runtime:
                 _link_secret(settings),
                 settings.slack_file_link_minutes * 60,
                 clock,
+                per_team=settings.oauth,
             )
             if webhook_base
             else None

@@ -16,6 +16,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.downloads import DownloadRefused
 from bot.metrics import CONTENT_TYPE
+from bot.oauth.teams import for_team
 from bot.settings import INSTALL_PATH, REDIRECT_PATH
 from providers.base import MediaFile
 
@@ -94,8 +95,16 @@ def build_web(runtime: Runtime) -> web.Application:
         """A video uploaded to Slack, at its signed link (bot/media_links.py), streamed."""
         links, info = runtime.media_links, request.match_info
         file_id, name = info["file_id"], info["name"]
-        if links is None or not links.valid(file_id, info["expires"], info["signature"], name):
+        team = request.query.get("team")
+        if links is None or not links.valid(
+            file_id, info["expires"], info["signature"], name, team
+        ):
             raise web.HTTPGone(text="This link has expired or is not valid.")
+        # Read with the bot token of the workspace the link was made for (many workspaces).
+        with for_team(team):
+            return await _stream(request, file_id, name)
+
+    async def _stream(request: web.Request, file_id: str, name: str) -> web.StreamResponse:
         answer = web.StreamResponse(headers={"Content-Type": "application/octet-stream"})
         try:
             chunks = runtime.slack_files.read(MediaFile(name=name, size=1, ref=file_id))

@@ -1019,7 +1019,7 @@ class SlackSandbox:
     def _stored_view(self, view_id: str, view: JSONDict, *, external_id: str = "") -> JSONDict:
         return {
             "id": view_id,
-            "team_id": self.team_id,
+            "team_id": self._caller_team,
             "type": view["type"],
             "title": copy.deepcopy(view.get("title")),
             "submit": copy.deepcopy(view.get("submit")),
@@ -1035,7 +1035,7 @@ class SlackSandbox:
             "root_view_id": view_id,
             "previous_view_id": None,
             "app_id": self.app_id,
-            "app_installed_team_id": self.team_id,
+            "app_installed_team_id": self._caller_team,
             "bot_id": self.bot_id,
         }
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import sqlite3
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -316,3 +317,56 @@ async def test_install_round_trip_with_the_sqlite_store(
     assert job.state is JobState.DONE
     posts = stack.sandbox.calls_to("chat.postMessage")
     assert posts and {c.team for c in posts} == {ALPHA} and not any(c.error for c in posts)
+
+
+async def test_a_slack_file_is_read_for_a_provider_with_its_workspaces_token(
+    make_stack: StackFactory,
+) -> None:
+    """Vizard fetches a video uploaded to the beta workspace at the bot's signed link: the bot
+    reads it from Slack with beta's token (the sandbox serves a file to its own workspace's
+    token only)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    stack = await make_stack(
+        slack_bot_token=None,
+        slack_client_id=CLIENT_ID,
+        slack_client_secret=CLIENT_SECRET,
+        vizard_fetches=True,
+        port=port,
+        public_url=f"http://127.0.0.1:{port}",
+    )
+    sandbox = stack.sandbox
+    sandbox.enable_oauth(CLIENT_ID, CLIENT_SECRET)
+    sandbox.add_workspace(BETA, "Beta Corp")
+    sandbox.add_channel(BETA_CHANNEL, "beta-general", team=BETA)
+    sandbox.add_user(BETTY, "betty", team=BETA)
+    async with httpx.AsyncClient(timeout=10.0) as http:
+        await _install(http, stack, BETA, BETTY)
+    [exchange] = sandbox.calls_to("oauth.v2.access")
+    assert exchange.params["redirect_uri"] == f"http://127.0.0.1:{port}/slack/oauth_redirect"
+    video = b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 64
+    message = sandbox.person_uploads(BETA_CHANNEL, "keynote.mp4", video, text="The keynote")
+    async with _beta_requests(stack) as beta:
+        await beta.message_shortcut(
+            "clip_video", user_id=BETTY, channel_id=BETA_CHANNEL, message_ts=message.ts,
+            text=message.text, files=message.files,
+        )  # fmt: skip
+        await stack.wait_for(lambda: bool(sandbox.views_opened))
+        auto = {"type": "multi_static_select", "selected_options": [{"value": "0"}]}
+        answer = await beta.view_submission(
+            sandbox.views_opened[-1], {"length": {"length": auto}}, user_id=BETTY
+        )
+    assert answer.status_code == 200 and not answer.content, answer.text
+    [done] = await stack.wait_until_delivered(BETTY)
+    assert done.state is JobState.DONE, done.error
+    [create] = stack.vizard.creates
+    link = str(create["videoUrl"])
+    assert link.endswith(f"?team={BETA}")
+    assert stack.vizard.fetches == [(link, 200, len(video))]
+    assert sandbox.refused_downloads == 0
+    [info] = sandbox.calls_to("files.info")[-1:]
+    assert info.team == BETA
+    async with httpx.AsyncClient(timeout=10.0) as http:
+        other = link.replace(f"team={BETA}", f"team={ALPHA}")
+        assert (await http.get(other)).status_code == 410, "the workspace is signed too"
