@@ -15,7 +15,8 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.listeners import actions, commands, forms, reel, shortcuts, views
+from bot.home_tab import HomeTab
+from bot.listeners import actions, commands, forms, home, presets, reel, shortcuts, views
 from bot.oauth import uninstall
 from bot.oauth.stores import OAuthStores
 from bot.oauth.teams import TeamTokens, TeamWebClient, bind_team
@@ -79,6 +80,7 @@ def build_app(
     settings: Settings,
     client: AsyncWebClient,
     reelbot: Reelbot,
+    home_tab: HomeTab | None = None,
     *,
     oauth: OAuthStores | None = None,
     tokens: TeamTokens | None = None,
@@ -103,6 +105,7 @@ def build_app(
     if oauth is not None and tokens is not None:
         app.use(bind_team)
         uninstall.register(app, oauth.installations, tokens, reelbot.store)
-    for module in (commands, forms, views, shortcuts, actions, reel):
+    for module in (commands, forms, views, shortcuts, actions, reel, presets):
         module.register(app, reelbot)
+    home.register(app, home_tab or HomeTab(client, reelbot))
     return app

@@ -33,16 +33,6 @@ async def _serve(settings: Settings) -> None:
         await runtime.stop()
 
 
-def _check(settings: Settings) -> int:
-    print(f"mode:      {'socket' if settings.socket_mode else 'http'}")
-    print(f"store:     {'redis' if settings.redis_url else 'sqlite ' + settings.reelbot_db}")
-    print(f"slack api: {settings.slack_api_url}")
-    offered = sorted(p.name for p in settings.plugins if settings.group(p.name).configured)
-    keys = " or ".join(p.key_variable for p in settings.plugins)
-    print(f"providers: {', '.join(offered) or f'none (set {keys})'}")
-    return 0
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="reelbot", description=__doc__)
     parser.add_argument(
@@ -74,7 +64,9 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         return _fail(str(exc))
     if command == "check":
-        return _check(settings)
+        from bot.check import run_check
+
+        return asyncio.run(run_check(settings, sys.stdout))
     try:
         asyncio.run(_serve(settings))
     except KeyboardInterrupt:

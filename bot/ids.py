@@ -23,3 +23,17 @@ FRESH_LINK_ACTION = "result_fresh_link"
 # Message metadata on every message Reelbot posts for a job, so a post whose answer was lost
 # can be found in the channel again: event_payload {"job": job id, "key": delivery key}.
 POST_EVENT = "reelbot_post"
+
+# The workspace settings' buttons (App Home and `/reel settings`), for admins; their value
+# says where the click came from ("home" or "reel").
+CHANNEL_PRESETS_ACTION = "reel_channel_presets"
+PROVIDER_KEYS_ACTION = "reel_provider_keys"
+
+# The channel preset editor (opened by CHANNEL_PRESETS_ACTION and `/reel preset`): its modal,
+# its channel picker and kind select, and its button that clears the preset.
+PRESET_MODAL = "preset_modal"
+PRESET_CHANNEL_BLOCK = "preset_channel"
+PRESET_CHANNEL_ACTION = "preset_channel_choice"
+PRESET_KIND_BLOCK = "preset_kind"
+PRESET_KIND_ACTION = "preset_kind_choice"
+PRESET_CLEAR_ACTION = "preset_clear"

@@ -38,6 +38,10 @@ class ModalContext:
     switches: int = 0
     # A video uploaded to Slack that the request is about (from a message shortcut).
     file: MediaFile | None = None
+    # A channel preset's editor (bot/preset_modal.py) rather than a request; `reloads`
+    # counts the times it was filled afresh (another channel or kind, or a preset cleared).
+    preset: bool = False
+    reloads: int = 0
 
     def dump(self) -> str:
         return json.dumps(
@@ -46,6 +50,8 @@ class ModalContext:
             | ({"revision": self.revision} if self.revision else {})
             | ({"switches": self.switches} if self.switches else {})
             | ({"file": self.file.model_dump()} if self.file else {})
+            | ({"preset": True} if self.preset else {})
+            | ({"reloads": self.reloads} if self.reloads else {})
         )
 
     def block_id(self, spec: FormField) -> str:
@@ -53,14 +59,25 @@ class ModalContext:
         the new view says. So a field that depends on another (an outfit on the avatar) gets
         a new block id on every re-render, to show the pick given (none, after its avatar
         changed); other searchable fields only on a provider switch (another provider's
-        list); the rest never, so nothing typed meanwhile is lost."""
-        if spec.type is not FieldType.LOOKUP:
-            return spec.name
-        if spec.depends_on and self.revision:
-            return f"{spec.name}~{self.revision}"
-        if self.switches:
-            return f"{spec.name}~s{self.switches}"
-        return spec.name
+        list); the rest never, so nothing typed meanwhile is lost. A preset editor filled
+        afresh renews every block id, to show the values it was filled with."""
+        suffix = ""
+        if spec.type is FieldType.LOOKUP and spec.depends_on and self.revision:
+            suffix = str(self.revision)
+        elif spec.type is FieldType.LOOKUP and self.switches:
+            suffix = f"s{self.switches}"
+        return self._renewed(spec.name, suffix)
+
+    def suffixed(self, name: str) -> str:
+        """The id of a block that is not one field's (the provider select, the switches):
+        renewed only when a preset editor is filled afresh."""
+        return self._renewed(name, "")
+
+    def _renewed(self, name: str, suffix: str) -> str:
+        # `name~...`, which `element_state` reads as the field `name`.
+        if self.reloads:
+            suffix += f"r{self.reloads}"
+        return f"{name}~{suffix}" if suffix else name
 
     def next(self, provider: str | None = None) -> ModalContext:
         """The context of the next re-render; with `provider`, a switch to it."""
@@ -70,6 +87,17 @@ class ModalContext:
             provider=provider or self.provider,
             revision=self.revision + 1,
             switches=self.switches + (1 if switched else 0),
+        )
+
+    def reloaded(self, kind: str, provider: str, channel_id: str) -> ModalContext:
+        """The context of a preset editor filled afresh (another channel or kind)."""
+        return replace(
+            self,
+            kind=kind,
+            provider=provider,
+            channel_id=channel_id,
+            revision=self.revision + 1,
+            reloads=self.reloads + 1,
         )
 
     @classmethod
@@ -84,15 +112,15 @@ class ModalContext:
         if not all(isinstance(v, str) for v in (kind, provider, channel)):
             return None
         thread = data.get("thread_ts")
-        counts = [data.get("revision"), data.get("switches")]
-        revision, switches = (n if isinstance(n, int) and n >= 0 else 0 for n in counts)
+        counts = [data.get("revision"), data.get("switches"), data.get("reloads")]
+        revision, switches, reloads = (n if isinstance(n, int) and n >= 0 else 0 for n in counts)
         try:
             file = MediaFile.model_validate(data["file"]) if data.get("file") else None
         except ValueError:
             return None
         return cls(
             str(kind), str(provider), str(channel), str(thread) if thread else None, revision,
-            switches, file,
+            switches, file, data.get("preset") is True, reloads,
         )  # fmt: skip
 
 
@@ -165,7 +193,7 @@ def _preview(spec: FormField, choice: Choice) -> Block | None:
     }
 
 
-def _field_block(spec: FormField, value: Any) -> Block:
+def _field_block(spec: FormField, value: Any, block_id: str) -> Block:
     match spec.type:
         case FieldType.URL | FieldType.TEXT:
             element: dict[str, Any] = {"type": "plain_text_input", "multiline": spec.multiline}
@@ -178,14 +206,14 @@ def _field_block(spec: FormField, value: Any) -> Block:
                 element["placeholder"] = plain(spec.placeholder)
             if value:
                 element["initial_value"] = str(value)
-            return _input(spec, element)
+            return _input(spec, element, block_id)
         case FieldType.CHOICE:
             options = [_option(c.value, c.label) for c in spec.choices][:_SELECT_MAX]
             element = {"type": "static_select", "options": options}
             initial = next((o for o in options if o["value"] == value), None)
             if initial is not None:
                 element["initial_option"] = initial
-            return _input(spec, element)
+            return _input(spec, element, block_id)
         case FieldType.CHOICES:
             options = [_option(c.value, c.label) for c in spec.choices][:_SELECT_MAX]
             element = {"type": "multi_static_select", "options": options}
@@ -194,7 +222,7 @@ def _field_block(spec: FormField, value: Any) -> Block:
                 element["initial_options"] = chosen
             if spec.maximum is not None:
                 element["max_selected_items"] = spec.maximum
-            return _input(spec, element)
+            return _input(spec, element, block_id)
         case FieldType.INTEGER:
             element = {"type": "number_input", "is_decimal_allowed": False}
             if spec.minimum is not None:
@@ -203,9 +231,9 @@ def _field_block(spec: FormField, value: Any) -> Block:
                 element["max_value"] = str(spec.maximum)
             if value is not None:
                 element["initial_value"] = str(value)
-            return _input(spec, element)
+            return _input(spec, element, block_id)
         case FieldType.LOOKUP:
-            return _input(spec, _lookup_element(spec, value))
+            return _input(spec, _lookup_element(spec, value), block_id)
         case FieldType.SWITCH:
             raise ValueError("switches are rendered together")
 
@@ -224,7 +252,7 @@ def _lookup_element(spec: FormField, value: Any) -> dict[str, Any]:
     return element
 
 
-def _switches(form: Form, values: Mapping[str, Any]) -> Block | None:
+def _switches(form: Form, values: Mapping[str, Any], block_id: str) -> Block | None:
     specs = [f for f in form.fields if f.type is FieldType.SWITCH]
     if not specs:
         return None
@@ -239,18 +267,18 @@ def _switches(form: Form, values: Mapping[str, Any]) -> Block | None:
         element["initial_options"] = on
     return {
         "type": "input",
-        "block_id": ids.SWITCHES_BLOCK,
+        "block_id": block_id,
         "optional": True,
         "label": plain(form.switches_label),
         "element": element,
     }
 
 
-def _provider_select(offers: Sequence[tuple[str, str]], chosen: str) -> Block:
+def _provider_select(offers: Sequence[tuple[str, str]], chosen: str, block_id: str) -> Block:
     options = [_option(name, label) for name, label in offers]
     return {
         "type": "input",
-        "block_id": ids.PROVIDER_BLOCK,
+        "block_id": block_id,
         "dispatch_action": True,
         "label": plain("Provider"),
         "element": {
@@ -279,7 +307,9 @@ def request_modal(
     picked = dict(chosen or {})
     body: list[Block] = []
     if len(offers) > 1:
-        body.append(_provider_select(offers, context.provider))
+        body.append(
+            _provider_select(offers, context.provider, context.suffixed(ids.PROVIDER_BLOCK))
+        )
     if context.file is not None:
         label = dict(offers).get(context.provider, context.provider.title())
         body.append(_file_block(form, context.file, label, link_minutes))
@@ -301,8 +331,8 @@ def request_modal(
             if preview is not None:
                 body.append(preview)
             continue
-        body.append(_field_block(spec, start.get(spec.name)))
-    switches = _switches(form, start)
+        body.append(_field_block(spec, start.get(spec.name), context.block_id(spec)))
+    switches = _switches(form, start, context.suffixed(ids.SWITCHES_BLOCK))
     if switches is not None:
         body.insert(len(body) if switches_at is None else switches_at, switches)
     return {
@@ -325,7 +355,9 @@ def state_values(values: Mapping[str, Any], form: Form) -> tuple[dict[str, Any],
         str(o.get("value"))
         for o in element_state(values, ids.SWITCHES_BLOCK).get("selected_options") or []
     }
-    has_switches = ids.SWITCHES_BLOCK in values
+    has_switches = any(
+        b == ids.SWITCHES_BLOCK or b.startswith(f"{ids.SWITCHES_BLOCK}~") for b in values
+    )
     for spec in form.fields:
         element = element_state(values, spec.name)
         match spec.type:

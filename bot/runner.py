@@ -82,6 +82,9 @@ class JobRunner(CreateSteps):
         self._notifier = notifier
         self._timing = timing or Timing()
         self._webhook_base = webhook_base.rstrip("/") if webhook_base else None
+        # Told of the job as each turn ends (the App Home refreshes on a state change); it
+        # must return at once and never raise.
+        self.on_turn_end: Callable[[Job], None] | None = None
 
     async def run(self, job: Job, owner: str) -> Job | None:
         """The holder's turn on a job it has claimed; returns the job as released, or None
@@ -185,6 +188,8 @@ class JobRunner(CreateSteps):
         )
         if released is None:
             raise Lost
+        if self.on_turn_end is not None:
+            self.on_turn_end(released)
         return released
 
     # --- the provider step -------------------------------------------------------------------

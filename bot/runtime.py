@@ -17,6 +17,7 @@ from bot.catalogs import Catalogs
 from bot.creates import Timing
 from bot.downloads import Downloader, DownloadPolicy
 from bot.hasten import Hastener
+from bot.home_tab import HomeTab
 from bot.jobs import Job
 from bot.media_links import MediaLinks
 from bot.metrics import Metrics
@@ -198,10 +199,19 @@ class Runtime:
             budget=self.budget,
             media_links=self.media_links,
             metrics=self.metrics,
+            results_as_files=settings.results_as_files,
             clock=clock,
         )
+        # App Home: published when opened, and when a job's turn ends in another state.
+        self.home = HomeTab(self.client, self.reelbot, clock=clock)
+        self.runner.on_turn_end = self.home.job_turned
         self.app = build_app(
-            settings, self.client, self.reelbot, oauth=self.oauth, tokens=self.team_tokens
+            settings,
+            self.client,
+            self.reelbot,
+            self.home,
+            oauth=self.oauth,
+            tokens=self.team_tokens,
         )
         self.web = build_web(self)
         self._http: aiohttp.ClientSession | None = None
@@ -299,6 +309,7 @@ class Runtime:
     async def stop(self) -> None:
         await self.hastener.aclose()
         await self.poller.stop()
+        await self.home.aclose()
         self.metrics.unwatch_providers()
         # After the poller: a turn still in its grace period may be uploading.
         await self.uploader.aclose()

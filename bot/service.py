@@ -82,9 +82,12 @@ class Reelbot:
         budget: Budget | None = None,
         media_links: MediaLinks | None = None,
         metrics: Metrics | None = None,
+        results_as_files: bool = True,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._clock = clock
+        # RESULTS_AS_FILES, as the workspace settings show it (the Notifier acts on it).
+        self.results_as_files = results_as_files
         self.metrics = metrics
         # Signed links to Slack files, for providers that take only links (None: no public URL).
         self.media_links = media_links
@@ -96,7 +99,7 @@ class Reelbot:
         self.notifier = notifier
         self.poller = poller
         self._defaults = dict(defaults or {})
-        self._confirm_expiry = confirm_expiry_seconds
+        self.confirm_expiry_seconds = confirm_expiry_seconds
 
     def offers(self, kind: JobKind) -> dict[str, Provider]:
         """The configured providers of a kind, the default one first."""
@@ -137,7 +140,7 @@ class Reelbot:
             created_at=now,
             next_run_at=now,
             quoted_cents=None if quote is None else quote.cents,
-            confirm_by=None if quote is None else now + self._confirm_expiry,
+            confirm_by=None if quote is None else now + self.confirm_expiry_seconds,
             notice=None if quote is None else quote.sentence,
             media=origin.media,
             media_link=origin.media_link,

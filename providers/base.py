@@ -357,6 +357,13 @@ class Provider(Protocol):
         signature (where the provider signs) does not hold. Only hastens a poll."""
         ...
 
+    async def check_credentials(self) -> None:
+        """One cheap authenticated call that proves the configured key works (for `reelbot
+        check`): never a create, never anything that costs. Returns when the provider
+        accepted the key; raises NeedsAdmin with the provider's own sentence when it refused
+        it, Unavailable when it could not be asked."""
+        ...
+
     async def aclose(self) -> None: ...
 
 

@@ -87,17 +87,24 @@ def test_settings_come_from_a_dotenv_file(tmp_path: Path) -> None:
     assert "SLACK_SIGNING_SECRET" in result.stderr
 
 
-def test_check_prints_the_configuration_without_secrets(tmp_path: Path) -> None:
+def test_check_names_what_it_cannot_reach_without_secrets(tmp_path: Path) -> None:
+    # Nothing listens on port 9: Slack and Vizard cannot be asked (tests/e2e/test_check.py
+    # runs the whole check against the sandbox and the simulators).
     result = _run(
         ["check"],
         tmp_path,
         SLACK_BOT_TOKEN="xoxb-secret-value-77",
-        SLACK_SIGNING_SECRET="signing-secret-value-77",
+        SLACK_SIGNING_SECRET="0123456789abcdef0123456789abcd77",
+        SLACK_API_URL="http://127.0.0.1:9/api/",
         VIZARD_API_KEY="vz-key-77",
+        VIZARD_BASE_URL="http://127.0.0.1:9/v1",
     )
-    assert result.returncode == 0, result.stderr
-    assert "providers: vizard" in result.stdout
-    for secret in ("xoxb-secret-value-77", "signing-secret-value-77", "vz-key-77"):
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    failed = [line.split("  ")[0] for line in result.stdout.splitlines() if "  FAIL  " in line]
+    assert failed == ["Slack bot token", "Slack scopes", "Vizard key"], result.stdout
+    assert "checks failed: Slack bot token, Slack scopes, Vizard key." in result.stdout
+    for secret in ("xoxb-secret-value-77", "0123456789abcdef0123456789abcd77", "vz-key-77"):
         assert secret not in result.stdout + result.stderr
 
 

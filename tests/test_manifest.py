@@ -85,6 +85,24 @@ def test_searchable_selects_have_an_options_url() -> None:
     assert interactivity["message_menu_options_url"].endswith("/slack/events")
 
 
+def test_the_home_tab_is_on_and_its_event_subscribed() -> None:
+    manifest = _manifest()
+    home = manifest["features"]["app_home"]
+    assert set(home) <= {
+        "home_tab_enabled",
+        "messages_tab_enabled",
+        "messages_tab_read_only_enabled",
+    }
+    assert home["home_tab_enabled"] is True
+    # Reelbot falls back to a DM where it cannot post: the Messages tab stays.
+    assert home["messages_tab_enabled"] is True
+    events = manifest["settings"]["event_subscriptions"]
+    assert set(events) <= {"request_url", "bot_events", "user_events"}
+    assert events["request_url"].endswith("/slack/events")
+    assert "app_home_opened" in events["bot_events"]
+    assert len(events["bot_events"]) == len(set(events["bot_events"]))
+
+
 def test_many_workspaces_install_and_uninstall_are_declared() -> None:
     manifest = _manifest()
     assert manifest["oauth_config"]["redirect_urls"] == [

@@ -151,6 +151,26 @@ async def test_a_file_with_leases_but_no_owners_is_upgraded_in_place(tmp_path: P
         await again.close()
 
 
+async def test_an_upgraded_file_lists_each_teams_unfinished_jobs(tmp_path: Path) -> None:
+    path = tmp_path / "teams.db"
+    queued = make_job(team_id="T1", next_run_at=100.0)
+    rendering = make_job(team_id="T1", state=JobState.RENDERING, next_run_at=150.0)
+    done = make_job(team_id="T1", state=JobState.DONE, finished_at=50.0)
+    teamless = make_job(next_run_at=100.0)
+    with sqlite3.connect(path) as conn:
+        conn.executescript(_LEASED_UNTIL_SCHEMA)
+        for job in (queued, rendering, done, teamless):
+            insert(conn, job, job.next_run_at)
+    store = SqliteJobStore(str(path))
+    try:
+        page = await store.active_for_team("T1")
+        assert page.total == 2
+        assert {job.id for job in page.jobs} == {queued.id, rendering.id}
+        assert [job.id for job in (await store.active_for_team(None)).jobs] == [teamless.id]
+    finally:
+        await store.close()
+
+
 async def test_processes_opening_an_old_file_at_once_upgrade_it_once(tmp_path: Path) -> None:
     for attempt in range(5):
         path = tmp_path / f"shared-{attempt}.db"

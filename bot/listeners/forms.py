@@ -17,6 +17,7 @@ from bot.catalogs import matching, options_payload
 from bot.kinds import KINDS
 from bot.modals import INPUT_MAX, ModalContext, request_modal, state_values
 from bot.notify import slack_error
+from bot.preset_modal import PRESET_COMMAND, preset_kind_label, preset_modal
 from bot.service import Reelbot
 from providers.base import JobKind, MediaFile, Provider, ProviderError
 from providers.forms import Choice, FieldType, Form
@@ -36,9 +37,13 @@ def kind_of(context: ModalContext | None) -> JobKind | None:
 def chosen_provider(view: Mapping[str, Any], context: ModalContext) -> str:
     """The provider picked in the modal's provider select, else the one it opened with."""
     values = (view.get("state") or {}).get("values") or {}
-    element = values.get(ids.PROVIDER_BLOCK, {}).get(ids.PROVIDER_ACTION, {})
-    selected = (element or {}).get("selected_option") or {}
-    return str(selected.get("value") or context.provider)
+    for block_id, actions in values.items():
+        # A preset editor filled afresh renews the block's id (`provider~r1`).
+        if block_id == ids.PROVIDER_BLOCK or block_id.startswith(f"{ids.PROVIDER_BLOCK}~"):
+            selected = ((actions or {}).get(ids.PROVIDER_ACTION) or {}).get("selected_option")
+            if isinstance(selected, dict) and selected.get("value"):
+                return str(selected["value"])
+    return context.provider
 
 
 async def _picked(
@@ -86,16 +91,17 @@ async def open_request_modal(
     thread_ts: str | None = None,
     values: Mapping[str, Any] | None = None,
     file: MediaFile | None = None,
+    preset: bool = False,
 ) -> bool:
-    """views.open for a provider's form; False when Slack refused (the caller says so)."""
+    """views.open for a provider's form (with `preset`, as a channel preset's editor); False
+    when Slack refused (the caller says so)."""
     start = {f.name: f.default for f in provider.form.fields} | dict(values or {})
     reelbot.catalogs.warm(provider, start)
     picked = await _picked(reelbot, provider, start, _OPEN_LOOKUP_S)
-    context = ModalContext(kind.value, provider.name, channel_id, thread_ts, file=file)
-    view = request_modal(
-        KINDS[kind], provider.form, context, _offers(reelbot, kind), start, picked,
-        _link_minutes(reelbot),
-    )  # fmt: skip
+    context = ModalContext(
+        kind.value, provider.name, channel_id, thread_ts, file=file, preset=preset
+    )
+    view = _render(reelbot, kind, provider, context, start, picked)
     try:
         await client.views_open(trigger_id=trigger_id, view=view)
     except SlackApiError as exc:
@@ -211,6 +217,45 @@ def register(app: AsyncApp, reelbot: Reelbot) -> None:
         await _update(client, body, view, reelbot, kind, chosen, fresh, start, found)
 
 
+def _render(
+    reelbot: Reelbot,
+    kind: JobKind,
+    provider: Provider,
+    context: ModalContext,
+    values: Mapping[str, Any],
+    picked: Mapping[str, Choice],
+    note: str | None = None,
+) -> dict[str, Any]:
+    if context.preset:
+        kinds = [(k.value, preset_kind_label(KINDS[k])) for k in KINDS if reelbot.offers(k)]
+        return preset_modal(
+            KINDS[kind], provider.form, context, _offers(reelbot, kind), kinds, values, picked,
+            note,
+        )  # fmt: skip
+    return request_modal(
+        KINDS[kind], provider.form, context, _offers(reelbot, kind), values, picked,
+        _link_minutes(reelbot),
+    )  # fmt: skip
+
+
+async def refill(
+    client: AsyncWebClient,
+    body: Mapping[str, Any],
+    view: Mapping[str, Any],
+    reelbot: Reelbot,
+    kind: JobKind,
+    provider: Provider,
+    context: ModalContext,
+    values: Mapping[str, Any],
+    note: str | None = None,
+) -> None:
+    """An open modal shown again with these starting values (a preset editor filled afresh)."""
+    start = {f.name: f.default for f in provider.form.fields} | dict(values)
+    reelbot.catalogs.warm(provider, start)
+    found = await _picked(reelbot, provider, start, budget=1.0)
+    await _update(client, body, view, reelbot, kind, provider, context, start, found, note)
+
+
 async def _update(
     client: AsyncWebClient,
     body: Mapping[str, Any],
@@ -221,11 +266,9 @@ async def _update(
     context: ModalContext,
     values: Mapping[str, Any],
     picked: Mapping[str, Choice],
+    note: str | None = None,
 ) -> None:
-    modal = request_modal(
-        KINDS[kind], provider.form, context, _offers(reelbot, kind), values, picked,
-        _link_minutes(reelbot),
-    )  # fmt: skip
+    modal = _render(reelbot, kind, provider, context, values, picked, note)
     try:
         await client.views_update(view_id=view.get("id"), hash=view.get("hash"), view=modal)
     except SlackApiError as exc:
@@ -234,9 +277,10 @@ async def _update(
             return  # changed again meanwhile (that update wins), or closed
         log.warning("views.update after a pick failed: %s", error)
         user_id = str((body.get("user") or {}).get("id") or "")
+        again = PRESET_COMMAND if context.preset else KINDS[kind].command
         if user_id:
             await reelbot.notifier.direct_message(
                 user_id,
                 f"Slack did not let me update the {provider.label} form ({error}). Close it "
-                f"and run `{KINDS[kind].command}` again.",
+                f"and run `{again}` again.",
             )

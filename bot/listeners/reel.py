@@ -1,5 +1,6 @@
 """/reel, Reelbot's hub: `jobs`, `status ID`, `cancel ID`, `providers`, `spend` (this
-month's spend on paid providers) and `help` (also for anything else)."""
+month's spend on paid providers), `settings` (admins), `preset` (the channel preset editor,
+for admins) and `help` (also for anything else)."""
 
 from __future__ import annotations
 
@@ -9,15 +10,17 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks import dollars
 from bot.budget import NO_TEAM
+from bot.home_view import settings_message, workspace_settings
 from bot.jobs import Job
 from bot.kinds import KINDS
 from bot.listeners.common import outcome_text
+from bot.listeners.preset_editor import NOT_ADMIN, open_editor, team_of
 from bot.mrkdwn import escape
 from bot.notify import slack_error
 from bot.service import Outcome, Reelbot
@@ -38,6 +41,8 @@ def help_text(reelbot: Reelbot) -> str:
         f"• `{COMMAND} cancel ID`: stop one of your jobs",
         f"• `{COMMAND} providers`: the providers this workspace can use, with their limits",
         f"• `{COMMAND} spend`: this month's spend on paid providers (admins see everyone's)",
+        f"• `{COMMAND} settings`: the workspace settings (workspace admins only)",
+        f"• `{COMMAND} preset`: this channel's defaults for each command (admins set them)",
         f"• `{COMMAND} help`: this list",
     ]
     return "\n".join(lines)
@@ -163,10 +168,23 @@ def spend_text(reelbot: Reelbot, report: SpendReport, user_id: str, admin: bool)
 
 def register(app: AsyncApp, reelbot: Reelbot) -> None:
     @app.command(COMMAND)
-    async def reel(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+    async def reel(
+        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
+    ) -> None:
         words = str(body.get("text") or "").split()
         sub = words[0].lower() if words else "help"
         user_id = str(body.get("user_id") or "")
+        if sub == "preset":
+            await ack()
+            said: str | None = NOT_ADMIN
+            if await is_admin(client, user_id):
+                said = await open_editor(
+                    client, reelbot, trigger_id=str(body.get("trigger_id") or ""),
+                    team=team_of(body), channel_id=str(body.get("channel_id") or ""),
+                )  # fmt: skip
+            if said:
+                await respond(text=said, response_type="ephemeral")
+            return
         if sub == "jobs":
             await ack(text=await jobs_text(reelbot, user_id), response_type="ephemeral")
             return
@@ -189,6 +207,9 @@ def register(app: AsyncApp, reelbot: Reelbot) -> None:
         if sub == "providers":
             await ack(text=providers_text(reelbot), response_type="ephemeral")
             return
+        if sub == "settings":
+            await _settings(reelbot, ack, client, user_id)
+            return
         if sub != "spend":
             await ack(text=help_text(reelbot), response_type="ephemeral")
             return
@@ -196,3 +217,17 @@ def register(app: AsyncApp, reelbot: Reelbot) -> None:
         report = await reelbot.store.spend_report(team, month_of(time.time()))
         admin = await is_admin(client, user_id)
         await ack(text=spend_text(reelbot, report, user_id, admin), response_type="ephemeral")
+
+
+MEMBERS_SETTINGS = (
+    "Only workspace admins can see Reelbot's settings. Ask one of them, or see `/reel help` "
+    "for what you can do."
+)
+
+
+async def _settings(reelbot: Reelbot, ack: AsyncAck, client: AsyncWebClient, user_id: str) -> None:
+    if not await is_admin(client, user_id):
+        await ack(text=MEMBERS_SETTINGS, response_type="ephemeral")
+        return
+    text, blocks = settings_message(workspace_settings(reelbot))
+    await ack(text=text, blocks=blocks, response_type="ephemeral")

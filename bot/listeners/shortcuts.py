@@ -10,10 +10,12 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
+from bot.budget import NO_TEAM
 from bot.kinds import KINDS, KindWords
 from bot.listeners.common import MODAL_FAILED, not_configured
 from bot.listeners.forms import open_request_modal
 from bot.parse import plain_text
+from bot.presets import apply_preset, read_preset
 from bot.service import Reelbot
 from bot.slack_files import is_video, media_file
 from bot.values import without_controls
@@ -48,7 +50,10 @@ def _handler(kind: JobKind, words: KindWords, reelbot: Reelbot) -> Any:
                 channel_id, user_id, not_configured(words, reelbot.unconfigured(kind))
             )
             return
-        provider = next(iter(offers.values()))
+        team = str((body.get("team") or {}).get("id") or "") or NO_TEAM
+        preset = (await read_preset(reelbot.store, team, channel_id)).get(kind)
+        applied = apply_preset(offers, next(iter(offers)), preset)
+        provider = offers[applied.default]
         subject = provider.form.subject_field
         values: dict[str, Any] = {}
         cut = False
@@ -84,7 +89,7 @@ def _handler(kind: JobKind, words: KindWords, reelbot: Reelbot) -> Any:
             trigger_id=str(body.get("trigger_id") or ""),
             channel_id=channel_id,
             thread_ts=str(message.get("thread_ts") or message.get("ts") or "") or None,
-            values=values,
+            values=applied.start(provider.name) | values,
             file=file,
         )
         if not opened:

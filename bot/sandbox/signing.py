@@ -180,6 +180,38 @@ class SlackRequests(ModalRequests):
         }
         return await self._interaction(payload)
 
+    async def home_action(
+        self, action_id: str, value: str, *, user_id: str = "U0ALICE"
+    ) -> httpx.Response:
+        """A click on a button in the person's App Home, as Slack sends it: the container is
+        the published view (no channel, no message). The button's block_id and label are
+        taken from that view when the sandbox has it."""
+        home = self.sandbox.home_views.get(user_id)
+        found_block, label = _find_button(home["blocks"] if home else [], action_id)
+        payload: dict[str, Any] = {
+            "type": "block_actions",
+            "user": self._user(user_id),
+            "api_app_id": self.api_app_id,
+            "token": VERIFICATION_TOKEN,
+            "container": {"type": "view", "view_id": home["id"] if home else "V0NONE"},
+            "trigger_id": self._trigger(user_id),
+            "team": self._team(),
+            "enterprise": None,
+            "is_enterprise_install": False,
+            "view": home or {"type": "home", "blocks": []},
+            "actions": [
+                {
+                    "action_id": action_id,
+                    "block_id": found_block or "sandbox-block",
+                    "text": {"type": "plain_text", "text": label or value, "emoji": True},
+                    "value": value,
+                    "type": "button",
+                    "action_ts": self._action_ts(),
+                }
+            ],
+        }
+        return await self._interaction(payload)
+
     async def message_shortcut(
         self,
         callback_id: str,

@@ -15,6 +15,7 @@ come from the caller.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from bot.jobs import Job
@@ -29,6 +30,14 @@ class InFlightFull(Exception):
     def __init__(self, in_flight: int) -> None:
         super().__init__(f"{in_flight} jobs already at the provider")
         self.in_flight = in_flight
+
+
+@dataclass(frozen=True)
+class ActiveJobs:
+    """A page of a workspace's jobs not finished yet, newest first, and how many there are."""
+
+    jobs: list[Job] = field(default_factory=list)
+    total: int = 0
 
 
 class JobStore(SharedState, SpendLedger, TeamConfig, Protocol):
@@ -108,6 +117,11 @@ class JobStore(SharedState, SpendLedger, TeamConfig, Protocol):
 
     async def recent_for_user(self, user_id: str, limit: int = 10) -> list[Job]:
         """The user's newest jobs first."""
+        ...
+
+    async def active_for_team(self, team_id: str | None, limit: int = 20) -> ActiveJobs:
+        """The team's jobs not in a terminal state, newest first (at most `limit`), from an
+        index kept by add and save (never a scan). A job without a team is under None."""
         ...
 
     async def take_rate_slot(self, key: str, windows: Sequence[RateWindow], now: float) -> float:

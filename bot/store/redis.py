@@ -16,6 +16,8 @@ Layout, every key under `prefix`:
     pace:{key}            string: the next free time (EXPIRE, so idle keys vanish)
     shared:{key}          string: a provider's shared state or a cached catalog (PX)
     config:{team}         hash: the workspace's lasting settings (bot/store/team_config.py)
+    unfinished:{team}     sorted set: the team's jobs not in a terminal state -> created_at
+                          (team "-" for jobs without one), kept by add and save
 
 Every change touching more than one key is one Lua script (bot/store/redis_scripts.py), so
 no two replicas interleave inside it. Times always come from the caller, never from the
@@ -35,7 +37,7 @@ from redis.exceptions import RedisError
 
 from bot.jobs import Job
 from bot.store import redis_scripts as lua
-from bot.store.base import InFlightFull
+from bot.store.base import ActiveJobs, InFlightFull
 from bot.store.redis_spend import RedisSpend
 from bot.store.team_config import RedisTeamConfig
 from providers.base import RateWindow
@@ -63,6 +65,11 @@ def _finished_score(job: Job) -> str:
     return _optional_score(job.finished_at) if job.terminal else ""
 
 
+def _unfinished_score(job: Job) -> str:
+    """created_at for a job not in a terminal state (the team's unfinished set), else ""."""
+    return "" if job.terminal else _score(job.created_at)
+
+
 def _flag(value: bool) -> str:
     return "1" if value else "0"
 
@@ -87,6 +94,7 @@ class RedisJobStore(RedisSpend, RedisTeamConfig):
         self._purge = client.register_script(lua.PURGE)
         self._take_rate_slot = client.register_script(lua.TAKE_RATE_SLOT)
         self._delete_if = client.register_script(lua.DELETE_IF)
+        self._active_for_team = client.register_script(lua.ACTIVE_FOR_TEAM)
 
     @classmethod
     def from_url(
@@ -132,6 +140,9 @@ class RedisJobStore(RedisSpend, RedisTeamConfig):
             self._finished_key,
         ]
 
+    def _unfinished_key(self, team_id: str | None) -> str:
+        return f"{self._prefix}unfinished:{team_id or '-'}"
+
     def _ref_keys(self, job: Job) -> list[str]:
         return [] if job.provider_ref is None else [self._ref_key(job.provider, job.provider_ref)]
 
@@ -142,7 +153,12 @@ class RedisJobStore(RedisSpend, RedisTeamConfig):
             raise ValueError("owner and lease_until go together")
         stored = job.model_copy(update={"version": 1})
         added = await self._add(
-            keys=[*self._job_keys(job), self._user_key(job.user_id), *self._ref_keys(job)],
+            keys=[
+                *self._job_keys(job),
+                self._user_key(job.user_id),
+                self._unfinished_key(job.team_id),
+                *self._ref_keys(job),
+            ],
             args=[
                 stored.model_dump_json(),
                 job.id,
@@ -154,6 +170,7 @@ class RedisJobStore(RedisSpend, RedisTeamConfig):
                 _finished_score(job),
                 owner or "",
                 _optional_score(lease_until),
+                _unfinished_score(job),
             ],
         )
         if not int(added):
@@ -177,7 +194,7 @@ class RedisJobStore(RedisSpend, RedisTeamConfig):
     ) -> Job | None:
         stored = job.model_copy(update={"version": job.version + 1})
         reply = await self._save(
-            keys=[*self._job_keys(job), *self._ref_keys(job)],
+            keys=[*self._job_keys(job), self._unfinished_key(job.team_id), *self._ref_keys(job)],
             args=[
                 job.version,
                 stored.model_dump_json(),
@@ -191,6 +208,7 @@ class RedisJobStore(RedisSpend, RedisTeamConfig):
                 owner or "",
                 _flag(release),
                 "" if in_flight_limit is None else in_flight_limit,
+                _unfinished_score(job),
             ],
         )
         if reply is None:
@@ -270,6 +288,14 @@ class RedisJobStore(RedisSpend, RedisTeamConfig):
                 pipe.hmget(self._job_key(_text(job_id)), ["data", "version"])
             replies = await pipe.execute()
         return [_job(data, version) for data, version in replies if data is not None]
+
+    async def active_for_team(self, team_id: str | None, limit: int = 20) -> ActiveJobs:
+        key = self._unfinished_key(team_id)
+        if limit <= 0:
+            return ActiveJobs([], int(await self._client.zcard(key)))
+        reply = await self._active_for_team(keys=[key], args=[limit, self._job_key("")])
+        jobs = [_job(reply[i + 1], reply[i + 2]) for i in range(1, len(reply), 3)]
+        return ActiveJobs(jobs, int(reply[0]))
 
     async def take_rate_slot(self, key: str, windows: Sequence[RateWindow], now: float) -> float:
         if not windows:

@@ -10,10 +10,10 @@ arrive as the caller's strings and are stored as given; a time computed here is 
 from __future__ import annotations
 
 # KEYS: job hash, due set of job.provider, active set of job.provider, finished set, user
-#       list, then the ref key when job.provider_ref is set
+#       list, the team's unfinished set, then the ref key when job.provider_ref is set
 # ARGV: data, job id, due score or "" (not due), provider, provider_ref or "", history
 #       length, "1" when the job is at the provider else "0", finished score or "" (not a
-#       finished job), lease owner or "", lease end or ""
+#       finished job), lease owner or "", lease end or "", created score or "" (terminal)
 # Returns 1, or 0 (nothing written) when the id exists.
 ADD = """
 if redis.call('EXISTS', KEYS[1]) == 1 then
@@ -34,20 +34,24 @@ end
 if ARGV[7] == '1' then
   redis.call('SADD', KEYS[3], id)
 end
-if KEYS[6] then
+if ARGV[11] ~= '' then
+  redis.call('ZADD', KEYS[6], ARGV[11], id)
+end
+if KEYS[7] then
   redis.call('HSET', KEYS[1], 'ref', ARGV[5])
-  redis.call('SET', KEYS[6], id)
+  redis.call('SET', KEYS[7], id)
 end
 redis.call('LPUSH', KEYS[5], id)
 redis.call('LTRIM', KEYS[5], 0, tonumber(ARGV[6]) - 1)
 return 1
 """
 
-# KEYS: job hash, due set of job.provider, active set of job.provider, finished set, then the
-#       ref key when job.provider_ref is set
+# KEYS: job hash, due set of job.provider, active set of job.provider, finished set, the
+#       team's unfinished set, then the ref key when job.provider_ref is set
 # ARGV: expected version, data, job id, provider, provider_ref or "", now, due score or ""
 #       (job.next_run_at), "1" when the job is at the provider else "0", finished score or
-#       "", owner or "", "1" to release else "0", in-flight limit or "" (none)
+#       "", owner or "", "1" to release else "0", in-flight limit or "" (none), created
+#       score or "" (a terminal job: it leaves the team's unfinished set)
 # Returns the new version; nil when the stored version is not the expected one (checked
 # first) or, with an owner, when the lease is not that owner's (a holder whose lease ran out
 # and was claimed again is fenced off); {"full", count} when the in-flight limit is reached;
@@ -100,9 +104,14 @@ if ARGV[8] == '1' then
 else
   redis.call('SREM', KEYS[3], id)
 end
-if KEYS[5] then
+if ARGV[13] ~= '' then
+  redis.call('ZADD', KEYS[5], ARGV[13], id)
+else
+  redis.call('ZREM', KEYS[5], id)
+end
+if KEYS[6] then
   redis.call('HSET', KEYS[1], 'ref', ARGV[5])
-  redis.call('SET', KEYS[5], id)
+  redis.call('SET', KEYS[6], id)
 end
 return version
 """
@@ -279,4 +288,23 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
     return redis.call('DEL', KEYS[1])
 end
 return 0
+"""
+
+
+# KEYS: the team's unfinished set (job id -> created_at)
+# ARGV: limit, job key prefix
+# Returns {count of the set, then id, data, version per job}, newest first, at most `limit`
+# (an id whose hash is gone is skipped).
+ACTIVE_FOR_TEAM = """
+local out = {redis.call('ZCARD', KEYS[1])}
+local ids = redis.call('ZREVRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)
+for _, id in ipairs(ids) do
+  local fields = redis.call('HMGET', ARGV[2] .. id, 'data', 'version')
+  if fields[1] then
+    out[#out + 1] = id
+    out[#out + 1] = fields[1]
+    out[#out + 1] = fields[2]
+  end
+end
+return out
 """

@@ -9,7 +9,8 @@ newest jobs kept per user.
 
 A job's row keeps outside its JSON what the store decides by: due_at (the lease end while
 leased), leased_until and lease_owner (kept after a lease runs out, until its owner releases
-it), at_provider (1 while job.state.at_provider) and finished_at (only for a terminal job).
+it), at_provider (1 while job.state.at_provider), finished_at (only for a terminal job) and
+unfinished_team (the job's team, "-" for none, until the job is terminal: active_for_team).
 A file made by an earlier Reelbot gets the missing columns on open (bot/store/sqlite_schema.py).
 """
 
@@ -25,8 +26,8 @@ from pathlib import Path
 from typing import TypeVar
 
 from bot.jobs import Job
-from bot.store.base import InFlightFull
-from bot.store.sqlite_schema import create_or_upgrade
+from bot.store.base import ActiveJobs, InFlightFull
+from bot.store.sqlite_schema import create_or_upgrade, unfinished_team
 from bot.store.sqlite_shared import SharedRows
 from bot.store.sqlite_spend import SpendRows
 from bot.store.team_config import SqliteTeamConfig
@@ -133,7 +134,8 @@ class SqliteJobStore(SharedRows, SpendRows, SqliteTeamConfig):
                     conn.execute(
                         "INSERT INTO jobs (id, data, version, due_at, provider, provider_ref,"
                         " user_id, created_at, leased_until, lease_owner, at_provider,"
-                        " finished_at) VALUES (?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        " finished_at, unfinished_team)"
+                        " VALUES (?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         (
                             job.id,
                             stored.model_dump_json(),
@@ -146,6 +148,7 @@ class SqliteJobStore(SharedRows, SpendRows, SqliteTeamConfig):
                             owner,
                             int(job.state.at_provider),
                             _finished_at(job),
+                            unfinished_team(job.team_id, job.state.value),
                         ),
                     )
                 except sqlite3.IntegrityError:
@@ -204,7 +207,7 @@ class SqliteJobStore(SharedRows, SpendRows, SqliteTeamConfig):
                 # Like the Redis ref key, a provider_ref is indexed once known, never unset.
                 conn.execute(
                     "UPDATE jobs SET data = ?, version = ?, due_at = ?, leased_until = ?,"
-                    " lease_owner = ?, at_provider = ?, finished_at = ?,"
+                    " lease_owner = ?, at_provider = ?, finished_at = ?, unfinished_team = ?,"
                     " provider_ref = COALESCE(?, provider_ref) WHERE id = ?",
                     (
                         stored.model_dump_json(),
@@ -214,6 +217,7 @@ class SqliteJobStore(SharedRows, SpendRows, SqliteTeamConfig):
                         lease_owner,
                         int(at_provider),
                         _finished_at(job),
+                        unfinished_team(job.team_id, job.state.value),
                         job.provider_ref,
                         job.id,
                     ),
@@ -354,6 +358,23 @@ class SqliteJobStore(SharedRows, SpendRows, SqliteTeamConfig):
             return rows
 
         return [_job(data, version) for data, version in await self._run(recent)]
+
+    async def active_for_team(self, team_id: str | None, limit: int = 20) -> ActiveJobs:
+        team = unfinished_team(team_id, None)
+
+        def active(conn: sqlite3.Connection) -> tuple[int, list[tuple[str, int]]]:
+            (total,) = conn.execute(
+                "SELECT COUNT(*) FROM jobs WHERE unfinished_team = ?", (team,)
+            ).fetchone()
+            rows: list[tuple[str, int]] = conn.execute(
+                "SELECT data, version FROM jobs WHERE unfinished_team = ?"
+                " ORDER BY created_at DESC, id DESC LIMIT ?",
+                (team, max(0, limit)),
+            ).fetchall()
+            return int(total), rows
+
+        total, rows = await self._run(active)
+        return ActiveJobs([_job(data, version) for data, version in rows], total)
 
     async def take_rate_slot(self, key: str, windows: Sequence[RateWindow], now: float) -> float:
         def take(conn: sqlite3.Connection) -> float:

@@ -27,7 +27,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     leased_until REAL NULL,
     lease_owner TEXT NULL,
     at_provider INTEGER NOT NULL DEFAULT 0,
-    finished_at REAL NULL
+    finished_at REAL NULL,
+    unfinished_team TEXT NULL
 );
 CREATE TABLE IF NOT EXISTS rate (
     key TEXT NOT NULL,
@@ -51,6 +52,7 @@ _ADDED_COLUMNS: tuple[tuple[str, str], ...] = (
     ("lease_owner", "TEXT NULL"),
     ("at_provider", "INTEGER NOT NULL DEFAULT 0"),
     ("finished_at", "REAL NULL"),
+    ("unfinished_team", "TEXT NULL"),
 )
 # Computed from the JSON when added; the others start NULL (an old lease has no owner, so it
 # just runs out).
@@ -68,6 +70,8 @@ CREATE INDEX IF NOT EXISTS jobs_user ON jobs (user_id);
 CREATE INDEX IF NOT EXISTS jobs_at_provider ON jobs (provider) WHERE at_provider = 1;
 CREATE INDEX IF NOT EXISTS jobs_finished ON jobs (finished_at, id)
     WHERE finished_at IS NOT NULL AND due_at IS NULL;
+CREATE INDEX IF NOT EXISTS jobs_unfinished ON jobs (unfinished_team, created_at, id)
+    WHERE unfinished_team IS NOT NULL;
 CREATE INDEX IF NOT EXISTS rate_window ON rate (key, seconds, at);
 CREATE INDEX IF NOT EXISTS pace_free ON pace (next_free);
 """
@@ -95,6 +99,28 @@ def _derived(data: str) -> tuple[int, float | None]:
     return int(state in _AT_PROVIDER), finished_at
 
 
+def unfinished_team(team_id: str | None, state: object) -> str | None:
+    """What the unfinished_team column holds: the job's team ("-" for none) while its state
+    is not terminal, else NULL (the jobs_unfinished index leaves it out)."""
+    return None if state in _TERMINAL else team_id or "-"
+
+
+def _index_unfinished(conn: sqlite3.Connection) -> None:
+    """Fill unfinished_team from each row's JSON (a file from before the column)."""
+    rows: list[tuple[str, str]] = conn.execute("SELECT id, data FROM jobs").fetchall()
+    updates: list[tuple[str | None, str]] = []
+    for job_id, data in rows:
+        try:
+            fields = json.loads(data)
+        except ValueError:
+            continue
+        if isinstance(fields, dict):
+            team = fields.get("team_id")
+            team = team if isinstance(team, str) else None
+            updates.append((unfinished_team(team, fields.get("state")), job_id))
+    conn.executemany("UPDATE jobs SET unfinished_team = ? WHERE id = ?", updates)
+
+
 def create_or_upgrade(conn: sqlite3.Connection) -> None:
     """Make the schema current; the caller holds the write lock (BEGIN IMMEDIATE)."""
     for statement in _statements(_TABLES + SPEND_SCHEMA + CONFIG_SCHEMA):
@@ -109,5 +135,7 @@ def create_or_upgrade(conn: sqlite3.Connection) -> None:
             "UPDATE jobs SET at_provider = ?, finished_at = ? WHERE id = ?",
             [(*_derived(data), job_id) for job_id, data in rows],
         )
+    if "unfinished_team" in (name for name, _ in added):
+        _index_unfinished(conn)
     for statement in _statements(_INDEXES):
         conn.execute(statement)

@@ -151,6 +151,8 @@ class AIStudiosProvider:
         async def exchange() -> str:
             return await exchange_token(self._client, app_id, user_key)
 
+        self._exchange = exchange
+
         self.auth = TokenAuth(
             shared,
             f"{base_url.rstrip('/')} {app_id}",
@@ -254,6 +256,11 @@ class AIStudiosProvider:
         # AI Studios signs nothing and its callback names only a backendTaskId: callbacks
         # arrive on each job's own unguessable URL, so the shared endpoint takes none.
         return None
+
+    async def check_credentials(self) -> None:
+        """A token exchange of its own (free, and it makes nothing): the app id and user key
+        are what it proves, whatever token the replicas share."""
+        await self._exchange()
 
     async def aclose(self) -> None:
         await self._client.aclose()

@@ -37,6 +37,7 @@ from providers.cuttr.api import (
     PRICE_CENTS_PER_CLIP,
     REQUESTS_PER_MINUTE,
     STATUS_PATH,
+    TEST_PATH,
     Created,
     CuttrRequest,
     form_fields,
@@ -254,6 +255,12 @@ class CuttrProvider:
 
     def webhook_ref(self, headers: Mapping[str, str], body: bytes) -> str | None:
         return None  # Cuttr documents no webhooks: jobs are polled
+
+    async def check_credentials(self) -> None:
+        """Cuttr's own smoke test of a key (GET /v1/test): free, and it makes nothing."""
+        response = await send(self._client, "GET", TEST_PATH, label=LABEL, idempotent=True)
+        if response.status_code >= 300:
+            raise error_from_response(response, secrets=self._secrets)
 
     async def aclose(self) -> None:
         await self._client.aclose()

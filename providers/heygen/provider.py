@@ -287,6 +287,19 @@ class HeyGenProvider:
                 return
             token = page.next_token
 
+    async def check_credentials(self) -> None:
+        """One avatar look (v3) or the avatar list (v2, which has no page size): a read that
+        needs the key and costs no credits."""
+        if self.api_version == "v3":
+            url = str(httpx.URL(V3_LOOKS_PATH, params={"limit": 1}))
+            response = await send(self._client, "GET", url, label=LABEL, idempotent=True)
+            self._read(response, Page[V3Look])
+        else:
+            response = await send(
+                self._client, "GET", V2_AVATARS_PATH, label=LABEL, idempotent=True
+            )
+            self._read(response, V2Avatars)
+
     # --- webhooks ---------------------------------------------------------------------------
     def webhook_ref(self, headers: Mapping[str, str], body: bytes) -> str | None:
         """The video a signed call to the registered endpoint names; None unless it verifies.

@@ -65,6 +65,8 @@ from providers.viddyscribe.upload import Media, MediaCache, upload_file, verifie
 _M = TypeVar("_M", bound=BaseModel)
 Languages = tuple[tuple[str, str, tuple[str, ...]], ...]
 _DROP_MEDIA = frozenset({"upload_failed", "not_found"})
+# Job ids are "task_" and hex: this one names no job.
+NO_SUCH_JOB = "task_reelbot_check"
 
 
 class ViddyScribeSettings(ProviderSettings):
@@ -341,6 +343,14 @@ class ViddyScribeProvider:
 
     def webhook_ref(self, headers: Mapping[str, str], body: bytes) -> str | None:
         return None  # ViddyScribe documents no webhooks: results are polled
+
+    async def check_credentials(self) -> None:
+        """get_results for a job no team has: 404 (not found) comes past the key check,
+        401 is a refused key. A read: it makes and costs nothing."""
+        url = str(httpx.URL(RESULTS_PATH, params={"job_id": NO_SUCH_JOB}))
+        response = await send(self._client, "GET", url, label=LABEL, idempotent=True)
+        if response.status_code >= 300 and response.status_code != httpx.codes.NOT_FOUND:
+            raise error_from_response(response, secrets=self._secrets)
 
     async def aclose(self) -> None:
         await self._client.aclose()

@@ -16,6 +16,7 @@ from providers.base import (
     Clip,
     Description,
     JobKind,
+    NeedsAdmin,
     Output,
     Progress,
     Quote,
@@ -47,6 +48,9 @@ from providers.vizard.api import (
     read_body,
     unreadable,
 )
+
+# Project ids are positive numbers, so no account has project 0.
+NO_SUCH_PROJECT = "0"
 
 
 class VizardSettings(ProviderSettings):
@@ -175,6 +179,18 @@ class VizardProvider:
         if isinstance(project_id, str) and project_id.strip().isdigit():
             return project_id.strip()
         return None
+
+    async def check_credentials(self) -> None:
+        """Queries a project no account has: 4001 is a refused key; any other code (Vizard
+        documents none for an unknown project) came past the key check."""
+        path = QUERY_PATH.format(project_id=NO_SUCH_PROJECT)
+        response = await send(self._client, "GET", path, label=LABEL, idempotent=True)
+        code = read_body(response, VizardQueryResponse).code
+        if code in (CODE_OK, CODE_RUNNING):
+            return
+        error = error_for(code)
+        if isinstance(error, NeedsAdmin):  # the key, or minutes used up: an admin's to fix
+            raise error
 
     async def aclose(self) -> None:
         await self._client.aclose()

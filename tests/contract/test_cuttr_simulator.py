@@ -292,7 +292,11 @@ async def test_a_timed_out_create_is_still_made_and_charged(
     sim.inject("create", "timeout", delay=5.0)
 
     with pytest.raises(httpx.ReadTimeout):
-        await api.post("/v1/clip", json={"video_url": VIDEO, "num_clips": 2}, timeout=0.3)
+        await api.post(
+            "/v1/clip",
+            json={"video_url": VIDEO, "num_clips": 2},
+            timeout=httpx.Timeout(10.0, read=0.3),
+        )
 
     assert len(sim.creates) == 1 and sim.charged_cents == 300
     (job,) = sim.jobs.values()

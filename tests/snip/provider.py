@@ -11,6 +11,7 @@ Its API (invented for the tests, written down here as a provider's document woul
     GET  {base}/v1/clips/{id}
         {"id", "status": "queued" | "working" | "done" | "failed", "progress": 0-100,
          "clips": [{"url", "title", "seconds"}], "reason"}
+        404 {"error": "not_found"} for an id it never gave; 401 {"error": "bad_key"}.
 
 Snip charges SNIP_PRICE_CENTS per clip up front, so every request is quoted and confirmed.
 """
@@ -203,6 +204,14 @@ class SnipProvider:
 
     def webhook_ref(self, headers: Mapping[str, str], body: bytes) -> str | None:
         return None
+
+    async def check_credentials(self) -> None:
+        """A job id Snip never gives: 404 means the key was accepted."""
+        response = await send(
+            self._client, "GET", "/v1/clips/no-such-job", label=LABEL, idempotent=True
+        )
+        if response.status_code != 404:
+            self._raise_for(response)
 
     async def aclose(self) -> None:
         await self._client.aclose()
