@@ -560,9 +560,10 @@ class SlackSandbox:
             await self._hold_before(method, call.params)
             fault = self._fault_for(method)
             if oauth:
-                result = self.oauth.exchange(call.params, request.headers.get("Authorization", ""))
+                asked = dict(call.params)
+                call.params.pop("client_secret", None)  # never kept where tests print calls
+                result = self.oauth.exchange(asked, request.headers.get("Authorization", ""))
                 call.team = str(result["team"]["id"])
-                call.params.pop("client_secret", None)
             else:
                 handler = (self._app_handlers if app_level else self._handlers).get(method)
                 if handler is None:
