@@ -45,7 +45,8 @@ def for_team(team_id: str | None) -> Iterator[None]:
 
 
 class TeamTokens:
-    """Each workspace's bot token, from the installation store, kept `ttl` seconds."""
+    """Each workspace's bot token, from the installation store, kept `ttl` seconds (dropped
+    sooner on an uninstall here, or when Slack refuses it)."""
 
     def __init__(
         self,
@@ -56,7 +57,7 @@ class TeamTokens:
         self._installations = installations
         self._ttl = ttl
         self._clock = clock
-        self._kept: dict[str, tuple[str | None, float]] = {}
+        self._kept: dict[str, tuple[str, float]] = {}
 
     async def token(self, team_id: str) -> str | None:
         kept = self._kept.get(team_id)
@@ -65,7 +66,9 @@ class TeamTokens:
             return kept[0]
         bot = await self._installations.async_find_bot_for_team(team_id)
         token = None if bot is None else bot.bot_token
-        self._kept[team_id] = (token, now + self._ttl)
+        # Only a token is kept: a workspace that installs the app is served at once.
+        if token is not None:
+            self._kept[team_id] = (token, now + self._ttl)
         return token
 
     async def current(self) -> str | None:
