@@ -18,6 +18,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.home_tab import HomeTab
 from bot.listeners import actions, commands, forms, home, presets, reel, shortcuts, views
 from bot.oauth import uninstall
+from bot.oauth.pages import CALLBACK_OPTIONS
 from bot.oauth.stores import OAuthStores
 from bot.oauth.teams import TeamTokens, TeamWebClient, bind_team
 from bot.service import Reelbot
@@ -63,6 +64,7 @@ def _oauth_settings(settings: Settings, stores: OAuthStores) -> AsyncOAuthSettin
         redirect_uri=settings.redirect_uri,
         install_path=INSTALL_PATH,
         redirect_uri_path=REDIRECT_PATH,
+        callback_options=CALLBACK_OPTIONS,
     )
 
 

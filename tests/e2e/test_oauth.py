@@ -171,9 +171,24 @@ async def test_a_reused_or_made_up_state_is_refused_with_a_friendly_page(
     for refused in (again, made_up, no_cookie):
         assert refused.status_code in (400, 401)
         assert "text/html" in refused.headers["Content-Type"]
-        assert "try again" in refused.text.lower()
+        assert "This install link has expired or was already used." in refused.text
+        assert 'Start again from <a href="/slack/install">' in refused.text
         assert CLIENT_SECRET not in refused.text
     assert len(stack.sandbox.calls_to("oauth.v2.access")) == 1, "no code exchanged on a bad state"
+
+
+async def test_an_install_cancelled_in_slack_says_so(oauth_stack: Stack) -> None:
+    stack = oauth_stack
+    async with httpx.AsyncClient(timeout=10.0) as http:
+        state = await _start_install(http, stack)
+        cancelled = await http.get(
+            f"{_base(stack)}/slack/oauth_redirect",
+            params={"error": "access_denied", "state": state},
+            headers={"Cookie": f"{COOKIE}={state}"},
+        )
+    assert cancelled.status_code >= 400
+    assert "The install was cancelled in Slack, so nothing changed." in cancelled.text
+    assert stack.sandbox.calls_to("oauth.v2.access") == []
 
 
 async def test_a_wrong_client_secret_or_used_code_is_refused_by_the_sandbox(
