@@ -186,7 +186,6 @@ async def test_an_install_cancelled_in_slack_says_so(oauth_stack: Stack) -> None
             params={"error": "access_denied", "state": state},
             headers={"Cookie": f"{COOKIE}={state}"},
         )
-    assert cancelled.status_code >= 400
     assert "The install was cancelled in Slack, so nothing changed." in cancelled.text
     assert stack.sandbox.calls_to("oauth.v2.access") == []
 
