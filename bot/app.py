@@ -6,6 +6,7 @@ import logging
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
+from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -26,23 +27,54 @@ from bot.listeners import (
     shortcuts,
     views,
 )
+from bot.oauth import uninstall
+from bot.oauth.pages import CALLBACK_OPTIONS
+from bot.oauth.stores import OAuthStores
+from bot.oauth.teams import TeamTokens, TeamWebClient, bind_team
 from bot.service import Reelbot
-from bot.settings import Settings
+from bot.settings import INSTALL_PATH, REDIRECT_PATH, Settings
+
+# What a person from a workspace with no installation (uninstalled) reads.
+NOT_INSTALLED_MESSAGE = (
+    "Reelbot is not installed in this workspace any more. A workspace admin can add it "
+    "again from the app's install page."
+)
 
 
-def build_slack_client(settings: Settings, *, posting: bool = False) -> AsyncWebClient:
+def build_slack_client(
+    settings: Settings, *, posting: bool = False, tokens: TeamTokens | None = None
+) -> AsyncWebClient:
     """The Web API client. With `posting`, it retries only 429s (Slack did nothing then):
     a message whose post answered 5xx or dropped is reconciled by reading the thread back,
-    never by resending it blindly (bot/notify.py)."""
-    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+    never by resending it blindly (bot/notify.py). With `tokens` (many workspaces), each call
+    carries the bot token of the workspace in hand (bot/oauth/teams.py)."""
     handlers: list[AsyncRetryHandler] = [AsyncRateLimitErrorRetryHandler(max_retry_count=5)]
     if not posting:
         handlers += [
             AsyncConnectionErrorRetryHandler(max_retry_count=2),
             AsyncServerErrorRetryHandler(max_retry_count=2),
         ]
+    if tokens is not None:
+        return TeamWebClient(tokens, base_url=str(settings.slack_api_url), retry_handlers=handlers)
+    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
     return AsyncWebClient(
         token=token, base_url=str(settings.slack_api_url), retry_handlers=handlers
+    )
+
+
+def _oauth_settings(settings: Settings, stores: OAuthStores) -> AsyncOAuthSettings:
+    assert settings.slack_client_id is not None and settings.slack_client_secret is not None
+    return AsyncOAuthSettings(
+        client_id=settings.slack_client_id,
+        client_secret=settings.slack_client_secret.get_secret_value(),
+        scopes=settings.scopes,
+        installation_store=stores.installations,
+        installation_store_bot_only=True,
+        state_store=stores.states,
+        redirect_uri=settings.redirect_uri,
+        install_path=INSTALL_PATH,
+        redirect_uri_path=REDIRECT_PATH,
+        callback_options=CALLBACK_OPTIONS,
     )
 
 
@@ -57,8 +89,16 @@ _DROP_TOKEN_SKIPPED = _DropTokenSkippedWarning()
 
 
 def build_app(
-    settings: Settings, client: AsyncWebClient, reelbot: Reelbot, home_tab: HomeTab | None = None
+    settings: Settings,
+    client: AsyncWebClient,
+    reelbot: Reelbot,
+    home_tab: HomeTab | None = None,
+    *,
+    oauth: OAuthStores | None = None,
+    tokens: TeamTokens | None = None,
 ) -> AsyncApp:
+    """With `oauth` (and the `tokens` the clients use), many workspaces: Bolt's OAuth flow
+    and the installation store authorize each request, and uninstalls are handled."""
     secret = (
         settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
     )
@@ -70,7 +110,13 @@ def build_app(
         # unsigned request (in Socket Mode, with no secret, every HTTP post).
         request_verification_enabled=True,
         process_before_response=False,
+        oauth_settings=None if oauth is None else _oauth_settings(settings, oauth),
+        installation_store_bot_only=True if oauth is not None else None,
+        user_facing_authorize_error_message=NOT_INSTALLED_MESSAGE if oauth is not None else None,
     )
+    if oauth is not None and tokens is not None:
+        app.use(bind_team)
+        uninstall.register(app, oauth.installations, tokens, reelbot.store)
     for module in (commands, forms, views, shortcuts, actions, reel, presets, provider_keys):
         module.register(app, reelbot)
     home.register(app, home_tab or HomeTab(client, reelbot))

@@ -39,7 +39,10 @@ def main(argv: list[str] | None = None) -> int:
         "command",
         nargs="?",
         choices=["run", "demo", "check"],
-        help="default: run when SLACK_BOT_TOKEN is set, otherwise demo",
+        help=(
+            "default: run when SLACK_BOT_TOKEN (or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET) "
+            "is set, otherwise demo"
+        ),
     )
     args = parser.parse_args(argv)
     try:

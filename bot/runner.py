@@ -27,6 +27,7 @@ from bot.jobs import Job, JobState
 from bot.media_links import MediaLinks
 from bot.metrics import Metrics
 from bot.notify import Held, Lost, Notifier, Save, SlackBusy, slack_error
+from bot.oauth.teams import for_team
 from bot.slack_files import SlackFiles
 from bot.store.base import JobStore
 from bot.store.spend import Budget
@@ -93,6 +94,11 @@ class JobRunner(CreateSteps):
         """The holder's turn on a job it has claimed; returns the job as released, or None
         when it vanished or kept changing under us (the lease then runs out and any replica
         takes the job up again)."""
+        # The turn's Slack calls carry the bot token of the job's workspace (many workspaces).
+        with for_team(job.team_id):
+            return await self._run(job, owner)
+
+    async def _run(self, job: Job, owner: str) -> Job | None:
         for _ in range(MAX_LOST):
             try:
                 return await self._turn(job, owner)

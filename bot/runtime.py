@@ -23,6 +23,8 @@ from bot.jobs import Job
 from bot.media_links import MediaLinks
 from bot.metrics import Metrics
 from bot.notify import Notifier
+from bot.oauth.stores import OAuthStores, open_oauth_stores
+from bot.oauth.teams import TeamTokens
 from bot.poller import Poller
 from bot.registry import build_providers
 from bot.runner import JobRunner
@@ -62,7 +64,12 @@ def _downloader(settings: Settings, max_mb: float) -> Downloader:
 
 def _link_secret(settings: Settings) -> str:
     """What signed media links are keyed with: the app's own secrets, never sent anywhere."""
-    values = (settings.slack_signing_secret, settings.slack_app_token, settings.slack_bot_token)
+    values = (
+        settings.slack_signing_secret,
+        settings.slack_app_token,
+        settings.slack_bot_token,
+        settings.slack_client_secret,
+    )
     return "".join(v.get_secret_value() for v in values if v is not None)
 
 
@@ -98,8 +105,21 @@ class Runtime:
             shared=self.store,
             keys=WorkspaceKeys(self.store, vault, settings.plugins),
         )
-        self.client = build_slack_client(settings)
-        self.poster = build_slack_client(settings, posting=True)
+        # Many workspaces: installations and OAuth states beside the jobs (same Redis or file),
+        # and clients that sign each call with the bot token of the workspace in hand.
+        self.oauth: OAuthStores | None = None
+        self.team_tokens: TeamTokens | None = None
+        if settings.oauth:
+            assert settings.slack_client_id is not None
+            self.oauth = open_oauth_stores(
+                client_id=settings.slack_client_id,
+                redis_url=settings.redis_url,
+                sqlite_path=settings.reelbot_db,
+                prefix=settings.key_prefix,
+            )
+            self.team_tokens = TeamTokens(self.oauth.installations)
+        self.client = build_slack_client(settings, tokens=self.team_tokens)
+        self.poster = build_slack_client(settings, posting=True, tokens=self.team_tokens)
         labels = {p.name: p.label for p in settings.plugins}
         labels |= {p.name: p.label for p in self.providers.values()}
         self.metrics = Metrics(
@@ -114,7 +134,13 @@ class Runtime:
             refresh=self._fresh_output,
             clock=clock,
         )
-        token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else ""
+        token = (
+            self.team_tokens.current
+            if self.team_tokens is not None
+            else settings.slack_bot_token.get_secret_value()
+            if settings.slack_bot_token
+            else ""
+        )
         self.slack_files = SlackFiles(
             self.client, _downloader(settings, settings.slack_file_max_mb), token
         )
@@ -141,6 +167,7 @@ class Runtime:
                 _link_secret(settings),
                 settings.slack_file_link_minutes * 60,
                 clock,
+                per_team=settings.oauth,
             )
             if webhook_base
             else None
@@ -191,7 +218,14 @@ class Runtime:
         # App Home: published when opened, and when a job's turn ends in another state.
         self.home = HomeTab(self.client, self.reelbot, clock=clock)
         self.runner.on_turn_end = self.home.job_turned
-        self.app = build_app(settings, self.client, self.reelbot, self.home)
+        self.app = build_app(
+            settings,
+            self.client,
+            self.reelbot,
+            self.home,
+            oauth=self.oauth,
+            tokens=self.team_tokens,
+        )
         self.web = build_web(self)
         self._http: aiohttp.ClientSession | None = None
         self._site_runner: web.AppRunner | None = None
@@ -303,4 +337,6 @@ class Runtime:
         if self._http is not None:
             await self._http.close()
             self._http = None
+        if self.oauth is not None:
+            await self.oauth.close()
         await self.store.close()

@@ -26,6 +26,24 @@ from bot.vault import is_fernet_key
 from providers.base import JobKind
 from providers.plugin import HEADER_SAFE, ProviderPlugin, ProviderSettings
 
+# manifest.yml's oauth_config.scopes.bot (tests/unit/test_oauth_settings.py keeps them equal).
+BOT_SCOPES = (
+    "commands",
+    "chat:write",
+    "channels:join",
+    "im:write",
+    "files:write",
+    "files:read",
+    "users:read",
+    "channels:history",
+    "groups:history",
+    "im:history",
+    "mpim:history",
+)
+# Bolt's default paths for the install page and the OAuth redirect.
+INSTALL_PATH = "/slack/install"
+REDIRECT_PATH = "/slack/oauth_redirect"
+
 
 class SettingsError(Exception):
     """One line naming the variable that is missing or wrong; never its value."""
@@ -45,6 +63,13 @@ class Settings(BaseSettings):
         None, validation_alias=_env("SLACK_SIGNING_SECRET")
     )
     slack_app_token: SecretStr | None = Field(None, validation_alias=_env("SLACK_APP_TOKEN"))
+    # Many workspaces (Bolt's OAuth flow): both set, installations replace SLACK_BOT_TOKEN.
+    slack_client_id: str | None = Field(None, validation_alias=_env("SLACK_CLIENT_ID"))
+    slack_client_secret: SecretStr | None = Field(
+        None, validation_alias=_env("SLACK_CLIENT_SECRET")
+    )
+    # The bot scopes an install asks for (comma-separated): manifest.yml's by default.
+    slack_scopes: str = Field(",".join(BOT_SCOPES), validation_alias=_env("SLACK_SCOPES"))
     slack_api_url: HttpUrl = Field(
         HttpUrl("https://slack.com/api/"), validation_alias=_env("SLACK_API_URL")
     )
@@ -140,6 +165,8 @@ class Settings(BaseSettings):
         "slack_bot_token",
         "slack_signing_secret",
         "slack_app_token",
+        "slack_client_id",
+        "slack_client_secret",
         "redis_url",
         "public_url",
         "poll_per_provider",
@@ -154,7 +181,9 @@ class Settings(BaseSettings):
     def _empty_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("slack_bot_token", "slack_signing_secret", "slack_app_token")
+    @field_validator(
+        "slack_bot_token", "slack_signing_secret", "slack_app_token", "slack_client_secret"
+    )
     @classmethod
     def _header_safe(cls, value: SecretStr | None) -> SecretStr | None:
         # Tokens travel in HTTP headers: anything else fails at the first request instead.
@@ -172,6 +201,16 @@ class Settings(BaseSettings):
                 ".decode())'"
             )
         return value
+
+    @field_validator("slack_scopes")
+    @classmethod
+    def _scopes(cls, value: str) -> str:
+        scopes = [s.strip() for s in value.split(",") if s.strip()]
+        if not scopes:
+            raise ValueError("must name at least one scope, e.g. commands,chat:write")
+        if any(not HEADER_SAFE.fullmatch(s) for s in scopes):
+            raise ValueError("must be scope names separated by commas")
+        return ",".join(scopes)
 
     @field_validator("redis_url")
     @classmethod
@@ -191,8 +230,25 @@ class Settings(BaseSettings):
         return self.slack_app_token is not None
 
     @property
+    def oauth(self) -> bool:
+        """Many workspaces: installs through Bolt's OAuth flow, a token per workspace."""
+        return self.slack_client_id is not None and self.slack_client_secret is not None
+
+    @property
+    def scopes(self) -> list[str]:
+        return self.slack_scopes.split(",")
+
+    @property
+    def redirect_uri(self) -> str | None:
+        """Where Slack sends an installer back (REELBOT_PUBLIC_URL + /slack/oauth_redirect);
+        None lets Slack use the app's first redirect URL."""
+        if self.public_url is None:
+            return None
+        return str(self.public_url).rstrip("/") + REDIRECT_PATH
+
+    @property
     def has_slack(self) -> bool:
-        return self.slack_bot_token is not None
+        return self.slack_bot_token is not None or self.oauth
 
     @property
     def plugins(self) -> tuple[ProviderPlugin[Any], ...]:
@@ -217,6 +273,7 @@ class Settings(BaseSettings):
             self.slack_signing_secret,
             self.slack_app_token,
             self.reelbot_secret_key,
+            self.slack_client_secret,
         ]
         found = [v.get_secret_value() for v in values if v is not None and v.get_secret_value()]
         for group in self._groups.values():
@@ -224,13 +281,27 @@ class Settings(BaseSettings):
         return found
 
     def require_slack(self) -> None:
-        """`reelbot run` needs a bot token and, in HTTP mode, the signing secret."""
-        if self.slack_bot_token is None:
+        """`reelbot run` needs a bot token (or the OAuth client id and secret) and, in HTTP
+        mode, the signing secret."""
+        if (self.slack_client_id is None) != (self.slack_client_secret is None):
+            missing = "SLACK_CLIENT_ID" if self.slack_client_id is None else "SLACK_CLIENT_SECRET"
             raise SettingsError(
-                "SLACK_BOT_TOKEN is not set: copy the Bot User OAuth Token (xoxb-…)"
+                f"{missing} is not set: many workspaces need both the app's Client ID and "
+                "Client Secret"
             )
-        if not self.slack_bot_token.get_secret_value().startswith("xoxb-"):
-            raise SettingsError("SLACK_BOT_TOKEN is invalid: a bot token starts with xoxb-")
+        if self.oauth and self.slack_bot_token is not None:
+            raise SettingsError(
+                "SLACK_BOT_TOKEN is set as well as SLACK_CLIENT_ID and SLACK_CLIENT_SECRET: "
+                "unset SLACK_BOT_TOKEN for many workspaces, or the client settings for one"
+            )
+        if not self.oauth:
+            if self.slack_bot_token is None:
+                raise SettingsError(
+                    "SLACK_BOT_TOKEN is not set: copy the Bot User OAuth Token (xoxb-…), or "
+                    "set SLACK_CLIENT_ID and SLACK_CLIENT_SECRET for many workspaces"
+                )
+            if not self.slack_bot_token.get_secret_value().startswith("xoxb-"):
+                raise SettingsError("SLACK_BOT_TOKEN is invalid: a bot token starts with xoxb-")
         if self.slack_app_token is not None:
             if not self.slack_app_token.get_secret_value().startswith("xapp-"):
                 raise SettingsError(

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import tempfile
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import IO, Any
 
 from slack_sdk.errors import SlackApiError
@@ -58,10 +58,14 @@ def media_file(file: Mapping[str, Any]) -> MediaFile | None:
     )
 
 
+# The bot token for a download: fixed (one workspace), or the workspace in hand's (many).
+Token = str | Callable[[], Awaitable[str | None]]
+
+
 class SlackFiles:
     """Opens SlackFile sources with the bot's client, token and downloader."""
 
-    def __init__(self, client: AsyncWebClient, downloader: Downloader, token: str) -> None:
+    def __init__(self, client: AsyncWebClient, downloader: Downloader, token: Token) -> None:
         self._client, self._downloader, self._token = client, downloader, token
 
     def source(self, media: MediaFile) -> SlackFile:
@@ -98,7 +102,14 @@ class SlackFiles:
 
     async def read(self, media: MediaFile) -> AsyncIterator[bytes]:
         url = await self.link(media)
-        async with self._downloader.open(url, token=self._token, what=WHAT) as download:
+        token = self._token if isinstance(self._token, str) else await self._token()
+        if token is None:
+            raise DownloadRefused(
+                f"Reelbot is no longer installed in this workspace, so it cannot read "
+                f"{media.name}.",
+                reason="slack_refused",
+            )
+        async with self._downloader.open(url, token=token, what=WHAT) as download:
             async for chunk in download.chunks():
                 yield chunk
 

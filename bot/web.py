@@ -1,4 +1,5 @@
-"""HTTP: POST /slack/events (Bolt), provider webhooks (a provider's registered endpoint
+"""HTTP: POST /slack/events (Bolt), with many workspaces GET /slack/install and
+/slack/oauth_redirect (Bolt's OAuth flow), provider webhooks (a provider's registered endpoint
 /webhooks/{provider} and each job's own /webhooks/{provider}/{job}/{token}), GET /healthz."""
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from slack_sdk.errors import SlackApiError
 
 from bot.downloads import DownloadRefused
 from bot.metrics import CONTENT_TYPE
+from bot.oauth.teams import for_team
+from bot.settings import INSTALL_PATH, REDIRECT_PATH
 from providers.base import MediaFile
 
 if TYPE_CHECKING:
@@ -35,6 +38,18 @@ def build_web(runtime: Runtime) -> web.Application:
         answer = await to_aiohttp_response(bolt_response)
         runtime.metrics.ack_seconds.observe(time.monotonic() - started)
         return answer
+
+    async def install(request: web.Request) -> web.Response:
+        flow = runtime.app.oauth_flow
+        assert flow is not None
+        return await to_aiohttp_response(
+            await flow.handle_installation(await to_bolt_request(request))
+        )
+
+    async def oauth_redirect(request: web.Request) -> web.Response:
+        flow = runtime.app.oauth_flow
+        assert flow is not None
+        return await to_aiohttp_response(await flow.handle_callback(await to_bolt_request(request)))
 
     async def metrics(_: web.Request) -> web.Response:
         body = await runtime.metrics.scrape()
@@ -81,8 +96,16 @@ def build_web(runtime: Runtime) -> web.Application:
         """A video uploaded to Slack, at its signed link (bot/media_links.py), streamed."""
         links, info = runtime.media_links, request.match_info
         file_id, name = info["file_id"], info["name"]
-        if links is None or not links.valid(file_id, info["expires"], info["signature"], name):
+        team = request.query.get("team")
+        if links is None or not links.valid(
+            file_id, info["expires"], info["signature"], name, team
+        ):
             raise web.HTTPGone(text="This link has expired or is not valid.")
+        # Read with the bot token of the workspace the link was made for (many workspaces).
+        with for_team(team):
+            return await _stream(request, file_id, name)
+
+    async def _stream(request: web.Request, file_id: str, name: str) -> web.StreamResponse:
         answer = web.StreamResponse(headers={"Content-Type": "application/octet-stream"})
         try:
             chunks = runtime.slack_files.read(MediaFile(name=name, size=1, ref=file_id))
@@ -130,6 +153,9 @@ def build_web(runtime: Runtime) -> web.Application:
     if not runtime.settings.socket_mode:
         # In Socket Mode Slack's requests come over the socket; nothing may arrive by HTTP.
         application.router.add_post("/slack/events", slack_events)
+    if runtime.app.oauth_flow is not None:
+        application.router.add_get(INSTALL_PATH, install)
+        application.router.add_get(REDIRECT_PATH, oauth_redirect)
     application.router.add_post("/webhooks/{provider}", provider_webhook)
     application.router.add_route("OPTIONS", "/webhooks/{provider}", probe)
     application.router.add_post("/webhooks/{provider}/{job_id}/{token}", job_webhook)

@@ -101,3 +101,13 @@ def test_the_home_tab_is_on_and_its_event_subscribed() -> None:
     assert events["request_url"].endswith("/slack/events")
     assert "app_home_opened" in events["bot_events"]
     assert len(events["bot_events"]) == len(set(events["bot_events"]))
+
+
+def test_many_workspaces_install_and_uninstall_are_declared() -> None:
+    manifest = _manifest()
+    assert manifest["oauth_config"]["redirect_urls"] == [
+        "https://reelbot.example.com/slack/oauth_redirect"
+    ]
+    events = manifest["settings"]["event_subscriptions"]
+    assert events["request_url"].endswith("/slack/events")
+    assert {"app_uninstalled", "tokens_revoked"} <= set(events["bot_events"])

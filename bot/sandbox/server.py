@@ -36,6 +36,7 @@ from bot.sandbox.validation import (
     _valid_metadata,
     _valid_view,
 )
+from bot.sandbox.workspaces import OAuthDesk, Workspace
 
 SANDBOX_BOT_TOKEN = "xoxb-sandbox-token"  # noqa: S105 - the sandbox's own made-up token
 # The app-level token the sandbox's Socket Mode accepts unless told otherwise (made up too).
@@ -76,6 +77,8 @@ class Call:
     at: float
     error: str | None = None
     committed: bool = False
+    # The workspace whose bot token the call carried (None: no valid token).
+    team: str | None = None
 
 
 @dataclass
@@ -131,6 +134,7 @@ class Channel:
     member: bool = True
     private: bool = False
     user: str | None = None  # the other person, for a DM
+    team: str = ""  # the workspace it belongs to
 
 
 @dataclass
@@ -139,6 +143,7 @@ class User:
     name: str
     is_admin: bool = False
     is_owner: bool = False
+    team: str = ""
 
 
 @dataclass
@@ -214,6 +219,14 @@ class SlackSandbox:
         # app was granted at install (a test may take one away).
         self.bot_scopes: list[str] = list(SANDBOX_BOT_SCOPES)
         self.socket_mode = SocketModeServer(self, app_tokens=[app_token])
+        # Workspaces by team id, each with the bot tokens it issued (bot/sandbox/workspaces.py);
+        # the first is this sandbox's own, where `bot_token` works from the start.
+        self.workspaces: dict[str, Workspace] = {
+            team_id: Workspace(team_id, "Reelbot Sandbox", self.team_domain, {bot_token})
+        }
+        self.oauth = OAuthDesk(self.workspaces, self.app_id, bot_user_id)
+        # The workspace of the Web API call being handled (handlers run one at a time).
+        self._caller_team = team_id
 
         self.calls: list[Call] = []
         self.channels: dict[str, Channel] = {}
@@ -316,15 +329,51 @@ class SlackSandbox:
     # -- setup for tests -----------------------------------------------------------------
 
     def add_channel(
-        self, channel_id: str, name: str, *, member: bool = True, private: bool = False
+        self,
+        channel_id: str,
+        name: str,
+        *,
+        member: bool = True,
+        private: bool = False,
+        team: str | None = None,
     ) -> None:
-        self.channels[channel_id] = Channel(channel_id, name, member=member, private=private)
+        self.channels[channel_id] = Channel(
+            channel_id, name, member=member, private=private, team=team or self.team_id
+        )
         self._messages.setdefault(channel_id, [])
 
+    def add_workspace(self, team_id: str, name: str) -> None:
+        """Another workspace; the app has no token there until it is installed."""
+        self.workspaces[team_id] = Workspace(team_id, name, name.lower().replace(" ", "-"))
+
+    def enable_oauth(self, client_id: str, client_secret: str) -> None:
+        """The app's OAuth credentials, which oauth.v2.access checks."""
+        self.oauth.client_id, self.oauth.client_secret = client_id, client_secret
+
+    def authorize(self, team_id: str, user_id: str, *, redirect_uri: str | None = None) -> str:
+        """`user_id` allows the app in `team_id` on Slack's consent page: the code Slack
+        sends to the app's redirect URL (one use, ten minutes)."""
+        return self.oauth.authorize(team_id, user_id, tuple(self.bot_scopes), redirect_uri)
+
+    def uninstall(self, team_id: str) -> None:
+        """An admin removes the app from `team_id`: its bot tokens stop working."""
+        self.workspaces[team_id].tokens.clear()
+
+    def bot_tokens(self, team_id: str) -> set[str]:
+        return set(self.workspaces[team_id].tokens)
+
     def add_user(
-        self, user_id: str, name: str, *, is_admin: bool = False, is_owner: bool = False
+        self,
+        user_id: str,
+        name: str,
+        *,
+        is_admin: bool = False,
+        is_owner: bool = False,
+        team: str | None = None,
     ) -> None:
-        self.users[user_id] = User(user_id, name, is_admin=is_admin, is_owner=is_owner)
+        self.users[user_id] = User(
+            user_id, name, is_admin=is_admin, is_owner=is_owner, team=team or self.team_id
+        )
 
     def person_posts(self, channel_id: str, text: str, *, thread_ts: str | None = None) -> Message:
         """A message a person wrote (for message shortcuts to act on and threads to grow)."""
@@ -450,8 +499,14 @@ class SlackSandbox:
         """The id of the bot's DM with `user_id`, opened the way conversations.open opens it."""
         channel_id = "D" + user_id[1:]
         if channel_id not in self.channels:
+            user = self.users.get(user_id)
             self.channels[channel_id] = Channel(
-                channel_id, user_id, member=True, private=True, user=user_id
+                channel_id,
+                user_id,
+                member=True,
+                private=True,
+                user=user_id,
+                team=user.team if user is not None else self._caller_team,
             )
             self._messages[channel_id] = []
         return channel_id
@@ -495,17 +550,25 @@ class SlackSandbox:
         try:
             call.params, token = await _read_params(request)
             app_level = method in self._app_handlers
+            oauth = method == "oauth.v2.access"
             if app_level:
                 self._authorize_app(token)
-            else:
-                self._authorize(token)
+            elif not oauth:
+                call.team = self._caller_team = self._authorize(token)
+                self._same_team(call.params, call.team)
                 headers["X-OAuth-Scopes"] = ",".join(self.bot_scopes)
             await self._hold_before(method, call.params)
             fault = self._fault_for(method)
-            handler = (self._app_handlers if app_level else self._handlers).get(method)
-            if handler is None:
-                raise _ApiError("unknown_method")
-            result = handler(call.params)
+            if oauth:
+                asked = dict(call.params)
+                call.params.pop("client_secret", None)  # never kept where tests print calls
+                result = self.oauth.exchange(asked, request.headers.get("Authorization", ""))
+                call.team = str(result["team"]["id"])
+            else:
+                handler = (self._app_handlers if app_level else self._handlers).get(method)
+                if handler is None:
+                    raise _ApiError("unknown_method")
+                result = handler(call.params)
             call.committed = True
             if fault is not None:
                 raise self._spend(method, fault)
@@ -551,10 +614,14 @@ class SlackSandbox:
 
     async def _download(self, request: web.Request) -> web.Response:
         """url_private, as files.slack.com serves it: only with the bot token."""
-        if request.headers.get("Authorization") != f"Bearer {self.bot_token}":
+        auth = request.headers.get("Authorization", "")
+        bearer = auth.removeprefix("Bearer ") if auth.startswith("Bearer ") else ""
+        team = self.oauth.team_of(bearer) if bearer else None
+        upload = self.uploads.get(request.match_info["file_id"])
+        channel = self.channels.get(upload.channel or "") if upload is not None else None
+        if team is None or (channel is not None and channel.team != team):
             self.refused_downloads += 1
             return web.Response(status=403, text="not_authed")
-        upload = self.uploads.get(request.match_info["file_id"])
         if upload is None or upload.data is None:
             return web.Response(status=404, text="file_not_found")
         mimetype = mimetypes.guess_type(upload.filename)[0] or "application/octet-stream"
@@ -583,11 +650,21 @@ class SlackSandbox:
         changed, self._changed = self._changed, asyncio.Event()
         changed.set()
 
-    def _authorize(self, token: str | None) -> None:
+    def _authorize(self, token: str | None) -> str:
+        """The workspace whose bot token this is."""
         if not token:
             raise _ApiError("not_authed")
-        if token != self.bot_token:
+        team = self.oauth.team_of(token)
+        if team is None:
             raise _ApiError("invalid_auth")
+        return team
+
+    def _same_team(self, params: JSONDict, team: str) -> None:
+        """A workspace's token sees only that workspace's channels, as in Slack."""
+        for name in ("channel", "channel_id"):
+            channel = self.channels.get(str(params.get(name) or ""))
+            if channel is not None and channel.team != team:
+                raise _ApiError("channel_not_found")
 
     def _authorize_app(self, token: str | None) -> None:
         if not token:
@@ -598,7 +675,11 @@ class SlackSandbox:
             raise _ApiError("invalid_auth")
 
     def _check_method(self, method: str) -> None:
-        if method != UPLOAD and method not in self._handlers and method not in self._app_handlers:
+        if (
+            method not in (UPLOAD, "oauth.v2.access")
+            and method not in self._handlers
+            and method not in self._app_handlers
+        ):
             raise ValueError(f"the sandbox has no method {method!r}")
 
     def _fault_for(self, method: str) -> _Fault | None:
@@ -728,11 +809,12 @@ class SlackSandbox:
     # -- Web API methods -----------------------------------------------------------------
 
     def _auth_test(self, params: JSONDict) -> JSONDict:
+        workspace = self.workspaces[self._caller_team]
         return {
-            "url": f"https://{self.team_domain}.slack.com/",
-            "team": "Reelbot Sandbox",
+            "url": f"https://{workspace.domain}.slack.com/",
+            "team": workspace.name,
             "user": self.users[self.bot_user_id].name,
-            "team_id": self.team_id,
+            "team_id": workspace.team_id,
             "user_id": self.bot_user_id,
             "bot_id": self.bot_id,
             "is_enterprise_install": False,
@@ -819,7 +901,7 @@ class SlackSandbox:
             existed = channel_id in self.channels
             if not existed:
                 self.channels[channel_id] = Channel(
-                    channel_id, "mpdm-" + "--".join(users), True, True
+                    channel_id, "mpdm-" + "--".join(users), True, True, team=self._caller_team
                 )
                 self._messages[channel_id] = []
         return {"no_op": existed, "already_open": existed, "channel": {"id": channel_id}}
@@ -938,7 +1020,7 @@ class SlackSandbox:
     def _stored_view(self, view_id: str, view: JSONDict, *, external_id: str = "") -> JSONDict:
         return {
             "id": view_id,
-            "team_id": self.team_id,
+            "team_id": self._caller_team,
             "type": view["type"],
             "title": copy.deepcopy(view.get("title")),
             "submit": copy.deepcopy(view.get("submit")),
@@ -954,7 +1036,7 @@ class SlackSandbox:
             "root_view_id": view_id,
             "previous_view_id": None,
             "app_id": self.app_id,
-            "app_installed_team_id": self.team_id,
+            "app_installed_team_id": self._caller_team,
             "bot_id": self.bot_id,
         }
 

@@ -1,0 +1,259 @@
+"""Installations and OAuth states in the SQLite file of REELBOT_DB (its own tables, its own
+connection): one connection used from worker threads one call at a time, in WAL mode, as the
+job store does (bot/store/sqlite.py), so the event loop never waits on disk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+from slack_sdk.oauth.installation_store.models.bot import Bot
+from slack_sdk.oauth.installation_store.models.installation import Installation
+from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
+
+from bot.oauth import records
+
+log = logging.getLogger(__name__)
+_T = TypeVar("_T")
+_BUSY_TIMEOUT_S = 30.0
+
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS oauth_installations (client_id TEXT NOT NULL, "
+    "enterprise_id TEXT NOT NULL, team_id TEXT NOT NULL, user_id TEXT NOT NULL, "
+    "installed_at REAL NOT NULL, data TEXT NOT NULL, "
+    "PRIMARY KEY (client_id, enterprise_id, team_id, user_id))",
+    "CREATE TABLE IF NOT EXISTS oauth_bots (client_id TEXT NOT NULL, "
+    "enterprise_id TEXT NOT NULL, team_id TEXT NOT NULL, installed_at REAL NOT NULL, "
+    "data TEXT NOT NULL, PRIMARY KEY (client_id, enterprise_id, team_id))",
+    "CREATE TABLE IF NOT EXISTS oauth_states (state TEXT PRIMARY KEY, expires_at REAL NOT NULL)",
+)
+
+
+class OAuthDatabase:
+    """The OAuth tables' connection to the SQLite file, opened on first use."""
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._lock = threading.Lock()
+        self._conn: sqlite3.Connection | None = None
+
+    async def run(self, fn: Callable[[sqlite3.Connection], _T]) -> _T:
+        return await asyncio.to_thread(self._locked, fn)
+
+    def _locked(self, fn: Callable[[sqlite3.Connection], _T]) -> _T:
+        with self._lock:
+            if self._conn is None:
+                self._conn = self._open()
+            conn = self._conn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                result = fn(conn)
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            return result
+
+    def _open(self) -> sqlite3.Connection:
+        if self._path != ":memory:":
+            Path(self._path).parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(
+            self._path, timeout=_BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+        )
+        try:
+            # The job store may be switching the same new file to WAL right now: wait for it.
+            deadline = time.monotonic() + _BUSY_TIMEOUT_S
+            while True:
+                try:
+                    conn.execute("PRAGMA journal_mode=WAL")
+                    break
+                except sqlite3.OperationalError as exc:
+                    if "locked" not in str(exc) or time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.01)
+            for statement in _SCHEMA:
+                conn.execute(statement)
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    async def close(self) -> None:
+        def close() -> None:
+            with self._lock:
+                if self._conn is not None:
+                    self._conn.close()
+                    self._conn = None
+
+        await asyncio.to_thread(close)
+
+
+class SqliteInstallationStore(records.TeamInstallationStore):
+    def __init__(self, database: OAuthDatabase, client_id: str) -> None:
+        self._db = database
+        self._client_id = client_id
+
+    @property
+    def logger(self) -> logging.Logger:
+        return log
+
+    async def async_save(self, installation: Installation) -> None:
+        enterprise, team, user = records.installation_key(installation)
+        row = (self._client_id, enterprise, team, user, installation.installed_at)
+
+        def save(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "INSERT OR REPLACE INTO oauth_installations VALUES (?, ?, ?, ?, ?, ?)",
+                (*row, records.dump_installation(installation)),
+            )
+            if installation.bot_token is not None:
+                self._put_bot(conn, installation.to_bot())
+
+        await self._db.run(save)
+
+    def _put_bot(self, conn: sqlite3.Connection, bot: Bot) -> None:
+        conn.execute(
+            "INSERT OR REPLACE INTO oauth_bots VALUES (?, ?, ?, ?, ?)",
+            (self._client_id, *records.bot_key(bot), bot.installed_at, records.dump_bot(bot)),
+        )
+
+    async def async_save_bot(self, bot: Bot) -> None:
+        if bot.bot_token is not None:
+            await self._db.run(lambda conn: self._put_bot(conn, bot))
+
+    async def async_find_bot(
+        self,
+        *,
+        enterprise_id: str | None,
+        team_id: str | None,
+        is_enterprise_install: bool | None = False,
+    ) -> Bot | None:
+        key = records.workspace(enterprise_id, team_id, is_enterprise_install)
+
+        def find(conn: sqlite3.Connection) -> str | None:
+            row = conn.execute(
+                "SELECT data FROM oauth_bots WHERE client_id = ? AND enterprise_id = ? "
+                "AND team_id = ?",
+                (self._client_id, *key),
+            ).fetchone()
+            return None if row is None else str(row[0])
+
+        data = await self._db.run(find)
+        return None if data is None else records.load_bot(data)
+
+    async def async_find_bot_for_team(self, team_id: str) -> Bot | None:
+        """The bot of a workspace known by its team id alone (in an Enterprise Grid org or
+        not), as a job knows its workspace."""
+
+        def find(conn: sqlite3.Connection) -> str | None:
+            row = conn.execute(
+                "SELECT data FROM oauth_bots WHERE client_id = ? AND team_id = ? "
+                "ORDER BY installed_at DESC LIMIT 1",
+                (self._client_id, team_id),
+            ).fetchone()
+            return None if row is None else str(row[0])
+
+        data = await self._db.run(find) if team_id else None
+        return None if data is None else records.load_bot(data)
+
+    async def async_find_installation(
+        self,
+        *,
+        enterprise_id: str | None,
+        team_id: str | None,
+        user_id: str | None = None,
+        is_enterprise_install: bool | None = False,
+    ) -> Installation | None:
+        key = records.workspace(enterprise_id, team_id, is_enterprise_install)
+
+        def find(conn: sqlite3.Connection) -> list[str]:
+            rows = conn.execute(
+                "SELECT data FROM oauth_installations WHERE client_id = ? AND enterprise_id = ? "
+                "AND team_id = ?",
+                (self._client_id, *key),
+            ).fetchall()
+            return [str(r[0]) for r in rows]
+
+        stored = [records.load_installation(d) for d in await self._db.run(find)]
+        if user_id is None:
+            found = records.latest(stored)
+        else:
+            found = next((i for i in stored if i.user_id == user_id), None)
+        return records.answer(found, user_id, stored)
+
+    async def async_delete_bot(self, *, enterprise_id: str | None, team_id: str | None) -> None:
+        key = records.workspace(enterprise_id, team_id)
+        await self._db.run(
+            lambda conn: conn.execute(
+                "DELETE FROM oauth_bots WHERE client_id = ? AND enterprise_id = ? AND team_id = ?",
+                (self._client_id, *key),
+            )
+        )
+
+    async def async_delete_installation(
+        self, *, enterprise_id: str | None, team_id: str | None, user_id: str | None = None
+    ) -> None:
+        key = records.workspace(enterprise_id, team_id)
+        where = "client_id = ? AND enterprise_id = ? AND team_id = ?"
+        values: tuple[str, ...] = (self._client_id, *key)
+        if user_id is not None:
+            where, values = where + " AND user_id = ?", (*values, user_id)
+        await self._db.run(
+            lambda conn: conn.execute(f"DELETE FROM oauth_installations WHERE {where}", values)  # noqa: S608
+        )
+
+    async def async_delete_all(self, *, enterprise_id: str | None, team_id: str | None) -> None:
+        key = records.workspace(enterprise_id, team_id)
+
+        def delete(conn: sqlite3.Connection) -> None:
+            for table in ("oauth_bots", "oauth_installations"):
+                conn.execute(
+                    f"DELETE FROM {table} WHERE client_id = ? AND enterprise_id = ? "  # noqa: S608
+                    "AND team_id = ?",
+                    (self._client_id, *key),
+                )
+
+        await self._db.run(delete)
+
+
+class SqliteOAuthStateStore(AsyncOAuthStateStore):
+    """States expire after `expiration_seconds` and are consumed once (a DELETE of one row)."""
+
+    def __init__(
+        self, database: OAuthDatabase, expiration_seconds: float = records.STATE_SECONDS
+    ) -> None:
+        self._db = database
+        self._seconds = expiration_seconds
+
+    @property
+    def logger(self) -> logging.Logger:
+        return log
+
+    async def async_issue(self, *args: object, **kwargs: object) -> str:
+        state = secrets.token_urlsafe(24)
+
+        def issue(conn: sqlite3.Connection) -> None:
+            now = time.time()
+            conn.execute("DELETE FROM oauth_states WHERE expires_at <= ?", (now,))
+            conn.execute("INSERT INTO oauth_states VALUES (?, ?)", (state, now + self._seconds))
+
+        await self._db.run(issue)
+        return state
+
+    async def async_consume(self, state: str) -> bool:
+        def consume(conn: sqlite3.Connection) -> bool:
+            cursor = conn.execute(
+                "DELETE FROM oauth_states WHERE state = ? AND expires_at > ?", (state, time.time())
+            )
+            return cursor.rowcount == 1
+
+        return await self._db.run(consume)
