@@ -137,6 +137,12 @@ def _summary(reelbot: Reelbot, saved: list[str], removed: list[str], unchecked: 
     return "Provider keys for this workspace saved.\n" + "\n".join(lines)
 
 
+async def _direct_message(client: AsyncWebClient, user_id: str, text: str) -> None:
+    # With this request's own client: it carries the token of the workspace the admin is in.
+    opened = await client.conversations_open(users=user_id)
+    await client.chat_postMessage(channel=str(opened["channel"]["id"]), text=text)
+
+
 def register(app: AsyncApp, reelbot: Reelbot) -> None:
     @app.action(ids.PROVIDER_KEYS_ACTION)
     async def clicked(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
@@ -148,7 +154,7 @@ def register(app: AsyncApp, reelbot: Reelbot) -> None:
         try:
             await client.views_open(trigger_id=str(body.get("trigger_id")), view=notice_modal(said))
         except SlackApiError:
-            await reelbot.notifier.direct_message(user_id, said)
+            await _direct_message(client, user_id, said)
 
     @app.view(ids.PROVIDER_KEYS_MODAL)
     async def submitted(
@@ -196,6 +202,6 @@ def register(app: AsyncApp, reelbot: Reelbot) -> None:
         )
         try:
             summary = _summary(reelbot, saved, removed, unchecked)
-            await reelbot.notifier.direct_message(user_id, summary)
+            await _direct_message(client, user_id, summary)
         except SlackApiError as exc:
             log.warning("keys saved, but the confirmation DM failed: %s", slack_error(exc))

@@ -11,6 +11,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+import httpx
 import pytest
 import pytest_asyncio
 import redis.asyncio
@@ -20,7 +21,8 @@ from bot import ids
 from bot.jobs import Job, JobState
 from bot.sandbox import SlackRequests
 from providers.vizard.api import API_KEY_HEADER
-from tests.e2e.conftest import CHANNEL, Stack, StackFactory
+from tests.e2e import test_oauth as oauth
+from tests.e2e.conftest import ALICE, CHANNEL, Stack, StackFactory
 
 TEAM_A, TEAM_B = "T0AAAAAAA", "T0BBBBBBB"
 ADMIN_A, MEMBER_A, MEMBER_B = "U0ADA", "U0AMY", "U0BEN"
@@ -296,3 +298,77 @@ async def test_a_key_the_provider_refuses_is_not_saved(
         assert await raw.hgetall(f"{redis_prefix}config:{TEAM_A}") == {}
     finally:
         await raw.aclose()
+
+
+async def test_with_oauth_each_installed_workspace_keeps_its_own_key_until_uninstalled(
+    make_stack: StackFactory, workspace: Workspaces, redis_url: str, redis_prefix: str
+) -> None:
+    """Many workspaces for real (Bolt's OAuth, a bot token per workspace): Beta's admin sets
+    Beta's key; Alpha's job never carries it; uninstalling Beta drops the key with the rest."""
+    stack = await make_stack(
+        slack_bot_token=None,
+        slack_client_id=oauth.CLIENT_ID,
+        slack_client_secret=oauth.CLIENT_SECRET,
+        reelbot_secret_key=Fernet.generate_key().decode(),
+    )
+    sandbox = stack.sandbox
+    sandbox.enable_oauth(oauth.CLIENT_ID, oauth.CLIENT_SECRET)
+    sandbox.uninstall(oauth.ALPHA)
+    sandbox.add_workspace(oauth.BETA, "Beta Corp")
+    sandbox.add_channel(oauth.BETA_CHANNEL, "beta-general", team=oauth.BETA)
+    sandbox.add_user(oauth.BETTY, "betty", is_admin=True, team=oauth.BETA)
+    stack.vizard.api_keys.add(KEY_A)
+    async with httpx.AsyncClient(timeout=10.0) as http:
+        await oauth._install(http, stack, oauth.ALPHA, ALICE)
+        await oauth._install(http, stack, oauth.BETA, oauth.BETTY)
+    alpha, beta = workspace(stack, oauth.ALPHA), workspace(stack, oauth.BETA)
+
+    # `/reel keys` (App Home's button opens the same modal: tested above in one workspace).
+    opened = len(sandbox.views_opened)
+    await beta.slash_command("/reel", "keys", user_id=oauth.BETTY, channel_id=oauth.BETA_CHANNEL)
+    await stack.wait_for(lambda: len(sandbox.views_opened) > opened)
+    modal = sandbox.views_opened[-1]
+    saved = await beta.view_submission(modal, _typed(KEY_FIELD, KEY_A), user_id=oauth.BETTY)
+    assert saved.status_code == 200 and not saved.text
+    dm = sandbox.dm_channel(oauth.BETTY)
+    await stack.wait_for(
+        lambda: any("Vizard: this workspace" in m.text for m in sandbox.messages(dm))
+    )
+
+    async def clip(slack: SlackRequests, user: str, channel: str, video: str) -> Job:
+        answer = await slack.slash_command(
+            "/clip", f"https://videos.example.com/{video}.mp4", user_id=user, channel_id=channel
+        )
+        assert answer.status_code == 200, answer.text
+        [job, *_] = await stack.wait_until_settled(user)
+        assert job.state is JobState.DONE and job.source.endswith(f"{video}.mp4")
+        return job
+
+    beta_job = await clip(beta, oauth.BETTY, oauth.BETA_CHANNEL, "beta-1")
+    alpha_job = await clip(alpha, ALICE, CHANNEL, "alpha-1")
+    assert _create_keys(stack, "beta-1") == [KEY_A] and _poll_keys(stack, beta_job) == {KEY_A}
+    env_key = stack.vizard.api_key
+    assert _create_keys(stack, "alpha-1") == [env_key]
+    assert _poll_keys(stack, alpha_job) == {env_key}
+
+    sandbox.uninstall(oauth.BETA)
+    event = await beta.event({"type": "app_uninstalled", "event_ts": "1700000000.000100"})
+    assert event.status_code == 200
+    raw = redis.asyncio.Redis.from_url(redis_url)
+    try:
+
+        async def dropped() -> bool:
+            return await raw.hgetall(f"{redis_prefix}config:{oauth.BETA}") == {}
+
+        await stack.wait_for(dropped)
+    finally:
+        await raw.aclose()
+    async with httpx.AsyncClient(timeout=10.0) as http:
+        await oauth._install(http, stack, oauth.BETA, oauth.BETTY)
+    again = await beta.slash_command(
+        "/clip", "https://videos.example.com/beta-2.mp4", user_id=oauth.BETTY,
+        channel_id=oauth.BETA_CHANNEL,
+    )  # fmt: skip
+    assert again.status_code == 200
+    await stack.wait_for(lambda: bool(_create_keys(stack, "beta-2")))
+    assert _create_keys(stack, "beta-2") == [env_key], "reinstalled: the app's key again"
