@@ -154,6 +154,11 @@ class TeamWebClient(AsyncWebClient):
 
 
 async def bind_team(context: AsyncBoltContext, next: Callable[[], Awaitable[None]]) -> None:
-    """Bolt middleware: a Slack request's calls are made for the workspace it came from."""
-    with for_team(context.team_id):
-        await next()
+    """Bolt middleware: a Slack request's calls are made for the workspace it came from.
+
+    Not reset afterwards: Bolt's `next()` only marks the chain as continued, and the listener
+    runs (or is started as a task, which copies the context) after this returns. Each request
+    runs in a task of its own (aiohttp's handler, Socket Mode's listener task), and each sets
+    its own workspace here before any listener code."""
+    current_team.set(context.team_id)
+    await next()

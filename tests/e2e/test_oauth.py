@@ -384,3 +384,27 @@ async def test_a_slack_file_is_read_for_a_provider_with_its_workspaces_token(
     async with httpx.AsyncClient(timeout=10.0) as http:
         other = link.replace(f"team={BETA}", f"team={ALPHA}")
         assert (await http.get(other)).status_code == 410, "the workspace is signed too"
+
+
+async def test_listeners_call_slack_with_their_workspaces_token(oauth_stack: Stack) -> None:
+    """A listener that calls Slack through the bot's own client (App Home's views.publish, the
+    Cancel refusal's DM) does so for the workspace its request came from."""
+    stack = oauth_stack
+    async with httpx.AsyncClient(timeout=10.0) as http:
+        await _install(http, stack, ALPHA, ALICE)
+        await _install(http, stack, BETA, BETTY)
+    beta = _beta_requests(stack)
+    async with beta:
+        for _ in range(2):
+            opened = await beta.app_home_opened(BETTY)
+            assert opened.status_code == 200
+            alpha_opened = await stack.slack.app_home_opened(ALICE)
+            assert alpha_opened.status_code == 200
+
+    def published() -> bool:
+        return len([c for c in stack.sandbox.calls_to("views.publish") if c.error is None]) >= 4
+
+    await stack.wait_for(published, 10)
+    publishes = stack.sandbox.calls_to("views.publish")
+    assert {(c.params["user_id"], c.team) for c in publishes} == {(BETTY, BETA), (ALICE, ALPHA)}
+    assert not [c for c in publishes if c.error], [c.error for c in publishes]
