@@ -116,7 +116,7 @@ def build_app(
     )
     if oauth is not None and tokens is not None:
         app.use(bind_team)
-        uninstall.register(app, oauth.installations, tokens, reelbot.store)
+        uninstall.register(app, oauth.installations, tokens, reelbot)
     for module in (commands, forms, views, shortcuts, actions, reel, presets, provider_keys):
         module.register(app, reelbot)
     home.register(app, home_tab or HomeTab(client, reelbot))

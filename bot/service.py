@@ -214,6 +214,39 @@ class Reelbot:
     async def cancel(self, job_id: str, user_id: str) -> tuple[Outcome, Job | None]:
         return await self._decide(job_id, user_id, confirm=False)
 
+    async def cancel_workspace(self, team_id: str, reason: str) -> int:
+        """Stop every unfinished job of a workspace (the app was uninstalled there), so
+        nothing more is sent or spent for it. Returns how many were stopped."""
+        stopped = 0
+        for _ in range(100):
+            page = await self.store.active_for_team(team_id, 100)
+            ended = [await self._stop(job, reason) for job in page.jobs]
+            stopped += sum(ended)
+            if page.total <= len(page.jobs) or not any(ended):
+                break
+        if stopped:
+            self.poller.wake()
+        return stopped
+
+    async def _stop(self, job: Job, reason: str) -> bool:
+        for _ in range(10):
+            if job.terminal:
+                return False
+            now = self._clock()
+            # Compare-and-set, as a Cancel click: a replica's create in flight sees it.
+            changed = job.moved(JobState.CANCELLED, notice=reason).changed(next_run_at=now)
+            saved = await self.store.save(changed, now=now)
+            if saved is not None:
+                if self.metrics is not None:
+                    self.metrics.jobs.labels(saved.provider, saved.state.value).inc()
+                log.info("job %s: cancelled (%s)", job.id, reason)
+                return True
+            latest = await self.store.get(job.id)
+            if latest is None:
+                return False
+            job = latest
+        return False
+
     async def confirm(self, job_id: str, user_id: str) -> tuple[Outcome, Job | None]:
         return await self._decide(job_id, user_id, confirm=True)
 

@@ -408,3 +408,41 @@ async def test_listeners_call_slack_with_their_workspaces_token(oauth_stack: Sta
     publishes = stack.sandbox.calls_to("views.publish")
     assert {(c.params["user_id"], c.team) for c in publishes} == {(BETTY, BETA), (ALICE, ALPHA)}
     assert not [c for c in publishes if c.error], [c.error for c in publishes]
+
+
+async def test_uninstall_cancels_the_workspaces_jobs_so_a_waiting_one_is_never_created(
+    oauth_stack: Stack,
+) -> None:
+    """Vizard takes 3 creates a minute: Betty's 4th job waits in the queue. The workspace
+    uninstalls: every unfinished job of it is cancelled, and the waiting one never reaches
+    Vizard, even once its window opens. The other workspace is untouched."""
+    stack = oauth_stack
+    async with httpx.AsyncClient(timeout=10.0) as http:
+        await _install(http, stack, ALPHA, ALICE)
+        await _install(http, stack, BETA, BETTY)
+    stack.vizard.render_seconds = 30.0
+    async with _beta_requests(stack) as beta:
+        for n in range(4):
+            await beta.slash_command(
+                "/clip", f"{VIDEO}?n={n}", user_id=BETTY, user_name="betty",
+                channel_id=BETA_CHANNEL,
+            )  # fmt: skip
+        await stack.wait_for(lambda: len(stack.vizard.creates) == 3)
+        stack.sandbox.uninstall(BETA)
+        answer = await beta.event({"type": "app_uninstalled", "event_ts": "1700000000.000300"})
+        assert answer.status_code == 200
+
+    async def all_cancelled() -> bool:
+        jobs = await stack.jobs(BETTY)
+        return len(jobs) == 4 and all(j.state is JobState.CANCELLED for j in jobs)
+
+    await stack.wait_for(all_cancelled)
+    assert all("uninstalled" in (j.notice or "") for j in await stack.jobs(BETTY))
+    stack.clock.advance(120)
+    stack.runtime.poller.wake()
+    await stack.slack.slash_command("/clip", VIDEO, user_id=ALICE, channel_id=CHANNEL)
+    stack.vizard.render_seconds = 0.5
+    [alpha_job] = await stack.wait_until_delivered(ALICE, 60.0)
+    assert alpha_job.state is JobState.DONE
+    beta_creates = [c for c in stack.vizard.creates if "n=" in str(c.get("videoUrl"))]
+    assert len(beta_creates) == 3, "the waiting job was never created"
