@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from bot.jobs import Job
+from bot.store.line import QueueLine
 from bot.store.spend import SpendLedger
 from providers.base import RateWindow, SharedState
 
@@ -30,7 +31,7 @@ class InFlightFull(Exception):
         self.in_flight = in_flight
 
 
-class JobStore(SharedState, SpendLedger, Protocol):
+class JobStore(SharedState, SpendLedger, QueueLine, Protocol):
     async def add(
         self, job: Job, *, owner: str | None = None, lease_until: float | None = None
     ) -> Job:

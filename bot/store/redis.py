@@ -15,6 +15,8 @@ Layout, every key under `prefix`:
     rate:{key}:{secs}     sorted set per rate window: unique member -> time taken (EXPIRE)
     pace:{key}            string: the next free time (EXPIRE, so idle keys vanish)
     shared:{key}          string: a provider's shared state or a cached catalog (PX)
+    line:{provider}       sorted set: jobs waiting for their create -> when they joined
+                          (bot/store/redis_line.py)
 
 Every change touching more than one key is one Lua script (bot/store/redis_scripts.py), so
 no two replicas interleave inside it. Times always come from the caller, never from the
@@ -35,6 +37,7 @@ from redis.exceptions import RedisError
 from bot.jobs import Job
 from bot.store import redis_scripts as lua
 from bot.store.base import InFlightFull
+from bot.store.redis_line import RedisLine
 from bot.store.redis_spend import RedisSpend
 from providers.base import RateWindow
 
@@ -71,7 +74,7 @@ def _job(data: Any, version: Any) -> Job:
     return job
 
 
-class RedisJobStore(RedisSpend):
+class RedisJobStore(RedisSpend, RedisLine):
     def __init__(self, client: redis.asyncio.Redis, prefix: str = "reelbot:") -> None:
         self._client = client
         self._prefix = prefix
