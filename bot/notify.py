@@ -29,7 +29,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import blocks, ids
-from bot.jobs import ROOT, Delivery, DeliveryState, Job, output_key
+from bot.jobs import ROOT, Delivery, DeliveryState, Job, JobState, output_key
 from bot.store.base import JobStore
 from bot.uploads import Uploader, UploadLost, uploadable
 from providers.base import File
@@ -153,9 +153,14 @@ class Notifier:
         return await self._post_results(job, turn)
 
     async def _post_results(self, job: Job, turn: _Turn) -> Job:
+        last = len(job.outputs) - 1
         for index in job.unposted:
             output = job.outputs[index]
-            text, body = blocks.result_reply(index + 1, len(job.outputs), output, job_id=job.id)
+            # The last result mentions the requester, so Slack notifies them once.
+            requester = job.user_id if index == last else None
+            text, body = blocks.result_reply(
+                index + 1, len(job.outputs), output, job_id=job.id, requester=requester
+            )
             job = await self._post_once(
                 job, output_key(index), str(job.root_channel), job.reply_thread, text, body, turn
             )
@@ -228,6 +233,10 @@ class Notifier:
         key = blocks.render_key(text, body)
         if key == job.rendered or job.root_ts is None or job.root_channel is None:
             return job
+        if job.state is JobState.QUEUED:
+            # A place in line changes for every waiting job at once: such updates keep to
+            # the channel's pace, like posts (SlackBusy brings the turn back when it is ours).
+            await self._pace(job.root_channel)
         if not await turn.held():
             raise Lost
         try:
