@@ -59,17 +59,20 @@ class QueueGate:
                 await self._store.leave_line(name, job.id) if provider.in_flight_limit else None
             )
         key = f"submit:{name}"
-        ahead = await self._store.line_position(name, job.id, now)
+        # The slots first, then the line: a job ahead that leaves and takes its slot between
+        # the two reads is then missed (and the take below is refused), never counted twice.
         taken = await self._store.rate_slots_taken(key, windows, now)
+        ahead = await self._store.line_position(name, job.id, now)
         mine = turn_at(taken, windows, ahead, now)
         if mine <= now:
-            # Leave first, so that a job behind never counts this one and its slot twice.
+            # Left first, so that a job behind never counts this one and its slot twice.
             since = await self._store.leave_line(name, job.id)
             if await self._store.take_rate_slot(key, windows, now) == 0.0:
                 return Go(since)
-            # Another replica's job took the last slot meanwhile: back to our place.
-            ahead = await self._store.line_position(name, job.id, now if since is None else since)
+            # A job ahead (or another replica's) took the slot meanwhile: back to our place.
+            await self._store.line_position(name, job.id, now if since is None else since)
             taken = await self._store.rate_slots_taken(key, windows, now)
+            ahead = await self._store.line_position(name, job.id, now)
             mine = max(turn_at(taken, windows, ahead, now), now + 1.0)
         first = turn_at(taken, windows, 0, now)
         # Woken when the line moves (the next slot opens), to show the new place; when a slot

@@ -87,7 +87,8 @@ async def test_over_the_client_side_window_the_job_waits_and_goes_later(
     waiting = [j for j in await stack.jobs() if j.state is JobState.QUEUED]
     assert len(waiting) == 1
     root = stack.sandbox.message(str(waiting[0].root_channel), str(waiting[0].root_ts))
-    assert "waits in the queue" in json.dumps(root.blocks)
+    await stack.wait_for(lambda: "Next in line for Vizard" in json.dumps(root.blocks))
+    assert "Vizard accepts 1 new request a minute and 20 an hour" in json.dumps(root.blocks)
 
     stack.clock.advance(61)
     jobs = await stack.wait_until_settled()
