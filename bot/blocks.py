@@ -257,7 +257,7 @@ def result_reply(
     if requester is not None:
         ready = _all_ready(total, output)
         body.append(_context(f"<@{requester}> {ready}"))
-        text = f"<@{requester}> {text}" + (f" ({ready})" if total > 1 else "")
+        text = f"<@{requester}> {text}" + (f" ({ready.rstrip('.')})" if total > 1 else "")
     return text, body
 
 

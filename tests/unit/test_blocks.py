@@ -213,7 +213,7 @@ def test_the_last_result_mentions_the_requester_in_text_and_blocks() -> None:
     text, body = blocks.result_reply(1, 3, clips[0])
     assert text == "Clip 1 of 3: Moment 1" and "<@" not in json.dumps(body)
     text, body = blocks.result_reply(3, 3, clips[2], requester="U0ALICE")
-    assert text == "<@U0ALICE> Clip 3 of 3: Moment 3 (all 3 clips are ready.)"
+    assert text == "<@U0ALICE> Clip 3 of 3: Moment 3 (all 3 clips are ready)"
     assert body[-1] == {
         "type": "context",
         "elements": [{"type": "mrkdwn", "text": "<@U0ALICE> all 3 clips are ready."}],
