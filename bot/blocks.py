@@ -220,6 +220,18 @@ def root_text(job: Job, label: str) -> str:
     return line
 
 
+def end_reply(job: Job, label: str) -> tuple[str, list[Block]]:
+    """The thread reply of a job that ended without results, mentioning the requester."""
+    words = KINDS[job.kind]
+    if job.state is JobState.DONE:
+        said = f"Done, but {label} {words.empty}."
+        return f"<@{job.user_id}> {said}", [_section(f"<@{job.user_id}> {said}")]
+    reason = escape(job.error or f"{label} gave up.")
+    return f"<@{job.user_id}> Failed: {_readable(reason)}", [
+        _section(f"<@{job.user_id}> *Failed:* {reason}")
+    ]
+
+
 def render_key(text: str, body: list[Block]) -> str:
     """A digest of a root message, to skip chat.update when nothing changed."""
     return hashlib.sha256(json.dumps([text, body], sort_keys=True).encode()).hexdigest()

@@ -29,7 +29,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import blocks, ids
-from bot.jobs import ROOT, Delivery, DeliveryState, Job, JobState, output_key
+from bot.jobs import END, ROOT, Delivery, DeliveryState, Job, JobState, output_key
 from bot.store.base import JobStore
 from bot.uploads import Uploader, UploadLost, uploadable
 from providers.base import File
@@ -120,7 +120,7 @@ class Notifier:
             return True
         text, body = blocks.root_message(job, self.label(job))
         return blocks.render_key(text, body) != job.rendered or (
-            job.terminal and bool(job.unposted or self._unfiled(job))
+            job.terminal and bool(job.unposted or self._unfiled(job) or job.owes_end)
         )
 
     def _unfiled(self, job: Job) -> list[int]:
@@ -144,13 +144,23 @@ class Notifier:
         if not job.terminal:
             return job
         try:
-            return await self._post_results(job, turn)
+            return await self._post_end(await self._post_results(job, turn), turn)
         except SlackApiError as exc:
             if slack_error(exc) not in _ROOT_GONE or _is_dm(job.root_channel):
                 raise
             log.info("job %s: thread unusable (%s); moving to a DM", job.id, slack_error(exc))
         job = await self._move_to_dm(await self._latest(job), turn)
-        return await self._post_results(job, turn)
+        return await self._post_end(await self._post_results(job, turn), turn)
+
+    async def _post_end(self, job: Job, turn: _Turn) -> Job:
+        """A job that ended without results (failed, or none found) says so in its thread,
+        mentioning the requester: a root message update notifies nobody."""
+        if not job.owes_end:
+            return job
+        text, body = blocks.end_reply(job, self.label(job))
+        return await self._post_once(
+            job, END, str(job.root_channel), job.reply_thread, text, body, turn
+        )
 
     async def _post_results(self, job: Job, turn: _Turn) -> Job:
         last = len(job.outputs) - 1

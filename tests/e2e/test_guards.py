@@ -134,10 +134,15 @@ async def test_clipping_failure_reported_while_polling(stack: Stack) -> None:
     await stack.slack.slash_command(
         "/clip", "https://v.example.com/fail-clipping.mp4", user_id=ALICE, channel_id=CHANNEL
     )
-    [job] = await stack.wait_until_settled()
+    [job] = await stack.wait_until_delivered()
     assert job.state is JobState.FAILED
     assert job.error_kind == "failed"
-    assert stack.sandbox.thread(CHANNEL, stack.sandbox.roots(CHANNEL)[0].ts) == []
+    # No results, one reply saying why, that notifies the requester.
+    [reply] = stack.sandbox.thread(CHANNEL, stack.sandbox.roots(CHANNEL)[0].ts)
+    assert reply.text.startswith(f"<@{ALICE}> Failed: ")
+    assert reply.text.removeprefix(f"<@{ALICE}> Failed: ") == job.error
+    await stack.runtime.poller.tick()
+    assert len(stack.sandbox.thread(CHANNEL, str(job.root_ts))) == 1, "once"
 
 
 async def test_unconfigured_vizard_is_explained_and_nothing_is_stored(

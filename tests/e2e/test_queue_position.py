@@ -96,10 +96,8 @@ async def test_jobs_over_vizards_window_say_their_place_and_move_up_until_sent(
     ]
     seen = [p.group(1) for p in places if p is not None]
     assert seen[0] == "4th" and seen[-1] == "Next"
-    assert all(
-        ["4th", "3rd", "2nd", "Next"].index(a) <= ["4th", "3rd", "2nd", "Next"].index(b)
-        for a, b in zip(seen, seen[1:], strict=False)
-    ), seen
+    order = ["4th", "3rd", "2nd", "Next"]
+    assert [order.index(p) for p in seen] == sorted(order.index(p) for p in seen), seen
     final = stack.sandbox.message(CHANNEL, str(roots[6].root_ts))
     assert final.text == "Done: 3 clips from Vizard for https://v.example.com/talk-7.mp4"
 

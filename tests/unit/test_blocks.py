@@ -255,3 +255,21 @@ def test_a_waiting_job_says_its_place_in_the_fallback_text_too() -> None:
         "Vizard accepts 3 new requests a minute."
     )
     assert "2nd in line for Vizard, about 2 minutes" in json.dumps(body)
+
+
+def test_a_job_that_ended_without_results_says_so_to_the_requester() -> None:
+    failed = _job(user_id="U0ALICE").moved(JobState.FAILED, error="Vizard could not *fetch* <it>.")
+    text, body = blocks.end_reply(failed, "Vizard")
+    assert text == "<@U0ALICE> Failed: Vizard could not fetch &lt;it&gt;."
+    assert body == [
+        {
+            "type": "section",
+            "text": {
+                "type": "mrkdwn",
+                "text": "<@U0ALICE> *Failed:* Vizard could not *fetch* &lt;it&gt;.",
+            },
+        }
+    ]
+    empty = _job(user_id="U0ALICE").moved(JobState.SUBMITTING).moved(JobState.SUBMITTED)
+    text, _ = blocks.end_reply(empty.moved(JobState.DONE), "Vizard")
+    assert text == "<@U0ALICE> Done, but Vizard found no clips in this video."
