@@ -1,6 +1,7 @@
-"""A job's create, by the holder of its lease: the queue's limits, the video file fetched
-or staged, the budget reserved, the create recorded as in flight (SUBMITTING) before it is
-sent, then sent once, and its answer recorded whatever else happens.
+"""A job's create, by the holder of its lease: its turn at the provider's limits, in line
+(bot/queue_gate.py), the video file fetched or staged, the budget reserved, the create
+recorded as in flight (SUBMITTING) before it is sent, then sent once, and its answer recorded
+whatever else happens.
 
 A holder that finds a create in flight resends it only with the same idempotency key, where
 the provider takes one, and otherwise fails the job with a sentence. JobRunner (bot/runner.py)

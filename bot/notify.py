@@ -1,11 +1,12 @@
 """Everything that posts or updates Slack messages for a job, exactly once.
 
 Only the holder of a job's lease calls `deliver`. Every message the job owes (its root message,
-one per result) is a delivery: before it is posted it is reserved by a compare-and-set, and
-the post carries message metadata naming the job and the delivery. When an attempt's outcome
-is unknown (Slack answered 5xx or `internal_error`, the connection dropped, or a holder died
-while holding the reservation), the next attempt first reads the thread back and posts only
-if the message is not there. A definite refusal hands the reservation back.
+one per result, or one saying why it ended without results) is a delivery: before it is
+posted it is reserved by a compare-and-set, and the post carries message metadata naming the
+job and the delivery; the last thread reply mentions the requester. When an attempt's
+outcome is unknown (Slack answered 5xx or `internal_error`, the connection dropped, or a
+holder died while holding the reservation), the next attempt first reads the thread back and
+posts only if the message is not there. A definite refusal hands the reservation back.
 
 Root message updates follow the job's version: only the holder sends them, one at a time,
 always rendering the latest stored job, and a Cancel click by anyone else is a stored change
