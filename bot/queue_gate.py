@@ -27,8 +27,8 @@ class Wait:
 
 @dataclass(frozen=True)
 class Go:
-    """The job left the line to be sent; `since` is where it stood, for going back to its
-    place should it have to wait after all."""
+    """The job may be sent. `since` is where it stood when it left the line to take its
+    rate slot, for going back to its place should it have to wait after all."""
 
     since: float | None
 
@@ -55,9 +55,10 @@ class QueueGate:
         windows = provider.rate_windows
         name = provider.name
         if not windows:
-            return Go(
-                await self._store.leave_line(name, job.id) if provider.in_flight_limit else None
-            )
+            # Left in line: its entry stops counting when its move to SUBMITTING is saved (the
+            # next look at the line drops it), so the jobs behind never see a moment with it
+            # neither in line nor at the provider.
+            return Go(None)
         key = f"submit:{name}"
         # The slots first, then the line: a job ahead that leaves and takes its slot between
         # the two reads is then missed (and the take below is refused), never counted twice.
