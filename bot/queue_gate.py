@@ -50,8 +50,8 @@ class QueueGate:
         return self._in_flight_wait(job, provider, ahead, limit, now)
 
     async def take_turn(self, job: Job, provider: Provider, now: float) -> Wait | Go:
-        """A slot in every rate window, taken in the order of the line; Go: taken, and the
-        job left the line."""
+        """A slot in every rate window, taken in the order of the line; Go: taken (and the
+        job left the line), or no windows to take one in."""
         windows = provider.rate_windows
         name = provider.name
         if not windows:
@@ -59,28 +59,20 @@ class QueueGate:
             # next look at the line drops it), so the jobs behind never see a moment with it
             # neither in line nor at the provider.
             return Go(None)
-        key = f"submit:{name}"
-        # The slots first, then the line: a job ahead that leaves and takes its slot between
-        # the two reads is then missed (and the take below is refused), never counted twice.
-        taken = await self._store.rate_slots_taken(key, windows, now)
-        ahead = await self._store.line_position(name, job.id, now)
-        mine = turn_at(taken, windows, ahead, now)
-        if mine <= now:
-            # Left first, so that a job behind never counts this one and its slot twice.
-            since = await self._store.leave_line(name, job.id)
-            if await self._store.take_rate_slot(key, windows, now) == 0.0:
-                return Go(since)
-            # A job ahead (or another replica's) took the slot meanwhile: back to our place.
-            await self._store.line_position(name, job.id, now if since is None else since)
-            taken = await self._store.rate_slots_taken(key, windows, now)
-            ahead = await self._store.line_position(name, job.id, now)
-            mine = max(turn_at(taken, windows, ahead, now), now + 1.0)
-        first = turn_at(taken, windows, 0, now)
+        # One atomic step: the place in line, and the slot taken only if every job ahead
+        # could have one too, so no job ever passes one ahead of it.
+        turn = await self._store.take_slot_in_line(
+            name, job.id, now, f"submit:{name}", windows, now
+        )
+        if turn.taken:
+            return Go(turn.since)
+        mine = turn_at(turn.slots, windows, turn.ahead, now)
+        first = turn_at(turn.slots, windows, 0, now)
         # Woken when the line moves (the next slot opens), to show the new place; when a slot
         # is open already, the jobs ahead are taking it: look again shortly.
         wake = first if first > now else now + self._recheck
-        notice = rate_notice(provider.label, ahead, mine - now, windows)
-        return Wait(notice, wake + _STAGGER_S * min(ahead, 100))
+        notice = rate_notice(provider.label, turn.ahead, mine - now, windows)
+        return Wait(notice, wake + _STAGGER_S * min(turn.ahead, 100))
 
     async def back_in_line(self, job: Job, provider: Provider, go: Go, now: float) -> Wait:
         """The in-flight limit filled up after the job left the line: its place back, and

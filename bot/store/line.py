@@ -10,9 +10,25 @@ failed, purged) is dropped by the next look at the line ahead of it.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 from providers.base import RateWindow
+
+
+@dataclass(frozen=True)
+class LineTurn:
+    """What take_slot_in_line saw and did, in one atomic step."""
+
+    # A slot was taken in every window, and the job left the line.
+    taken: bool
+    # The jobs ahead of this one still waiting.
+    ahead: int
+    # When the job joined the line (to join again at the same place, should it have to).
+    since: float
+    # Per window (in the order given), when the slots that count at `now` were taken, oldest
+    # first, this job's own included when taken.
+    slots: list[list[float]]
 
 
 class QueueLine(Protocol):
@@ -21,14 +37,17 @@ class QueueLine(Protocol):
         ahead of this one still wait for their create."""
         ...
 
-    async def leave_line(self, provider: str, job_id: str) -> float | None:
-        """Leave the line; returns the `since` the job had joined at (None: not in it), so a
-        job that must wait after all can join again at its old place."""
-        ...
-
-    async def rate_slots_taken(
-        self, key: str, windows: Sequence[RateWindow], now: float
-    ) -> list[list[float]]:
-        """Per window (in the order given), when the slots that still count at `now` were
-        taken (by take_rate_slot with the same key), oldest first. Reads only."""
+    async def take_slot_in_line(
+        self,
+        provider: str,
+        job_id: str,
+        since: float,
+        key: str,
+        windows: Sequence[RateWindow],
+        now: float,
+    ) -> LineTurn:
+        """As line_position, then, in the same atomic step, take one slot in every rate
+        window (as take_rate_slot does, on the same `key`) and leave the line, only if every
+        window has a free slot for each job ahead and for this one. A job never takes a slot
+        a job ahead of it in line could have."""
         ...

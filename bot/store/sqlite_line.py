@@ -1,6 +1,6 @@
-"""The queue line in SQLite (see bot/store/line.py): one row per job in a line. Asking a
-place runs in one IMMEDIATE transaction, and looks only at the rows ahead of the job (each
-checked against its job by primary key)."""
+"""The queue line in SQLite (see bot/store/line.py): one row per job in a line. Each look at
+the line (and the slot taken in line) is one IMMEDIATE transaction, and reads only the rows
+ahead of the job (each checked against its job by primary key)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
+from bot.store.line import LineTurn
 from providers.base import RateWindow
 
 _T = TypeVar("_T")
@@ -37,49 +38,71 @@ class LineRows(abc.ABC):
         """Run `fn` in one IMMEDIATE transaction."""
 
     async def line_position(self, provider: str, job_id: str, since: float) -> int:
-        def position(conn: sqlite3.Connection) -> int:
-            conn.execute(
-                "INSERT OR IGNORE INTO line (job_id, provider, since) VALUES (?, ?, ?)",
-                (job_id, provider, since),
-            )
-            (mine,) = conn.execute("SELECT since FROM line WHERE job_id = ?", (job_id,)).fetchone()
-            ahead = (provider, mine, mine, job_id)
-            conn.execute(
-                f"DELETE FROM line WHERE {_AHEAD} AND NOT EXISTS (SELECT 1 FROM jobs"  # noqa: S608
-                " WHERE jobs.id = line.job_id AND json_extract(jobs.data, '$.state') = 'queued')",
-                ahead,
-            )
-            (count,) = conn.execute(
-                f"SELECT COUNT(*) FROM line WHERE {_AHEAD}",  # noqa: S608
-                ahead,
-            ).fetchone()
-            return int(count)
+        return await self._write(lambda conn: _ahead(conn, provider, job_id, since)[0])
 
-        return await self._write(position)
+    async def take_slot_in_line(
+        self,
+        provider: str,
+        job_id: str,
+        since: float,
+        key: str,
+        windows: Sequence[RateWindow],
+        now: float,
+    ) -> LineTurn:
+        if not windows:
+            raise ValueError("no rate windows to take a slot in")
 
-    async def leave_line(self, provider: str, job_id: str) -> float | None:
-        def leave(conn: sqlite3.Connection) -> float | None:
-            row: tuple[float] | None = conn.execute(
-                "DELETE FROM line WHERE job_id = ? AND provider = ? RETURNING since",
-                (job_id, provider),
-            ).fetchone()
-            return None if row is None else float(row[0])
-
-        return await self._write(leave)
-
-    async def rate_slots_taken(
-        self, key: str, windows: Sequence[RateWindow], now: float
-    ) -> list[list[float]]:
-        def taken(conn: sqlite3.Connection) -> list[list[float]]:
-            return [
+        def take(conn: sqlite3.Connection) -> LineTurn:
+            ahead, joined = _ahead(conn, provider, job_id, since)
+            free = min(_room(conn, key, window, now) for window in windows)
+            taken = ahead < free
+            if taken:
+                conn.executemany(
+                    "INSERT INTO rate (key, seconds, at) VALUES (?, ?, ?)",
+                    [(key, window.seconds, now) for window in windows],
+                )
+                conn.execute("DELETE FROM line WHERE job_id = ?", (job_id,))
+            slots = [
                 [
                     float(at)
                     for (at,) in conn.execute(
-                        "SELECT at FROM rate WHERE key = ? AND seconds = ? AND at > ? ORDER BY at",
-                        (key, window.seconds, now - window.seconds),
+                        "SELECT at FROM rate WHERE key = ? AND seconds = ? ORDER BY at",
+                        (key, window.seconds),
                     )
                 ]
                 for window in windows
             ]
+            return LineTurn(taken=taken, ahead=ahead, since=joined, slots=slots)
 
-        return await self._run(taken)
+        return await self._write(take)
+
+
+def _ahead(conn: sqlite3.Connection, provider: str, job_id: str, since: float) -> tuple[int, float]:
+    """Join the line unless in it; the jobs ahead still waiting (the others leave), and when
+    this job joined."""
+    conn.execute(
+        "INSERT OR IGNORE INTO line (job_id, provider, since) VALUES (?, ?, ?)",
+        (job_id, provider, since),
+    )
+    (joined,) = conn.execute("SELECT since FROM line WHERE job_id = ?", (job_id,)).fetchone()
+    ahead = (provider, joined, joined, job_id)
+    conn.execute(
+        f"DELETE FROM line WHERE {_AHEAD} AND NOT EXISTS (SELECT 1 FROM jobs"  # noqa: S608
+        " WHERE jobs.id = line.job_id AND json_extract(jobs.data, '$.state') = 'queued')",
+        ahead,
+    )
+    (count,) = conn.execute(f"SELECT COUNT(*) FROM line WHERE {_AHEAD}", ahead).fetchone()  # noqa: S608
+    return int(count), float(joined)
+
+
+def _room(conn: sqlite3.Connection, key: str, window: RateWindow, now: float) -> int:
+    """Free slots in one window at `now` (the slots that left it are deleted, as
+    take_rate_slot does)."""
+    conn.execute(
+        "DELETE FROM rate WHERE key = ? AND seconds = ? AND at <= ?",
+        (key, window.seconds, now - window.seconds),
+    )
+    (count,) = conn.execute(
+        "SELECT COUNT(*) FROM rate WHERE key = ? AND seconds = ?", (key, window.seconds)
+    ).fetchone()
+    return window.limit - int(count)

@@ -9,6 +9,7 @@ import pytest
 
 from bot.jobs import Job, JobState
 from bot.store import JobStore
+from bot.store.line import LineTurn
 from providers.base import RateWindow
 from tests.contract.conftest import Connect
 from tests.factories import make_job
@@ -17,6 +18,7 @@ T0 = 1_700_000_000.25
 VIZ = "vizard"
 HEY = "heygen"
 WINDOWS = (RateWindow(seconds=60, limit=3), RateWindow(seconds=3600, limit=20))
+KEY = "submit:vizard"
 
 
 async def queued(store: JobStore, provider: str = VIZ, **changes: object) -> Job:
@@ -85,18 +87,6 @@ async def test_a_purged_job_no_longer_counts(store: JobStore) -> None:
     assert await store.line_position(VIZ, second.id, T0 + 1) == 0
 
 
-async def test_leaving_hands_back_the_place_to_join_again_at(store: JobStore) -> None:
-    first, second = await queued(store), await queued(store)
-    await store.line_position(VIZ, first.id, T0)
-    await store.line_position(VIZ, second.id, T0 + 1)
-    since = await store.leave_line(VIZ, first.id)
-    assert since == T0
-    assert await store.leave_line(VIZ, first.id) is None
-    assert await store.line_position(VIZ, second.id, T0 + 1) == 0
-    assert await store.line_position(VIZ, first.id, since) == 0, "back at its old place"
-    assert await store.line_position(VIZ, second.id, T0 + 1) == 1
-
-
 async def test_every_replica_sees_one_line(connect: Connect) -> None:
     stores = [connect() for _ in range(4)]
     jobs = [await queued(stores[0]) for _ in range(8)]
@@ -111,18 +101,51 @@ async def test_every_replica_sees_one_line(connect: Connect) -> None:
     assert places == list(range(8))
 
 
-async def test_rate_slots_taken_are_read_without_taking_any(store: JobStore) -> None:
-    assert await store.rate_slots_taken("submit:vizard", WINDOWS, T0) == [[], []]
-    for at in (T0, T0 + 10, T0 + 20):
-        assert await store.take_rate_slot("submit:vizard", WINDOWS, at) == 0.0
-    taken = await store.rate_slots_taken("submit:vizard", WINDOWS, T0 + 30)
-    assert taken == [[T0, T0 + 10, T0 + 20]] * 2
-    assert await store.rate_slots_taken("submit:vizard", WINDOWS, T0 + 30) == taken, "read only"
+async def test_a_slot_is_taken_in_line_only_when_every_job_ahead_fits_too(
+    store: JobStore,
+) -> None:
+    first, second, third, fourth = [await queued(store) for _ in range(4)]
+    for n, job in enumerate((first, second, third, fourth)):
+        await store.line_position(VIZ, job.id, T0 + n)
+    # Three free slots a minute: the fourth in line must wait even though it asks first.
+    late = await store.take_slot_in_line(VIZ, fourth.id, T0 + 9, KEY, WINDOWS, T0 + 10)
+    assert late == LineTurn(taken=False, ahead=3, since=T0 + 3, slots=[[], []])
+    took = await store.take_slot_in_line(VIZ, second.id, T0 + 9, KEY, WINDOWS, T0 + 10)
+    assert took == LineTurn(taken=True, ahead=1, since=T0 + 1, slots=[[T0 + 10]] * 2)
+    assert await store.line_position(VIZ, fourth.id, T0) == 2, "the second left the line"
+    took = await store.take_slot_in_line(VIZ, first.id, T0, KEY, WINDOWS, T0 + 11)
+    assert (took.taken, took.ahead, took.slots) == (True, 0, [[T0 + 10, T0 + 11]] * 2)
+    # One slot left, and the third is next: the fourth still waits.
+    late = await store.take_slot_in_line(VIZ, fourth.id, T0, KEY, WINDOWS, T0 + 12)
+    assert (late.taken, late.ahead) == (False, 1)
+    took = await store.take_slot_in_line(VIZ, third.id, T0, KEY, WINDOWS, T0 + 12)
+    assert took.taken and took.slots == [[T0 + 10, T0 + 11, T0 + 12]] * 2
+    # The window is full: nothing is taken, the slots say when it opens.
+    full = await store.take_slot_in_line(VIZ, fourth.id, T0, KEY, WINDOWS, T0 + 13)
+    assert full == LineTurn(False, 0, T0 + 3, [[T0 + 10, T0 + 11, T0 + 12]] * 2)
+    assert await store.take_rate_slot(KEY, WINDOWS, T0 + 13) > 0, "the same slots"
     # A slot taken 60 s ago has left the minute window, as take_rate_slot counts it.
-    assert await store.rate_slots_taken("submit:vizard", WINDOWS, T0 + 60) == [
-        [T0 + 10, T0 + 20],
-        [T0, T0 + 10, T0 + 20],
-    ]
-    assert await store.take_rate_slot("submit:vizard", WINDOWS, T0 + 60) == 0.0
-    assert await store.rate_slots_taken("submit:other", WINDOWS, T0 + 60) == [[], []]
-    assert await store.rate_slots_taken("submit:vizard", (), T0) == []
+    opened = await store.take_slot_in_line(VIZ, fourth.id, T0, KEY, WINDOWS, T0 + 70)
+    assert opened == LineTurn(True, 0, T0 + 3, [[T0 + 11, T0 + 12, T0 + 70], [
+        T0 + 10, T0 + 11, T0 + 12, T0 + 70]])  # fmt: skip
+
+
+async def test_no_replica_passes_a_job_ahead_of_it(connect: Connect) -> None:
+    stores = [connect() for _ in range(4)]
+    jobs = [await queued(stores[0]) for _ in range(6)]
+    for n, job in enumerate(jobs):
+        await stores[0].line_position(VIZ, job.id, T0 + n)
+    turns = await asyncio.gather(
+        *(
+            stores[n % 4].take_slot_in_line(VIZ, job.id, T0, KEY, WINDOWS, T0 + 10)
+            for n, job in reversed(list(enumerate(jobs)))
+        )
+    )
+    taken = [job.id for job, turn in zip(reversed(jobs), turns, strict=True) if turn.taken]
+    # However the six asked, at most the first three in line took the three slots.
+    assert set(taken) <= {job.id for job in jobs[:3]}
+    assert all(t.ahead < 3 for t in turns if t.taken)
+    for job in jobs:
+        turn = await stores[1].take_slot_in_line(VIZ, job.id, T0, KEY, WINDOWS, T0 + 10)
+        assert turn.taken is False or job in jobs[:3]
+    assert await stores[2].take_rate_slot(KEY, WINDOWS, T0 + 10) > 0, "three taken, once each"
