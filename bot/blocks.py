@@ -263,7 +263,7 @@ def result_reply(
         text, body = video_reply(index, total, output, refresh)
     else:
         text, body = file_reply(index, total, output, refresh)
-    thumbnail = _thumbnail(output, index)
+    thumbnail = _thumbnail(output, index, total)
     if thumbnail is not None:
         body.append(thumbnail)
     if requester is not None:
@@ -277,10 +277,12 @@ def _all_ready(total: int, output: Output) -> str:
     one, many = {"clip": ("clip", "clips"), "video": ("video", "videos")}.get(
         output.type, ("file", "files")
     )
-    return f"your {one} is ready." if total == 1 else f"all {total} {many} are ready."
+    if total == 1:
+        return f"your {one} is ready."
+    return f"both {many} are ready." if total == 2 else f"all {total} {many} are ready."
 
 
-def _thumbnail(output: Output, index: int) -> Block | None:
+def _thumbnail(output: Output, index: int, total: int) -> Block | None:
     """The provider's thumbnail as an image block, when it gave a web address for one."""
     if not isinstance(output, Clip | Video):
         return None
@@ -288,7 +290,9 @@ def _thumbnail(output: Output, index: int) -> Block | None:
     if not url or not url.startswith(("https://", "http://")) or len(url) > _IMAGE_URL_MAX:
         return None
     # Plain text: shown as typed, never read as markup.
-    title = output.title.strip() or f"{output.type} {index}"
+    title = output.title.strip() or (
+        f"your {output.type}" if total == 1 else f"{output.type} {index}"
+    )
     return {"type": "image", "image_url": url, "alt_text": _cut(f"Thumbnail of {title}", 2000)}
 
 

@@ -98,7 +98,7 @@ async def test_a_provider_from_tests_runs_through_clip_with_its_price_confirmed_
     replies = stack.sandbox.thread(CHANNEL, root.ts)
     assert [r.text for r in replies] == [
         "Clip 1 of 2: Snip 1",
-        f"<@{ALICE}> Clip 2 of 2: Snip 2 (all 2 clips are ready)",
+        f"<@{ALICE}> Clip 2 of 2: Snip 2 (both clips are ready)",
     ]
 
 

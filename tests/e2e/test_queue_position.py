@@ -155,5 +155,5 @@ async def test_beyond_heygens_in_flight_limit_a_job_says_it_waits_for_the_runnin
     [video] = bobs.outputs
     image = reply.blocks[-2]
     assert image["type"] == "image" and image["image_url"] == getattr(video, "thumbnail_url", None)
-    assert image["alt_text"] == "Thumbnail of video 1"
+    assert image["alt_text"] == "Thumbnail of your video"
     assert reply.blocks[-1]["elements"][0]["text"] == f"<@{BOB}> your video is ready."

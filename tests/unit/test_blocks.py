@@ -205,7 +205,7 @@ def test_thumbnails_are_image_blocks_only_for_web_addresses() -> None:
     _, body = blocks.result_reply(
         1, 1, Video(url="https://x/v.mp4", thumbnail_url="https://t/v.jpg")
     )
-    assert body[-1]["alt_text"] == "Thumbnail of video 1"
+    assert body[-1]["alt_text"] == "Thumbnail of your video"
 
 
 def test_the_last_result_mentions_the_requester_in_text_and_blocks() -> None:
