@@ -179,7 +179,7 @@ def root_message(job: Job, label: str) -> tuple[str, list[Block]]:
 
 
 def _readable(text: str, limit: int = 300) -> str:
-    """Text for a notification or a screen reader: no bold, italics or code marks."""
+    """Text for a notification or a screen reader: no bold or code marks."""
     return _cut(text.replace("*", "").replace("`", ""), limit)
 
 

@@ -172,9 +172,19 @@ class Notifier:
             text, body = blocks.result_reply(
                 index + 1, len(job.outputs), output, job_id=job.id, requester=requester
             )
-            job = await self._post_once(
-                job, output_key(index), str(job.root_channel), job.reply_thread, text, body, turn
-            )
+            where = (output_key(index), str(job.root_channel), job.reply_thread)
+            try:
+                job = await self._post_once(job, *where, text, body, turn)
+            except SlackApiError as exc:
+                # Slack fetches an image block's picture as it takes the post: a thumbnail it
+                # cannot fetch refuses the whole reply, so the result goes without it.
+                pictureless = [b for b in body if b.get("type") != "image"]
+                if slack_error(exc) != "invalid_blocks" or pictureless == body:
+                    raise
+                log.info("job %s: result %d posted without its thumbnail", job.id, index + 1)
+                job = await self._post_once(
+                    await self._latest(job), *where, text, pictureless, turn
+                )
         if self._uploader is not None:
             for index in self._unfiled(job):
                 try:

@@ -157,3 +157,23 @@ async def test_beyond_heygens_in_flight_limit_a_job_says_it_waits_for_the_runnin
     assert image["type"] == "image" and image["image_url"] == getattr(video, "thumbnail_url", None)
     assert image["alt_text"] == "Thumbnail of your video"
     assert reply.blocks[-1]["elements"][0]["text"] == f"<@{BOB}> your video is ready."
+
+
+async def test_a_thumbnail_slack_cannot_fetch_never_holds_back_the_result(
+    make_stack: StackFactory,
+) -> None:
+    stack = await make_stack(heygen=True, heygen_default_avatar_id="Tyler-incasualsuit-20220721")
+    await stack.slack.slash_command("/avatar", "Hello there.", user_id=ALICE, channel_id=CHANNEL)
+    await stack.wait_for(lambda: bool(stack.sandbox.roots(CHANNEL)))
+    # Slack answers an image it cannot download with invalid_blocks, refusing the whole post.
+    stack.sandbox.fail_next(
+        "chat.postMessage", error="invalid_blocks", status=200, retry_after=None
+    )
+    [job] = await stack.wait_until_delivered()
+    assert job.state is JobState.DONE
+    refused = [c for c in stack.sandbox.calls_to("chat.postMessage") if c.error]
+    assert [c.error for c in refused] == ["invalid_blocks"]
+    assert any(b["type"] == "image" for b in refused[0].params["blocks"])
+    [reply] = stack.sandbox.thread(CHANNEL, str(job.root_ts))
+    assert all(b["type"] != "image" for b in reply.blocks)
+    assert reply.text == f"<@{ALICE}> Your video is ready"
