@@ -8,6 +8,7 @@ in-flight limit cannot be known (it is how long the running jobs take), so it sa
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Sequence
 
@@ -60,12 +61,12 @@ def rate_limits(windows: Sequence[RateWindow]) -> str:
 
 
 def _room_at(taken: Sequence[float], window: RateWindow, at: float) -> float:
-    """The earliest time from `at` on when `window` has a free slot."""
-    live = [t for t in taken if t > at - window.seconds]
-    if len(live) < window.limit:
+    """The earliest time from `at` on when `window` has a free slot (`taken` sorted)."""
+    live = len(taken) - bisect.bisect_right(taken, at - window.seconds)
+    if live < window.limit:
         return at
     # The slots taken before the last `limit - 1` ones must have left the window.
-    return live[len(live) - window.limit] + window.seconds
+    return taken[len(taken) - window.limit] + window.seconds
 
 
 def turn_at(
