@@ -5,6 +5,7 @@ fallback text."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 
@@ -98,6 +99,8 @@ async def test_jobs_over_vizards_window_say_their_place_and_move_up_until_sent(
     assert seen[0] == "4th" and seen[-1] == "Next"
     order = ["4th", "3rd", "2nd", "Next"]
     assert [order.index(p) for p in seen] == sorted(order.index(p) for p in seen), seen
+    shown_seventh = _versions(stack.sandbox.message(CHANNEL, str(roots[6].root_ts)))
+    assert all(a != b for a, b in itertools.pairwise(shown_seventh)), "updated only on a change"
     final = stack.sandbox.message(CHANNEL, str(roots[6].root_ts))
     assert final.text == "Done: 3 clips from Vizard for https://v.example.com/talk-7.mp4"
 
