@@ -175,9 +175,61 @@ def root_message(job: Job, label: str) -> tuple[str, list[Block]]:
     actions = _actions(job)
     if actions is not None:
         body.append(actions)
-    title = f" of {escape(job.title)}" if job.title else ""
-    text = f"{label} {words.noun}{title} for {source}: {job.state.value.replace('_', ' ')}"
-    return text, body
+    return root_text(job, label), body
+
+
+def _readable(text: str, limit: int = 300) -> str:
+    """Text for a notification or a screen reader: no bold or code marks."""
+    return _cut(text.replace("*", "").replace("`", ""), limit)
+
+
+def root_text(job: Job, label: str) -> str:
+    """The root message's fallback `text`: what happened, then for what, in plain words
+    ("Done: 3 clips from Vizard for All-hands highlights")."""
+    words = KINDS[job.kind]
+    subject = escape(_cut(job.title, 150)) if job.title else escape(_cut(job.source, 150))
+    what = f"{words.noun} from {label} for {subject}"
+    match job.state:
+        case JobState.AWAITING_CONFIRMATION:
+            line = f"Waiting for confirmation: {what}"
+        case JobState.QUEUED:
+            line = f"Queued: {what}"
+        case JobState.SUBMITTING:
+            line = f"Sending to {label}: {words.noun} for {subject}"
+        case JobState.SUBMITTED:
+            line = f"Submitted to {label}: {words.noun} for {subject}"
+        case JobState.RENDERING:
+            percent = f" ({job.percent:.0f}%)" if job.percent is not None else ""
+            line = f"{label} {words.working}{percent}: {subject}"
+        case JobState.DONE:
+            n = len(job.outputs)
+            line = (
+                f"Done: {results(job.kind, n)} from {label} for {subject}"
+                if n
+                else f"Done, but {label} {words.empty}: {subject}"
+            )
+        case JobState.FAILED:
+            line = f"Failed: {what}"
+        case JobState.CANCELLED:
+            line = f"Cancelled: {what}"
+    detail = job.error if job.state is JobState.FAILED else None
+    if job.notice and not job.terminal:
+        detail = job.notice
+    if detail:
+        line += f". {escape(_readable(detail))}"
+    return line
+
+
+def end_reply(job: Job, label: str) -> tuple[str, list[Block]]:
+    """The thread reply of a job that ended without results, mentioning the requester."""
+    words = KINDS[job.kind]
+    if job.state is JobState.DONE:
+        said = f"Done, but {label} {words.empty}."
+        return f"<@{job.user_id}> {said}", [_section(f"<@{job.user_id}> {said}")]
+    reason = escape(job.error or f"{label} gave up.")
+    return f"<@{job.user_id}> Failed: {_readable(reason)}", [
+        _section(f"<@{job.user_id}> *Failed:* {reason}")
+    ]
 
 
 def render_key(text: str, body: list[Block]) -> str:
@@ -194,16 +246,54 @@ def moved_notice(channel_id: str) -> str:
 
 # --- results ---------------------------------------------------------------------------------
 def result_reply(
-    index: int, total: int, output: Output, *, job_id: str | None = None
+    index: int,
+    total: int,
+    output: Output,
+    *,
+    job_id: str | None = None,
+    requester: str | None = None,
 ) -> tuple[str, list[Block]]:
     """One result as a thread reply; `index` counts from 1. With `job_id`, a link that
-    expires gets a Fresh link button (its value names the job and the output)."""
+    expires gets a Fresh link button (its value names the job and the output). With
+    `requester` (the last result), the reply mentions them, so Slack notifies them."""
     refresh = f"{job_id}:{index - 1}" if job_id and output.expires_at is not None else None
     if isinstance(output, Clip):
-        return clip_reply(index, total, output, refresh)
-    if isinstance(output, Video):
-        return video_reply(index, total, output, refresh)
-    return file_reply(index, total, output, refresh)
+        text, body = clip_reply(index, total, output, refresh)
+    elif isinstance(output, Video):
+        text, body = video_reply(index, total, output, refresh)
+    else:
+        text, body = file_reply(index, total, output, refresh)
+    thumbnail = _thumbnail(output, index, total)
+    if thumbnail is not None:
+        body.append(thumbnail)
+    if requester is not None:
+        ready = _all_ready(total, output)
+        body.append(_context(f"<@{requester}> {ready}"))
+        text = f"<@{requester}> {text}" + (f" ({ready.rstrip('.')})" if total > 1 else "")
+    return text, body
+
+
+def _all_ready(total: int, output: Output) -> str:
+    one, many = {"clip": ("clip", "clips"), "video": ("video", "videos")}.get(
+        output.type, ("file", "files")
+    )
+    if total == 1:
+        return f"your {one} is ready."
+    return f"both {many} are ready." if total == 2 else f"all {total} {many} are ready."
+
+
+def _thumbnail(output: Output, index: int, total: int) -> Block | None:
+    """The provider's thumbnail as an image block, when it gave a web address for one."""
+    if not isinstance(output, Clip | Video):
+        return None
+    url = output.thumbnail_url
+    if not url or not url.startswith(("https://", "http://")) or len(url) > _IMAGE_URL_MAX:
+        return None
+    # Plain text: shown as typed, never read as markup.
+    title = output.title.strip() or (
+        f"your {output.type}" if total == 1 else f"{output.type} {index}"
+    )
+    return {"type": "image", "image_url": url, "alt_text": _cut(f"Thumbnail of {title}", 2000)}
 
 
 def clip_reply(
@@ -226,7 +316,7 @@ def clip_reply(
     ]
     if clip.editor_url and len(link(clip.editor_url, _EDITOR)) <= _SECTION_MAX:
         blocks.append(_context(link(clip.editor_url, _EDITOR)))
-    return f"Clip {index}/{total}: {escape(_cut(title, 200))}", blocks
+    return f"Clip {index} of {total}: {escape(_cut(title, 200))}", blocks
 
 
 def video_reply(
@@ -236,13 +326,6 @@ def video_reply(
     counter = f"{index}/{total} · " if total > 1 else ""
     length = f"\n*Length* {duration(video.duration_s)}" if video.duration_s is not None else ""
     head = _section(f"*{counter}{escape(_cut(title, 200))}*{length}")
-    thumbnail = video.thumbnail_url
-    if thumbnail and thumbnail.startswith("https://") and len(thumbnail) <= _IMAGE_URL_MAX:
-        head["accessory"] = {
-            "type": "image",
-            "image_url": thumbnail,
-            "alt_text": _cut(f"Thumbnail of {title}", 200),
-        }
     return f"{escape(_cut(title, 200))} is ready", [
         head,
         _link_section(video.url, "video", video, refresh),

@@ -1,6 +1,7 @@
-"""A job's create, by the holder of its lease: the queue's limits, the video file fetched
-or staged, the budget reserved, the create recorded as in flight (SUBMITTING) before it is
-sent, then sent once, and its answer recorded whatever else happens.
+"""A job's create, by the holder of its lease: its turn at the provider's limits, in line
+(bot/queue_gate.py), the video file fetched or staged, the budget reserved, the create
+recorded as in flight (SUBMITTING) before it is sent, then sent once, and its answer recorded
+whatever else happens.
 
 A holder that finds a create in flight resends it only with the same idempotency key, where
 the provider takes one, and otherwise fails the job with a sentence. JobRunner (bot/runner.py)
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import random
 import time
@@ -25,6 +27,7 @@ from bot.logs import about, state_in_turn
 from bot.media_links import MediaLinks
 from bot.metrics import Metrics
 from bot.notify import Lost, Notifier
+from bot.queue_gate import QueueGate, Wait
 from bot.store import STORE_DOWN
 from bot.store.base import InFlightFull, JobStore
 from providers.base import (
@@ -63,10 +66,6 @@ class Timing:
     def retry_delay(self, retries: int) -> float:
         base: float = min(self.retry_max, self.retry_min * 2.0 ** max(0, retries - 1))
         return base * random.uniform(0.8, 1.2)
-
-
-def _per(seconds: int) -> str:
-    return {60: "minute", 3600: "hour", 86400: "day"}.get(seconds, f"{seconds} seconds")
 
 
 def _minutes(seconds: float) -> str:
@@ -130,27 +129,21 @@ class CreateSteps:
     def _waiting(self, job: Job, notice: str, until: float) -> Job:
         return job.changed(notice=notice, next_run_at=until)
 
+    @functools.cached_property
+    def _line(self) -> QueueGate:
+        return QueueGate(self._store, self._timing.poll_min)
+
     async def _submit(self, job: Job, provider: Provider, owner: str, now: float) -> Job:
         limit = provider.in_flight_limit
-        full = (
-            f"{provider.label} works on {limit} job{'s' if limit != 1 else ''} at a time for "
-            "this workspace; yours is next in line and starts as soon as one finishes."
-        )
-        if limit is not None and await self._store.in_flight(provider.name) >= limit:
-            return self._waiting(job, full, now + self._timing.poll_min)
+        held_back = await self._line.in_flight(job, provider, now)
+        if held_back is not None:
+            return self._waiting(job, held_back.notice, held_back.until)
         waiting = await self._stage(job, provider, owner, now)
         if waiting is not None:
             return waiting
-        wait = await self._store.take_rate_slot(
-            f"submit:{provider.name}", provider.rate_windows, now
-        )
-        if wait > 0:
-            limits = " and ".join(f"{w.limit} per {_per(w.seconds)}" for w in provider.rate_windows)
-            notice = (
-                f"{provider.label} accepts {limits} for this workspace, so your request waits "
-                f"in the queue and goes in {_minutes(wait)}. Nothing to do on your side."
-            )
-            return self._waiting(job, notice, now + wait)
+        turn = await self._line.take_turn(job, provider, now)
+        if isinstance(turn, Wait):
+            return self._waiting(job, turn.notice, turn.until)
         async with contextlib.AsyncExitStack() as spooling:
             # A file the create carries is fetched while the job is still queued: a Cancel
             # meanwhile makes the move to SUBMITTING fail, so nothing is sent.
@@ -179,7 +172,8 @@ class CreateSteps:
                     in_flight_limit=limit,
                 )
             except InFlightFull:
-                return self._waiting(job, full, now + self._timing.poll_min)
+                full = await self._line.back_in_line(job, provider, turn, now)
+                return self._waiting(job, full.notice, full.until)
             if sending is None:
                 raise Lost
             self._saved(sending)

@@ -58,6 +58,8 @@ class InvalidTransition(ValueError):
 
 
 ROOT = "root"
+# The thread reply of a job that ended without results (failed, or none found).
+END = "end"
 
 
 def output_key(index: int) -> str:
@@ -262,6 +264,15 @@ class Job(BaseModel):
         ]
 
     @property
+    def owes_end(self) -> bool:
+        """Ended without results, and the thread reply saying so is not posted yet."""
+        ended = self.state is JobState.FAILED or (self.state is JobState.DONE and not self.outputs)
+        posted = self.deliveries.get(END)
+        return ended and (posted is None or posted.state is not DeliveryState.POSTED)
+
+    @property
     def settled(self) -> bool:
         """Finished, and Slack owes nothing more."""
-        return self.terminal and not self.unposted and self.root_ts is not None
+        return (
+            self.terminal and not self.unposted and self.root_ts is not None and not self.owes_end
+        )

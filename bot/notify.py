@@ -1,11 +1,12 @@
 """Everything that posts or updates Slack messages for a job, exactly once.
 
 Only the holder of a job's lease calls `deliver`. Every message the job owes (its root message,
-one per result) is a delivery: before it is posted it is reserved by a compare-and-set, and
-the post carries message metadata naming the job and the delivery. When an attempt's outcome
-is unknown (Slack answered 5xx or `internal_error`, the connection dropped, or a holder died
-while holding the reservation), the next attempt first reads the thread back and posts only
-if the message is not there. A definite refusal hands the reservation back.
+one per result, or one saying why it ended without results) is a delivery: before it is
+posted it is reserved by a compare-and-set, and the post carries message metadata naming the
+job and the delivery; the last thread reply mentions the requester. When an attempt's
+outcome is unknown (Slack answered 5xx or `internal_error`, the connection dropped, or a
+holder died while holding the reservation), the next attempt first reads the thread back and
+posts only if the message is not there. A definite refusal hands the reservation back.
 
 Root message updates follow the job's version: only the holder sends them, one at a time,
 always rendering the latest stored job, and a Cancel click by anyone else is a stored change
@@ -29,7 +30,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import blocks, ids
-from bot.jobs import ROOT, Delivery, DeliveryState, Job, output_key
+from bot.jobs import END, ROOT, Delivery, DeliveryState, Job, JobState, output_key
 from bot.store.base import JobStore
 from bot.uploads import Uploader, UploadLost, uploadable
 from providers.base import File
@@ -120,7 +121,7 @@ class Notifier:
             return True
         text, body = blocks.root_message(job, self.label(job))
         return blocks.render_key(text, body) != job.rendered or (
-            job.terminal and bool(job.unposted or self._unfiled(job))
+            job.terminal and bool(job.unposted or self._unfiled(job) or job.owes_end)
         )
 
     def _unfiled(self, job: Job) -> list[int]:
@@ -144,21 +145,46 @@ class Notifier:
         if not job.terminal:
             return job
         try:
-            return await self._post_results(job, turn)
+            return await self._post_end(await self._post_results(job, turn), turn)
         except SlackApiError as exc:
             if slack_error(exc) not in _ROOT_GONE or _is_dm(job.root_channel):
                 raise
             log.info("job %s: thread unusable (%s); moving to a DM", job.id, slack_error(exc))
         job = await self._move_to_dm(await self._latest(job), turn)
-        return await self._post_results(job, turn)
+        return await self._post_end(await self._post_results(job, turn), turn)
+
+    async def _post_end(self, job: Job, turn: _Turn) -> Job:
+        """A job that ended without results (failed, or none found) says so in its thread,
+        mentioning the requester: a root message update notifies nobody."""
+        if not job.owes_end:
+            return job
+        text, body = blocks.end_reply(job, self.label(job))
+        return await self._post_once(
+            job, END, str(job.root_channel), job.reply_thread, text, body, turn
+        )
 
     async def _post_results(self, job: Job, turn: _Turn) -> Job:
+        last = len(job.outputs) - 1
         for index in job.unposted:
             output = job.outputs[index]
-            text, body = blocks.result_reply(index + 1, len(job.outputs), output, job_id=job.id)
-            job = await self._post_once(
-                job, output_key(index), str(job.root_channel), job.reply_thread, text, body, turn
+            # The last result mentions the requester, so Slack notifies them once.
+            requester = job.user_id if index == last else None
+            text, body = blocks.result_reply(
+                index + 1, len(job.outputs), output, job_id=job.id, requester=requester
             )
+            where = (output_key(index), str(job.root_channel), job.reply_thread)
+            try:
+                job = await self._post_once(job, *where, text, body, turn)
+            except SlackApiError as exc:
+                # Slack fetches an image block's picture as it takes the post: a thumbnail it
+                # cannot fetch refuses the whole reply, so the result goes without it.
+                pictureless = [b for b in body if b.get("type") != "image"]
+                if slack_error(exc) != "invalid_blocks" or pictureless == body:
+                    raise
+                log.info("job %s: result %d posted without its thumbnail", job.id, index + 1)
+                job = await self._post_once(
+                    await self._latest(job), *where, text, pictureless, turn
+                )
         if self._uploader is not None:
             for index in self._unfiled(job):
                 try:
@@ -228,6 +254,10 @@ class Notifier:
         key = blocks.render_key(text, body)
         if key == job.rendered or job.root_ts is None or job.root_channel is None:
             return job
+        if job.state is JobState.QUEUED:
+            # A place in line changes for every waiting job at once: such updates keep to
+            # the channel's pace, like posts (SlackBusy brings the turn back when it is ours).
+            await self._pace(job.root_channel)
         if not await turn.held():
             raise Lost
         try:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from bot.jobs import Job
+from bot.store.line import QueueLine
 from bot.store.spend import SpendLedger
 from bot.store.team_config import TeamConfig
 from providers.base import RateWindow, SharedState
@@ -40,7 +41,7 @@ class ActiveJobs:
     total: int = 0
 
 
-class JobStore(SharedState, SpendLedger, TeamConfig, Protocol):
+class JobStore(SharedState, SpendLedger, TeamConfig, QueueLine, Protocol):
     async def add(
         self, job: Job, *, owner: str | None = None, lease_until: float | None = None
     ) -> Job:

@@ -18,6 +18,8 @@ Layout, every key under `prefix`:
     config:{team}         hash: the workspace's lasting settings (bot/store/team_config.py)
     unfinished:{team}     sorted set: the team's jobs not in a terminal state -> created_at
                           (team "-" for jobs without one), kept by add and save
+    line:{provider}       sorted set: jobs waiting for their create -> when they joined
+                          (bot/store/redis_line.py)
 
 Every change touching more than one key is one Lua script (bot/store/redis_scripts.py), so
 no two replicas interleave inside it. Times always come from the caller, never from the
@@ -38,6 +40,7 @@ from redis.exceptions import RedisError
 from bot.jobs import Job
 from bot.store import redis_scripts as lua
 from bot.store.base import ActiveJobs, InFlightFull
+from bot.store.redis_line import RedisLine
 from bot.store.redis_spend import RedisSpend
 from bot.store.team_config import RedisTeamConfig
 from providers.base import RateWindow
@@ -80,7 +83,7 @@ def _job(data: Any, version: Any) -> Job:
     return job
 
 
-class RedisJobStore(RedisSpend, RedisTeamConfig):
+class RedisJobStore(RedisSpend, RedisTeamConfig, RedisLine):
     def __init__(self, client: redis.asyncio.Redis, prefix: str = "reelbot:") -> None:
         self._client = client
         self._prefix = prefix

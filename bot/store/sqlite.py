@@ -27,6 +27,7 @@ from typing import TypeVar
 
 from bot.jobs import Job
 from bot.store.base import ActiveJobs, InFlightFull
+from bot.store.sqlite_line import LineRows
 from bot.store.sqlite_schema import create_or_upgrade, unfinished_team
 from bot.store.sqlite_shared import SharedRows
 from bot.store.sqlite_spend import SpendRows
@@ -79,7 +80,7 @@ def _wal(conn: sqlite3.Connection) -> None:
             time.sleep(0.01)
 
 
-class SqliteJobStore(SharedRows, SpendRows, SqliteTeamConfig):
+class SqliteJobStore(SharedRows, SpendRows, SqliteTeamConfig, LineRows):
     def __init__(self, path: str) -> None:
         self._path = path
         self._lock = threading.Lock()

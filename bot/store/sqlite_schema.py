@@ -11,6 +11,7 @@ import json
 import sqlite3
 
 from bot.jobs import JobState
+from bot.store.sqlite_line import SCHEMA as LINE_SCHEMA
 from bot.store.sqlite_spend import SCHEMA as SPEND_SCHEMA
 from bot.store.team_config import SCHEMA as CONFIG_SCHEMA
 
@@ -123,7 +124,7 @@ def _index_unfinished(conn: sqlite3.Connection) -> None:
 
 def create_or_upgrade(conn: sqlite3.Connection) -> None:
     """Make the schema current; the caller holds the write lock (BEGIN IMMEDIATE)."""
-    for statement in _statements(_TABLES + SPEND_SCHEMA + CONFIG_SCHEMA):
+    for statement in _statements(_TABLES + SPEND_SCHEMA + CONFIG_SCHEMA + LINE_SCHEMA):
         conn.execute(statement)
     columns = {row[1] for row in conn.execute("PRAGMA table_info(jobs)")}
     added = [(name, kind) for name, kind in _ADDED_COLUMNS if name not in columns]

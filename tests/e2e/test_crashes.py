@@ -119,7 +119,11 @@ async def test_a_replica_killed_between_the_create_answer_and_the_save_makes_one
     shown = json.dumps(root.blocks)
     assert "Failed" in shown and "did not send it again" in shown
     assert "check your Vizard projects" in shown
-    assert stage.sandbox.thread(CHANNEL, root.ts) == []
+    # No results: one reply saying so, mentioning the requester.
+    async with asyncio.timeout(20):
+        await stage.sandbox.wait_for(lambda: bool(stage.sandbox.thread(CHANNEL, root.ts)))
+    [reply] = stage.sandbox.thread(CHANNEL, root.ts)
+    assert reply.text.startswith(f"<@{ALICE}> Failed: ") and "did not send it again" in reply.text
 
 
 async def test_a_replica_killed_between_a_thread_post_and_its_save_posts_it_once(

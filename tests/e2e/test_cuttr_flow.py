@@ -95,7 +95,7 @@ async def test_confirm_makes_one_charge_and_the_clips_arrive_in_the_thread(
     assert "charged $3.00 (quoted $2.00)" in _root_text(stack, done)
     assert done.provider_answer is not None and done.provider_answer["status"] == "completed"
     replies = stack.sandbox.thread(CHANNEL, str(done.root_ts))
-    assert [r.text.split(":")[0] for r in replies] == ["Clip 1/2", "Clip 2/2"]
+    assert [r.text.split(":")[0] for r in replies] == ["Clip 1 of 2", f"<@{ALICE}> Clip 2 of 2"]
     edits = json.dumps([e.blocks for e in stack.sandbox.message(CHANNEL, str(done.root_ts)).edits])
     assert "of 2 clips made" in edits, "Cuttr's progress, completed of total"
 
@@ -211,7 +211,7 @@ async def test_clip_this_video_sends_an_uploaded_file_to_cuttr_as_one_multipart_
     assert create["mode"] == "multipart"
     assert create["file"]["sha256"] == hashlib.sha256(MP4).hexdigest()
     replies = stack.sandbox.thread(CHANNEL, message.ts)
-    assert sum(r.text.startswith("Clip ") for r in replies) == 3
+    assert sum("Clip " in r.text for r in replies) == 3
 
 
 async def _uploaded_for_cuttr(make_stack: StackFactory) -> tuple[Stack, CuttrSimulator, Job]:
@@ -244,7 +244,7 @@ async def test_vizard_gets_a_signed_link_to_an_uploaded_file_that_stops_working(
     assert link.endswith("keynote.mp4")
     assert stack.vizard.fetches == [(link, 200, len(MP4))], "Vizard fetched the very file"
     replies = stack.sandbox.thread(CHANNEL, message.ts)
-    assert sum(r.text.startswith("Clip ") for r in replies) == 3
+    assert sum("Clip " in r.text for r in replies) == 3
     assert "/media/" not in json.dumps([(r.text, r.blocks) for r in replies]), "never shown"
     async with httpx.AsyncClient() as http:
         forged = link.replace("/media/", "/media/X", 1)

@@ -87,7 +87,8 @@ async def test_over_the_client_side_window_the_job_waits_and_goes_later(
     waiting = [j for j in await stack.jobs() if j.state is JobState.QUEUED]
     assert len(waiting) == 1
     root = stack.sandbox.message(str(waiting[0].root_channel), str(waiting[0].root_ts))
-    assert "waits in the queue" in json.dumps(root.blocks)
+    await stack.wait_for(lambda: "Next in line for Vizard" in json.dumps(root.blocks))
+    assert "Vizard accepts 1 new request a minute and 20 an hour" in json.dumps(root.blocks)
 
     stack.clock.advance(61)
     jobs = await stack.wait_until_settled()
@@ -133,10 +134,15 @@ async def test_clipping_failure_reported_while_polling(stack: Stack) -> None:
     await stack.slack.slash_command(
         "/clip", "https://v.example.com/fail-clipping.mp4", user_id=ALICE, channel_id=CHANNEL
     )
-    [job] = await stack.wait_until_settled()
+    [job] = await stack.wait_until_delivered()
     assert job.state is JobState.FAILED
     assert job.error_kind == "failed"
-    assert stack.sandbox.thread(CHANNEL, stack.sandbox.roots(CHANNEL)[0].ts) == []
+    # No results, one reply saying why, that notifies the requester.
+    [reply] = stack.sandbox.thread(CHANNEL, stack.sandbox.roots(CHANNEL)[0].ts)
+    assert reply.text.startswith(f"<@{ALICE}> Failed: ")
+    assert reply.text.removeprefix(f"<@{ALICE}> Failed: ") == job.error
+    await stack.runtime.poller.tick()
+    assert len(stack.sandbox.thread(CHANNEL, str(job.root_ts))) == 1, "once"
 
 
 async def test_unconfigured_vizard_is_explained_and_nothing_is_stored(

@@ -96,7 +96,10 @@ async def test_a_provider_from_tests_runs_through_clip_with_its_price_confirmed_
     assert "Done: 2 clips" in json.dumps(root.blocks)
     assert "charged $2.50" in json.dumps(root.blocks)
     replies = stack.sandbox.thread(CHANNEL, root.ts)
-    assert [r.text for r in replies] == ["Clip 1/2: Snip 1", "Clip 2/2: Snip 2"]
+    assert [r.text for r in replies] == [
+        "Clip 1 of 2: Snip 1",
+        f"<@{ALICE}> Clip 2 of 2: Snip 2 (both clips are ready)",
+    ]
 
 
 async def test_the_default_provider_is_a_setting(

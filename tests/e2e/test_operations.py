@@ -134,9 +134,9 @@ async def test_clips_a_stopped_replica_never_posted_are_posted_by_the_next_one(
     await stack.runtime.poller.tick()
     [root] = stack.sandbox.roots(CHANNEL)
     assert [r.text for r in stack.sandbox.thread(CHANNEL, root.ts)] == [
-        "Clip 1/3: Clip 1",
-        "Clip 2/3: Clip 2",
-        "Clip 3/3: Clip 3",
+        "Clip 1 of 3: Clip 1",
+        "Clip 2 of 3: Clip 2",
+        f"<@{ALICE}> Clip 3 of 3: Clip 3 (all 3 clips are ready)",
     ]
     stored = await stack.runtime.store.get(job.id)
     assert stored is not None and stored.next_run_at is None and stored.settled
@@ -167,11 +167,10 @@ async def test_bot_removed_from_the_channel_mid_job_moves_the_job_to_a_dm(stack:
 
 
 def _clip_texts(job: Job) -> list[str]:
-    return [
-        f"Clip {n}/{len(job.outputs)}: {o.title}"
-        for n, o in enumerate(job.outputs, 1)
-        if isinstance(o, Clip)
-    ]
+    total = len(job.outputs)
+    texts = [f"Clip {n} of {total}: {o.title}" for n, o in enumerate(job.outputs, 1)]
+    texts[-1] = f"<@{job.user_id}> {texts[-1]} (all {total} clips are ready)"
+    return texts
 
 
 def _clip_posts(stack: Stack, root_ts: str) -> list[str | None]:

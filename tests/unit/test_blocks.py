@@ -3,6 +3,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
 from bot import blocks, ids, mrkdwn
 from bot.jobs import Job, JobState
 from bot.kinds import KINDS
@@ -27,7 +29,7 @@ def test_root_message_names_requester_source_provider_state_and_offers_cancel() 
     assert "<@U1>" in rendered and "Vizard" in rendered and "Queued" in rendered
     assert "&amp;y=&lt;2&gt;" in rendered, "the source is escaped for mrkdwn"
     assert ids.CANCEL_ACTION in rendered
-    assert text.endswith("queued")
+    assert text == "Queued: clips from Vizard for Q3"
 
 
 def test_nothing_a_person_typed_can_mention_the_channel_in_blocks_or_fallback_text() -> None:
@@ -38,7 +40,9 @@ def test_nothing_a_person_typed_can_mention_the_channel_in_blocks_or_fallback_te
     for shown in (text, json.dumps(body)):
         assert "<!channel>" not in shown and "<!here>" not in shown
         assert "<@U0BOSS>" not in shown and "<#C0X" not in shown
-    assert "&lt;!channel&gt;" in text
+    assert "&lt;!here&gt;" in text
+    untitled, _ = blocks.root_message(job.changed(title=None), "Vizard")
+    assert "&lt;!channel&gt;" in untitled and "<!channel>" not in untitled
 
 
 def test_a_finished_job_has_no_cancel_button_and_says_why_it_failed() -> None:
@@ -75,7 +79,7 @@ def test_clip_reply_carries_title_length_score_reason_excerpt_and_expiry() -> No
         editor_url="https://vizard.example.com/e/1",
     )
     text, body = blocks.result_reply(1, 3, clip)
-    assert text == "Clip 1/3: Hook &lt;1&gt;"
+    assert text == "Clip 1 of 3: Hook &lt;1&gt;"
     rendered = json.dumps(body)
     for part in ("1/3", "1:15", "8.7/10", "Strong open", "Download the clip", "<!date^1800000000^"):
         assert part in rendered
@@ -107,7 +111,11 @@ def test_video_and_file_replies_say_what_they_are() -> None:
     )
     text, body = blocks.result_reply(1, 1, video)
     assert text == "Welcome is ready"
-    assert body[0]["accessory"]["image_url"] == "https://cdn.example.com/v.jpg"
+    assert body[-1] == {
+        "type": "image",
+        "image_url": "https://cdn.example.com/v.jpg",
+        "alt_text": "Thumbnail of Welcome",
+    }
     assert "1:02" in json.dumps(body) and "Download the video" in json.dumps(body)
     file = File(name="talk.vtt", media_type="text/vtt", text="WEBVTT\n\n00:01 ```A door```")
     _, body = blocks.result_reply(1, 2, file)
@@ -158,7 +166,7 @@ def test_urls_too_long_for_their_block_are_left_out_not_sent() -> None:
     huge = "https://cdn.example.com/" + "a|<>" * 800
     video = Video(url="https://cdn.example.com/v.mp4", thumbnail_url=huge)
     _, body = blocks.result_reply(1, 1, video)
-    assert "accessory" not in body[0]
+    assert "image" not in json.dumps(body)
     _, body = blocks.result_reply(1, 1, Clip(url="https://x/1.mp4", editor_url=huge))
     for block in body:
         for element in block.get("elements", []):
@@ -179,3 +187,89 @@ def test_a_job_that_ended_after_a_charge_or_a_lost_create_says_the_money() -> No
     assert "may have charged up to $3.00" in json.dumps(blocks.root_message(lost, "Cuttr"))
     shown = json.dumps(blocks.root_message(refused, "Cuttr"))
     assert "already charged" not in shown and "may have charged" not in shown
+
+
+def test_thumbnails_are_image_blocks_only_for_web_addresses() -> None:
+    clip = Clip(
+        url="https://x/1.mp4", title="Hook <1>", thumbnail_url="http://cdn.example.com/1.png"
+    )
+    _, body = blocks.result_reply(2, 3, clip)
+    assert body[-1] == {
+        "type": "image",
+        "image_url": "http://cdn.example.com/1.png",
+        "alt_text": "Thumbnail of Hook <1>",
+    }, "alt text is plain text: shown as the provider wrote it"
+    for odd in ("javascript:alert(1)", "ftp://cdn.example.com/1.png", "", "/1.png"):
+        _, body = blocks.result_reply(1, 1, Video(url="https://x/v.mp4", thumbnail_url=odd))
+        assert all(b["type"] != "image" for b in body)
+    _, body = blocks.result_reply(
+        1, 1, Video(url="https://x/v.mp4", thumbnail_url="https://t/v.jpg")
+    )
+    assert body[-1]["alt_text"] == "Thumbnail of your video"
+
+
+def test_the_last_result_mentions_the_requester_in_text_and_blocks() -> None:
+    clips = [Clip(url=f"https://x/{n}.mp4", title=f"Moment {n}") for n in (1, 2, 3)]
+    text, body = blocks.result_reply(1, 3, clips[0])
+    assert text == "Clip 1 of 3: Moment 1" and "<@" not in json.dumps(body)
+    text, body = blocks.result_reply(3, 3, clips[2], requester="U0ALICE")
+    assert text == "<@U0ALICE> Clip 3 of 3: Moment 3 (all 3 clips are ready)"
+    assert body[-1] == {
+        "type": "context",
+        "elements": [{"type": "mrkdwn", "text": "<@U0ALICE> all 3 clips are ready."}],
+    }
+    text, body = blocks.result_reply(1, 1, Video(url="https://x/v.mp4"), requester="U0BOB")
+    assert text == "<@U0BOB> Your video is ready"
+    assert body[-1]["elements"][0]["text"] == "<@U0BOB> your video is ready."
+
+
+@pytest.mark.parametrize(
+    ("state", "changes", "expected"),
+    [
+        (JobState.AWAITING_CONFIRMATION, {}, "Waiting for confirmation: clips from Vizard for Q3"),
+        (JobState.SUBMITTED, {}, "Submitted to Vizard: clips for Q3"),
+        (JobState.RENDERING, {"percent": 41.6}, "Vizard is making the clips (42%): Q3"),
+        (JobState.DONE, {"outputs": [Clip(url="https://x/1.mp4")] * 3},
+         "Done: 3 clips from Vizard for Q3"),
+        (JobState.DONE, {}, "Done, but Vizard found no clips in this video: Q3"),
+        (JobState.FAILED, {"error": "Vizard could not *download* `it`."},
+         "Failed: clips from Vizard for Q3. Vizard could not download it."),
+        (JobState.CANCELLED, {"cancelled_by": "U1"}, "Cancelled: clips from Vizard for Q3"),
+    ],
+)  # fmt: skip
+def test_the_root_fallback_text_says_what_happened_in_plain_words(
+    state: JobState, changes: dict[str, Any], expected: str
+) -> None:
+    job = _job().model_copy(update={"state": state, **changes})
+    text, _ = blocks.root_message(job, "Vizard")
+    assert text == expected
+
+
+def test_a_waiting_job_says_its_place_in_the_fallback_text_too() -> None:
+    job = _job(
+        notice="2nd in line for Vizard, about 2 minutes: Vizard accepts 3 new requests a minute."
+    )
+    text, body = blocks.root_message(job, "Vizard")
+    assert text == (
+        "Queued: clips from Vizard for Q3. 2nd in line for Vizard, about 2 minutes: "
+        "Vizard accepts 3 new requests a minute."
+    )
+    assert "2nd in line for Vizard, about 2 minutes" in json.dumps(body)
+
+
+def test_a_job_that_ended_without_results_says_so_to_the_requester() -> None:
+    failed = _job(user_id="U0ALICE").moved(JobState.FAILED, error="Vizard could not *fetch* <it>.")
+    text, body = blocks.end_reply(failed, "Vizard")
+    assert text == "<@U0ALICE> Failed: Vizard could not fetch &lt;it&gt;."
+    assert body == [
+        {
+            "type": "section",
+            "text": {
+                "type": "mrkdwn",
+                "text": "<@U0ALICE> *Failed:* Vizard could not *fetch* &lt;it&gt;.",
+            },
+        }
+    ]
+    empty = _job(user_id="U0ALICE").moved(JobState.SUBMITTING).moved(JobState.SUBMITTED)
+    text, _ = blocks.end_reply(empty.moved(JobState.DONE), "Vizard")
+    assert text == "<@U0ALICE> Done, but Vizard found no clips in this video."

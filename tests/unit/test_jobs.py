@@ -2,7 +2,16 @@ from __future__ import annotations
 
 import pytest
 
-from bot.jobs import ROOT, Delivery, DeliveryState, InvalidTransition, Job, JobState, output_key
+from bot.jobs import (
+    END,
+    ROOT,
+    Delivery,
+    DeliveryState,
+    InvalidTransition,
+    Job,
+    JobState,
+    output_key,
+)
 from providers.base import Clip, ErrorKind, File, Video
 from tests.factories import make_job
 
@@ -120,3 +129,15 @@ def test_a_job_stored_by_the_first_release_reads_as_todays() -> None:
     assert isinstance(job.outputs[0], Clip) and job.outputs[0].transcript == "said"
     assert job.provider_retries == 2
     assert job.error_kind is ErrorKind.FAILED
+
+
+def test_a_job_without_results_is_settled_once_its_end_reply_is_posted() -> None:
+    root = Delivery(state=DeliveryState.POSTED, channel="C1", reserved_at=1.0, ts="1.0")
+    failed = make_job().moved(JobState.FAILED, error="no").delivered(ROOT, root)
+    assert failed.owes_end and not failed.settled
+    end = Delivery(state=DeliveryState.RESERVED, channel="C1", reserved_at=1.0, thread_ts="1.0")
+    assert not failed.delivered(END, end).settled, "reserved is not posted"
+    posted = end.model_copy(update={"state": DeliveryState.POSTED, "ts": "2.0"})
+    assert failed.delivered(END, posted).settled
+    cancelled = make_job().moved(JobState.CANCELLED).delivered(ROOT, root)
+    assert not cancelled.owes_end and cancelled.settled, "the requester cancelled it"
