@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from tests.e2e.conftest import ALICE, CHANNEL, Stack
+from tests.e2e.conftest import CHANNEL, Stack
 
 ADMIN = "U0ADA"
 
