@@ -62,14 +62,19 @@ class ProviderDirectory:
             log.warning("workspace %s: keys not read (%s)", team_id, type(exc).__name__)
             return dict(self.env)
         own: dict[str, Provider] = {}
+        unreadable: set[str] = set()
         for name, token in sealed.items():
             provider = self._own_provider(team_id, name, token)
-            if provider is not None:
+            if provider is None:
+                unreadable.add(name)
+            else:
                 own[name] = provider
         for team, name in [k for k in self._own if k[0] == team_id and k[1] not in own]:
             self._retire(self._own.pop((team, name))[1])
         assert self._settings is not None  # with keys, there are settings
-        merged = self.env | own
+        # A workspace whose own key cannot be read is not put on the app's account instead:
+        # the provider is not offered there until an admin sets the key again.
+        merged = {n: p for n, p in (self.env | own).items() if n not in unreadable}
         return {p.name: merged[p.name] for p in self._settings.plugins if p.name in merged}
 
     def any_for(self, name: str) -> Provider | None:
@@ -100,7 +105,7 @@ class ProviderDirectory:
                 self._unreadable.add(fingerprint)
                 log.warning(
                     "workspace %s: its own %s key cannot be read with this REELBOT_SECRET_KEY; "
-                    "using the app's key for it (an admin can set it again)",
+                    "not offered there until an admin sets it again",
                     team,
                     plugin.label,
                 )

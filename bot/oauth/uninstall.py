@@ -6,8 +6,10 @@ updates finds no token and is refused with a log line (bot/oauth/teams.py)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
@@ -15,9 +17,24 @@ from slack_sdk.oauth.installation_store.async_installation_store import AsyncIns
 
 from bot.oauth.teams import TeamTokens
 from bot.service import Reelbot
+from bot.store import STORE_DOWN
 
 log = logging.getLogger(__name__)
 UNINSTALLED = "Reelbot was uninstalled from this workspace."
+_T = TypeVar("_T")
+
+
+async def _persist(step: Callable[[], Awaitable[_T]], tries: int = 5) -> _T:
+    """A store step retried with a short backoff while the store does not answer."""
+    for attempt in range(1, tries + 1):
+        try:
+            return await step()
+        except STORE_DOWN as exc:
+            if attempt == tries:
+                raise
+            log.warning("uninstall: the store did not answer (%s); trying again", exc)
+            await asyncio.sleep(0.5 * attempt)
+    raise AssertionError("unreachable")
 
 
 def register(
@@ -29,18 +46,28 @@ def register(
     @app.event("app_uninstalled")
     async def app_uninstalled(context: AsyncBoltContext) -> None:
         team_id = context.team_id
-        await installations.async_delete_all(enterprise_id=context.enterprise_id, team_id=team_id)
-        dropped = stopped = 0
         if team_id:
             tokens.forget(team_id)
-            dropped = await reelbot.store.config_drop(team_id)
-            stopped = await reelbot.cancel_workspace(team_id, UNINSTALLED)
+            # Spending stops first, the installation goes last: Slack sends this event once,
+            # so a step the store refused is tried again rather than left for later.
+            stopped = await _persist(lambda: reelbot.cancel_workspace(team_id, UNINSTALLED))
+            dropped = await _persist(lambda: reelbot.store.config_drop(team_id))
+        else:
+            stopped = dropped = 0
+        await _persist(
+            lambda: installations.async_delete_all(
+                enterprise_id=context.enterprise_id, team_id=team_id
+            )
+        )
+        if team_id:
+            # Again: a turn may have looked the token up while the jobs were being cancelled.
+            tokens.forget(team_id)
         log.info(
-            "workspace %s uninstalled Reelbot: its installation, %d stored settings and %d "
-            "unfinished jobs removed",
+            "workspace %s uninstalled Reelbot: %d unfinished jobs cancelled, %d stored settings "
+            "and its installation removed",
             team_id,
-            dropped,
             stopped,
+            dropped,
         )
 
     @app.event("tokens_revoked")

@@ -147,7 +147,7 @@ async def test_a_workspace_gets_its_own_provider_and_others_the_apps(
             await provider.aclose()
 
 
-async def test_keys_sealed_under_another_secret_key_fall_back_with_one_log_line(
+async def test_keys_sealed_under_another_secret_key_are_not_replaced_by_the_apps(
     store: SqliteJobStore, caplog: pytest.LogCaptureFixture
 ) -> None:
     settings = _settings()
@@ -159,8 +159,11 @@ async def test_keys_sealed_under_another_secret_key_fall_back_with_one_log_line(
     directory = ProviderDirectory(env, settings=settings, shared=store, keys=keys)
     caplog.set_level(logging.INFO)
     try:
-        assert await directory.for_team("T1") == env
-        assert await directory.for_team("T1") == env
+        # Not the app's key instead: the workspace meant its own account to pay.
+        without = {n: p for n, p in env.items() if n != "vizard"}
+        assert await directory.for_team("T1") == without
+        assert await directory.for_team("T1") == without
+        assert await directory.for_team("T2") == env
     finally:
         await directory.aclose()
         for provider in env.values():
@@ -168,7 +171,7 @@ async def test_keys_sealed_under_another_secret_key_fall_back_with_one_log_line(
     lines = [r.getMessage() for r in caplog.records if "cannot be read" in r.getMessage()]
     assert lines == [
         "workspace T1: its own Vizard key cannot be read with this REELBOT_SECRET_KEY; "
-        "using the app's key for it (an admin can set it again)"
+        "not offered there until an admin sets it again"
     ]
 
 
