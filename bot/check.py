@@ -40,6 +40,7 @@ TOKEN_REFUSED = frozenset(
 )
 
 TOKEN_ROW = "Slack bot token"  # noqa: S105 - a row's name
+CLIENT_ROW = "Slack client id and secret"
 SCOPES_ROW = "Slack scopes"
 SIGNING_ROW = "Slack signing secret"
 APP_TOKEN_ROW = "Slack app token"  # noqa: S105 - a row's name
@@ -105,8 +106,8 @@ def _slack_client(settings: Settings, token: str | None, seconds: float) -> Asyn
 
 async def _slack_token(settings: Settings, places: Sequence[Path], seconds: float) -> list[Row]:
     if settings.slack_bot_token is None:
-        # Many workspaces (OAuth): each install brings its own token, checked as it comes.
-        return [Row(TOKEN_ROW, True, "none set: each workspace's token comes from its install")]
+        # Many workspaces (OAuth): each install brings its own token.
+        return [await _client_credentials(settings, seconds), _requested_scopes(settings, places)]
     client = _slack_client(settings, settings.slack_bot_token.get_secret_value(), seconds)
     try:
         answer = await client.auth_test()
@@ -125,6 +126,53 @@ async def _slack_token(settings: Settings, places: Sequence[Path], seconds: floa
         ]
     team, team_id, user = answer.get("team"), answer.get("team_id"), answer.get("user")
     return [Row(TOKEN_ROW, True, f"{team} ({team_id}) as @{user}"), _scopes(answer, places)]
+
+
+async def _client_credentials(settings: Settings, seconds: float) -> Row:
+    """oauth.v2.access with a code that cannot exist: Slack looks at the client id and secret
+    first (invalid_client_id, bad_client_secret), then refuses the code (invalid_code), so
+    that answer means both are right, and nothing is installed."""
+    secret = settings.slack_client_secret
+    assert settings.slack_client_id is not None and secret is not None
+    client = _slack_client(settings, None, seconds)
+    try:
+        await client.oauth_v2_access(
+            client_id=settings.slack_client_id,
+            client_secret=secret.get_secret_value(),
+            code="reelbot-check",
+        )
+    except SlackApiError as exc:
+        error = _slack_error(exc)
+        if error == "invalid_code":
+            return Row(CLIENT_ROW, True, f"Slack knows client id {settings.slack_client_id}")
+        fixes = {
+            "invalid_client_id": ": check SLACK_CLIENT_ID (Basic Information → Client ID)",
+            "bad_client_secret": ": check SLACK_CLIENT_SECRET (Basic Information → Client Secret)",
+        }
+        return Row(CLIENT_ROW, False, f"Slack answered {error}{fixes.get(error, '')}")
+    except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+        return Row(
+            CLIENT_ROW, False, f"no answer from {settings.slack_api_url} ({type(exc).__name__})"
+        )
+    return Row(CLIENT_ROW, False, "Slack took a made-up install code: is SLACK_API_URL Slack's?")
+
+
+def _requested_scopes(settings: Settings, places: Sequence[Path]) -> Row:
+    """With many workspaces, the scopes each install asks for (SLACK_SCOPES) against the
+    manifest's."""
+    try:
+        path, wanted = manifest_bot_scopes(places)
+    except ManifestProblem as exc:
+        return Row(SCOPES_ROW, False, f"not compared: {exc}")
+    missing = sorted(wanted - set(settings.scopes))
+    if missing:
+        return Row(
+            SCOPES_ROW,
+            False,
+            f"installs would miss {', '.join(missing)}: SLACK_SCOPES must hold every scope "
+            f"of {path.name}",
+        )
+    return Row(SCOPES_ROW, True, f"installs ask for all {len(wanted)} that {path.name} lists")
 
 
 def _scopes(answer: AsyncSlackResponse, places: Sequence[Path]) -> Row:
@@ -303,7 +351,9 @@ async def run_checks(
     async def slack() -> list[Row]:
         return await _slack_token(settings, places, seconds)
 
-    slack_rows = (TOKEN_ROW,) if settings.slack_bot_token is None else (TOKEN_ROW, SCOPES_ROW)
+    slack_rows = (
+        (CLIENT_ROW, SCOPES_ROW) if settings.slack_bot_token is None else (TOKEN_ROW, SCOPES_ROW)
+    )
     checks = [_Check(slack_rows, slack)]
     if settings.socket_mode:
 

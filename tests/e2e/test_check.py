@@ -201,6 +201,41 @@ async def test_a_scope_the_token_lacks_is_named(world: World) -> None:
     assert "chat:write" not in checked.row("Slack scopes")
 
 
+CLIENT_ID = "1111.2222"
+CLIENT_SECRET = "c1e4750f00dbeefcafe0123456789abc"
+
+
+async def test_many_workspaces_check_the_client_credentials_and_requested_scopes(
+    world: World,
+) -> None:
+    world.sandbox.enable_oauth(CLIENT_ID, CLIENT_SECRET)
+    oauth = {"SLACK_BOT_TOKEN": "", "SLACK_CLIENT_ID": CLIENT_ID}
+    checked = await world.check(**oauth, SLACK_CLIENT_SECRET=CLIENT_SECRET)
+    assert checked.code == 0, checked.out + checked.err
+    assert checked.ok("Slack client id and secret") and checked.ok("Slack scopes")
+    assert "Slack bot token" not in checked.out
+    assert CLIENT_SECRET not in checked.out + checked.err
+    exchanges = world.sandbox.calls_to("oauth.v2.access")
+    assert [c.error for c in exchanges] == ["invalid_code"], "nothing was installed"
+
+    wrong = await world.check(**oauth, SLACK_CLIENT_SECRET="0000000000000000000000000wrongzz9")
+    assert wrong.code == 1
+    assert wrong.failed("Slack client id and secret")
+    assert "bad_client_secret" in wrong.row("Slack client id and secret")
+    assert "SLACK_CLIENT_SECRET" in wrong.row("Slack client id and secret")
+    unknown = await world.check(
+        SLACK_BOT_TOKEN="", SLACK_CLIENT_ID="9999.0000", SLACK_CLIENT_SECRET=CLIENT_SECRET
+    )
+    assert unknown.code == 1 and "SLACK_CLIENT_ID" in unknown.row("Slack client id and secret")
+
+    short = await world.check(
+        **oauth, SLACK_CLIENT_SECRET=CLIENT_SECRET, SLACK_SCOPES="commands,chat:write"
+    )
+    assert short.code == 1
+    assert short.failed("Slack scopes") and "files:write" in short.row("Slack scopes")
+    assert short.ok("Slack client id and secret")
+
+
 async def test_a_refused_bot_token_is_named(world: World) -> None:
     checked = await world.check(SLACK_BOT_TOKEN="xoxb-9-9-SomebodyElsesTokenZz9")
     assert checked.code == 1
