@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.budget import Budgets
+from bot.directory import ProviderDirectory
 from bot.intake import FileIntake, FileTrouble
 from bot.jobs import Job, JobState
 from bot.logs import about, state_in_turn
@@ -98,6 +99,7 @@ class CreateSteps:
     _intake: FileIntake
     _budgets: Budgets
     _metrics: Metrics | None
+    _directory: ProviderDirectory
 
     def _saved(self, saved: Job) -> None:
         """A save landed: logs are about it now, and a state change is counted."""
@@ -131,7 +133,7 @@ class CreateSteps:
 
     @functools.cached_property
     def _line(self) -> QueueGate:
-        return QueueGate(self._store, self._timing.poll_min)
+        return QueueGate(self._store, self._timing.poll_min, self._directory.account)
 
     async def _submit(self, job: Job, provider: Provider, owner: str, now: float) -> Job:
         limit = provider.in_flight_limit

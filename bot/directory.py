@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import logging
+import weakref
 from collections.abc import Mapping
 from typing import Any
 
@@ -48,6 +50,8 @@ class ProviderDirectory:
         self._own: dict[tuple[str, str], tuple[str, Provider]] = {}
         self._unreadable: set[str] = set()  # fingerprints already logged
         self._retiring: dict[asyncio.Task[None], Provider] = {}
+        # The Providers build() made, with a fingerprint of the key fields they were made with.
+        self._accounts: weakref.WeakKeyDictionary[Provider, str] = weakref.WeakKeyDictionary()
 
     async def for_team(self, team_id: str | None, *, lenient: bool = False) -> dict[str, Provider]:
         """The providers acting for a workspace, in the registry's order. A store that does not
@@ -92,6 +96,13 @@ class ProviderDirectory:
                 return fingerprint
         return ""
 
+    def account(self, provider: Provider) -> str:
+        """Whose account a Provider's requests count against, for its line and rate windows:
+        the provider's name for the app's key, else the name and a fingerprint of the key
+        fields (one account wherever the same key is set)."""
+        fingerprint = self._accounts.get(provider)
+        return provider.name if fingerprint is None else f"{provider.name}:{fingerprint}"
+
     def _own_provider(self, team: str, name: str, token: str) -> Provider | None:
         assert self.keys is not None and self._settings is not None and self._shared is not None
         fingerprint = hashlib.sha256(token.encode()).hexdigest()[:16]
@@ -128,7 +139,13 @@ class ProviderDirectory:
             for c in credentials(plugin)
         }
         group = self._settings.group(name).model_copy(update=update)
-        return plugin.create(group, self._shared)
+        provider = plugin.create(group, self._shared)
+        keys = json.dumps([fields[c.field] for c in credentials(plugin)])
+        try:
+            self._accounts[provider] = hashlib.sha256(keys.encode()).hexdigest()[:16]
+        except TypeError:  # a Provider that cannot be weakly referenced: the app's line
+            log.warning("%s: its Provider is not weakly referable; one line for all keys", name)
+        return provider
 
     def _retire(self, provider: Provider) -> None:
         async def later() -> None:

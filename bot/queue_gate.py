@@ -1,5 +1,7 @@
-"""A job's turn at its provider's limits, in the order of the provider's line (shared by every
-replica through the store): an in-flight limit admits the first jobs in line while fewer than
+"""A job's turn at its provider's limits, in the order of its account's line (shared by every
+replica through the store): the app's key is one account, each workspace key another, each with
+its own line and rate windows; the in-flight count is the provider's, across accounts. An
+in-flight limit admits the first jobs in line while fewer than
 the limit are at the provider; a rate window admits a job once the jobs ahead of it and the
 job itself fit in the slots open now. A job that must wait is told its place and its wait
 (bot/queue_words.py), and comes back when the line may have moved.
@@ -7,6 +9,7 @@ job itself fit in the slots open now. A job that must wait is told its place and
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.jobs import Job
@@ -34,16 +37,24 @@ class Go:
 
 
 class QueueGate:
-    def __init__(self, store: JobStore, recheck_seconds: float) -> None:
+    def __init__(
+        self,
+        store: JobStore,
+        recheck_seconds: float,
+        account: Callable[[Provider], str] = lambda provider: provider.name,
+    ) -> None:
+        """`account`: which account a Provider speaks for (ProviderDirectory.account): the
+        provider's name for the app's key."""
         self._store = store
         self._recheck = recheck_seconds
+        self._account = account
 
     async def in_flight(self, job: Job, provider: Provider, now: float) -> Wait | None:
         """None when the job may go as far as the in-flight limit goes."""
         limit = provider.in_flight_limit
         if limit is None:
             return None
-        ahead = await self._store.line_position(provider.name, job.id, now)
+        ahead = await self._store.line_position(self._account(provider), job.id, now)
         running = await self._store.in_flight(provider.name)
         if ahead < limit - running:
             return None
@@ -53,7 +64,7 @@ class QueueGate:
         """A slot in every rate window, taken in the order of the line; Go: taken (and the
         job left the line), or no windows to take one in."""
         windows = provider.rate_windows
-        name = provider.name
+        account = self._account(provider)
         if not windows:
             # Left in line: its entry stops counting when its move to SUBMITTING is saved (the
             # next look at the line drops it), so the jobs behind never see a moment with it
@@ -62,7 +73,7 @@ class QueueGate:
         # One atomic step: the place in line, and the slot taken only if every job ahead
         # could have one too, so no job ever passes one ahead of it.
         turn = await self._store.take_slot_in_line(
-            name, job.id, now, f"submit:{name}", windows, now
+            account, job.id, now, f"submit:{account}", windows, now
         )
         if turn.taken:
             return Go(turn.since)
@@ -71,14 +82,17 @@ class QueueGate:
         # Woken when the line moves (the next slot opens), to show the new place; when a slot
         # is open already, the jobs ahead are taking it: look again shortly.
         wake = first if first > now else now + self._recheck
-        notice = rate_notice(provider.label, turn.ahead, mine - now, windows)
+        notice = rate_notice(
+            provider.label, turn.ahead, mine - now, windows, own_key=account != provider.name
+        )
         return Wait(notice, wake + _STAGGER_S * min(turn.ahead, 100))
 
     async def back_in_line(self, job: Job, provider: Provider, go: Go, now: float) -> Wait:
         """The in-flight limit filled up after the job left the line: its place back, and
         the wait."""
-        name = provider.name
-        ahead = await self._store.line_position(name, job.id, now if go.since is None else go.since)
+        ahead = await self._store.line_position(
+            self._account(provider), job.id, now if go.since is None else go.since
+        )
         return self._in_flight_wait(job, provider, ahead, provider.in_flight_limit or 1, now)
 
     def _in_flight_wait(

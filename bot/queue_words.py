@@ -87,10 +87,15 @@ def turn_at(
     return at
 
 
-def rate_notice(label: str, ahead: int, wait: float, windows: Sequence[RateWindow]) -> str:
+def rate_notice(
+    label: str, ahead: int, wait: float, windows: Sequence[RateWindow], *, own_key: bool = False
+) -> str:
+    """`own_key`: the workspace's own key (its own account), else the app's, which every
+    workspace without its own key shares."""
+    whose = "for this workspace's account" if own_key else "from Reelbot"
     return (
         f"{place(ahead, label)}, {estimate(wait)}: {label} accepts {rate_limits(windows)} "
-        "for this workspace. Nothing to do on your side."
+        f"{whose}. Nothing to do on your side."
     )
 
 
@@ -99,5 +104,5 @@ def in_flight_notice(label: str, ahead: int, limit: int, kind: JobKind) -> str:
     running = f"the running {one}" if limit == 1 else f"one of the {limit} running {many}"
     return (
         f"{place(ahead, label)}, waiting for {running} to finish ({label} works on {limit} "
-        "at a time for this workspace)."
+        "at a time for Reelbot)."
     )

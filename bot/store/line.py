@@ -1,5 +1,7 @@
 """The line of jobs waiting for their create at one provider (a rate window or an in-flight
-limit), shared by every replica, so a waiting job can say where it stands.
+limit), shared by every replica, so a waiting job can say where it stands. The `provider`
+a line is named by is the account's (bot/queue_gate.py): the provider's name for the app's
+key, the name and a key fingerprint for a workspace's own key.
 
 A job joins its provider's line the first time it asks its place, at the time it gives
 (`since`), and keeps that place until it leaves; ties go by job id. Only jobs still waiting

@@ -19,7 +19,7 @@ Layout, every key under `prefix`:
     unfinished:{team}     sorted set: the team's jobs not in a terminal state -> created_at
                           (team "-" for jobs without one), kept by add and save
     line:{provider}       sorted set: jobs waiting for their create -> when they joined
-                          (bot/store/redis_line.py)
+                          (bot/store/redis_line.py; "provider" is the account's line name)
 
 Every change touching more than one key is one Lua script (bot/store/redis_scripts.py), so
 no two replicas interleave inside it. Times always come from the caller, never from the

@@ -1,8 +1,12 @@
 """The queue line in Redis (see bot/store/line.py): one sorted set per provider,
 `line:{provider}`, job id -> the time it joined. Each look at the line is one script, so the
 look at the jobs ahead, the dropping of entries that no longer wait and the slot taken in
-line are one atomic step; it reads only the entries ahead of the job, never the provider's
-other jobs.
+line are one atomic step. A look reads at most CHECKED_AHEAD of the jobs ahead (the first in
+line) and counts the rest as waiting, so a long line costs Redis a bounded time per look:
+entries that stopped waiting further back are dropped as the line moves up to them, and in
+the meantime they only make a place look later than it is, never let a job pass one ahead.
+The scripts read the job hashes they check by their key prefix (ARGV), not by KEYS: the
+store is a single Redis, not a cluster.
 """
 
 from __future__ import annotations
@@ -17,15 +21,21 @@ import redis.asyncio
 from bot.store.line import LineTurn
 from providers.base import RateWindow
 
+# The most jobs ahead one look checks against their job hash.
+CHECKED_AHEAD = 50
+
 # Joins the line (KEYS[1]) at ARGV[2] unless in it, and leaves `ahead` = how many entries ahead
-# (by score, then id) belong to jobs still QUEUED (job hashes under ARGV[3]); the others leave
-# the line. ARGV[1] is the job id.
-_AHEAD = """
+# (by score, then id) belong to jobs still QUEUED (job hashes under ARGV[3]), checking the
+# first CHECKED_AHEAD and counting the others as waiting; the entries checked that no longer
+# wait leave the line. ARGV[1] is the job id.
+_AHEAD = f"""
 redis.call('ZADD', KEYS[1], 'NX', ARGV[2], ARGV[1])
 local rank = redis.call('ZRANK', KEYS[1], ARGV[1])
 local ahead = 0
 if rank and rank > 0 then
-  for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, rank - 1)) do
+  local checked = math.min(rank, {CHECKED_AHEAD})
+  ahead = rank - checked
+  for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, checked - 1)) do
     local data = redis.call('HGET', ARGV[3] .. id, 'data')
     local waiting = false
     if data then

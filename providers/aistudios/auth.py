@@ -70,10 +70,11 @@ async def exchange_token(client: httpx.AsyncClient, app_id: str, user_key: str) 
 class TokenAuth(httpx.Auth):
     """An httpx.Auth that puts the shared token on every request but the exchange itself.
 
-    `scope` names the account (base URL and app id): tokens are shared between replicas under a
-    hash of it. `life` is the token's life in seconds; `margin` how much sooner it is renewed
-    (a quarter of the life, at most ten minutes, by default); `lock_seconds` how long a
-    renewing replica may hold the lock before another may take over.
+    `scope` names the account (base URL, app id and a digest of the user key): tokens are
+    shared between replicas under a hash of it. `life` is the token's life in seconds;
+    `margin` how much sooner it is renewed (a quarter of the life, at most ten minutes, by
+    default); `lock_seconds` how long a renewing replica may hold the lock before another may
+    take over.
     """
 
     def __init__(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections.abc import Mapping
@@ -153,9 +154,13 @@ class AIStudiosProvider:
 
         self._exchange = exchange
 
+        # The account is the app id and the user key together: a token obtained with one user
+        # key is never used by a Provider holding another (a workspace that saved the same app
+        # id with a wrong key must be refused, not ride on another account's token).
+        user_key_digest = hashlib.sha256(user_key.encode()).hexdigest()[:16]
         self.auth = TokenAuth(
             shared,
-            f"{base_url.rstrip('/')} {app_id}",
+            f"{base_url.rstrip('/')} {app_id} {user_key_digest}",
             exchange,
             life=token_seconds,
             # An exchange may take three attempts of `timeout` each before it gives up.

@@ -621,6 +621,25 @@ async def test_a_refused_exchange_releases_the_lock_and_says_what_to_fix(
     assert await shared.shared_get(studio.auth.key) is None
 
 
+async def test_a_wrong_user_key_with_the_same_app_id_never_uses_another_accounts_token(
+    sim: AIStudiosSimulator,
+) -> None:
+    """Every workspace's Provider shares one store: a workspace that saved the same app id
+    with a key AI Studios refuses must be refused, not ride on the token the right key got."""
+    shared = MemoryShared()
+    owner = make(sim, shared)
+    other = make(sim, shared, user_key="uk-WRONG")
+    try:
+        assert await owner.catalog("avatar", {})
+        with pytest.raises(NeedsAdmin) as raised:
+            await other.catalog("avatar", {})
+    finally:
+        await owner.aclose()
+        await other.aclose()
+    assert "AISTUDIOS_USER_KEY" in raised.value.message
+    assert other.auth.key != owner.auth.key
+
+
 async def test_a_short_lived_token_is_renewed_before_ai_studios_would_refuse_it() -> None:
     sim = AIStudiosSimulator(APP_ID, USER_KEY, token_seconds=1.0, render_seconds=3600)
     await sim.start()

@@ -87,6 +87,23 @@ async def test_a_purged_job_no_longer_counts(store: JobStore) -> None:
     assert await store.line_position(VIZ, second.id, T0 + 1) == 0
 
 
+async def test_a_long_line_never_counts_fewer_than_wait_and_sheds_the_rest_as_it_is_read(
+    store: JobStore,
+) -> None:
+    """A store may check only the first jobs ahead per look (a bounded cost): the place may
+    then show later than it is, never earlier, and is exact once the looks reach the end."""
+    jobs = [await queued(store) for _ in range(130)]
+    for n, job in enumerate(jobs):
+        assert await store.line_position(VIZ, job.id, T0 + n) == n
+    for job in jobs[:120]:
+        await moved(store, job, JobState.CANCELLED)
+    last = jobs[-1]
+    places = [await store.line_position(VIZ, last.id, T0) for _ in range(5)]
+    assert all(place >= 9 for place in places), places
+    assert places == sorted(places, reverse=True) and places[-1] == 9, places
+    assert await store.line_position(VIZ, jobs[120].id, T0) == 0
+
+
 async def test_every_replica_sees_one_line(connect: Connect) -> None:
     stores = [connect() for _ in range(4)]
     jobs = [await queued(stores[0]) for _ in range(8)]

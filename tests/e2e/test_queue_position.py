@@ -9,11 +9,29 @@ import itertools
 import json
 import re
 
+from cryptography.fernet import Fernet
+
 from bot.jobs import Job, JobState
+from bot.sandbox import SlackRequests
 from bot.sandbox.server import Message
 from tests.e2e.conftest import ALICE, BOB, CHANNEL, Stack, StackFactory
+from tests.e2e.test_workspace_keys import (  # noqa: F401 - the workspace fixture
+    ADMIN_A,
+    KEY_A,
+    KEY_FIELD,
+    MEMBER_A,
+    MEMBER_B,
+    TEAM_A,
+    TEAM_B,
+    Workspaces,
+    _create_keys,
+    _open_keys_modal,
+    _people,
+    _typed,
+    workspace,
+)
 
-_WINDOW = "Vizard accepts 3 new requests a minute and 20 an hour for this workspace."
+_WINDOW = "Vizard accepts 3 new requests a minute and 20 an hour from Reelbot."
 
 
 def _versions(root: Message) -> list[str]:
@@ -138,9 +156,7 @@ async def test_beyond_heygens_in_flight_limit_a_job_says_it_waits_for_the_runnin
     jobs = [j for u in (ALICE, BOB) for j in await stack.jobs(u)]
     waiting = sorted((j for j in jobs if j.state is JobState.QUEUED), key=lambda j: j.created_at)
     shown = [stack.sandbox.message(CHANNEL, str(j.root_ts)).text for j in waiting]
-    running = (
-        "waiting for the running video to finish (HeyGen works on 1 at a time for this workspace)."
-    )
+    running = "waiting for the running video to finish (HeyGen works on 1 at a time for Reelbot)."
     assert shown[0].endswith(f"Next in line for HeyGen, {running}"), shown
     assert shown[1].endswith(f"2nd in line for HeyGen, {running}"), shown
 
@@ -180,3 +196,48 @@ async def test_a_thumbnail_slack_cannot_fetch_never_holds_back_the_result(
     [reply] = stack.sandbox.thread(CHANNEL, str(job.root_ts))
     assert all(b["type"] != "image" for b in reply.blocks)
     assert reply.text == f"<@{ALICE}> Your video is ready"
+
+
+async def test_a_workspace_with_its_own_key_has_its_own_line_and_rate_window(
+    make_stack: StackFactory,
+    workspace: Workspaces,  # noqa: F811
+) -> None:
+    """Workspace A's own Vizard key is its own Vizard account: A's jobs never wait behind the
+    jobs B sends on the app's key, and each line says whose window it waits for."""
+    stack = await make_stack(reelbot_secret_key=Fernet.generate_key().decode())
+    _people(stack)
+    stack.vizard.api_keys.add(KEY_A)
+    a, b = workspace(stack, TEAM_A), workspace(stack, TEAM_B)
+    modal = await _open_keys_modal(a, ADMIN_A)
+    saved = await a.view_submission(modal, _typed(KEY_FIELD, KEY_A), user_id=ADMIN_A)
+    assert saved.status_code == 200 and not saved.text
+
+    async def clip(slack: SlackRequests, user: str, video: str) -> str:
+        source = f"https://videos.example.com/{video}.mp4"
+        answer = await slack.slash_command("/clip", source, user_id=user, channel_id=CHANNEL)
+        assert answer.status_code == 200, answer.text
+        await _turn_taken(stack, source, user)
+        job = await _job_for(stack, source, user)
+        return stack.sandbox.message(CHANNEL, str(job.root_ts)).text
+
+    for n in range(3):  # B fills the app's 3-a-minute window
+        assert "in line" not in await clip(b, MEMBER_B, f"bravo-{n}")
+    for n in range(3):  # A's window is its own
+        shown = await clip(a, MEMBER_A, f"alpha-{n}")
+        assert "in line" not in shown, shown
+        assert _create_keys(stack, f"alpha-{n}") == [KEY_A]
+    assert len(stack.vizard.creates) == 6
+
+    # Both windows full: each waits first in its own line, for its own account's window.
+    assert await clip(b, MEMBER_B, "bravo-3") == (
+        "Queued: clips from Vizard for https://videos.example.com/bravo-3.mp4. "
+        f"Next in line for Vizard, less than a minute: {_WINDOW} Nothing to do on your side."
+    )
+    own_window = (
+        "Vizard accepts 3 new requests a minute and 20 an hour for this workspace's account."
+    )
+    assert await clip(a, MEMBER_A, "alpha-3") == (
+        "Queued: clips from Vizard for https://videos.example.com/alpha-3.mp4. "
+        f"Next in line for Vizard, less than a minute: {own_window} Nothing to do on your side."
+    )
+    assert len(stack.vizard.creates) == 6

@@ -77,16 +77,23 @@ def test_the_hour_window_holds_the_line_once_full() -> None:
 def test_waiting_for_a_rate_window_says_the_place_the_wait_and_why() -> None:
     assert rate_notice("Vizard", 2, 95.0, VIZARD) == (
         "3rd in line for Vizard, about 2 minutes: Vizard accepts 3 new requests a minute "
-        "and 20 an hour for this workspace. Nothing to do on your side."
+        "and 20 an hour from Reelbot. Nothing to do on your side."
+    )
+
+
+def test_waiting_for_a_workspace_keys_window_says_it_is_that_accounts() -> None:
+    assert rate_notice("Vizard", 0, 30.0, VIZARD, own_key=True) == (
+        "Next in line for Vizard, less than a minute: Vizard accepts 3 new requests a minute "
+        "and 20 an hour for this workspace's account. Nothing to do on your side."
     )
 
 
 def test_waiting_for_an_in_flight_limit_is_honest_about_the_wait() -> None:
     assert in_flight_notice("HeyGen", 0, 1, JobKind.AVATAR) == (
         "Next in line for HeyGen, waiting for the running video to finish (HeyGen works on "
-        "1 at a time for this workspace)."
+        "1 at a time for Reelbot)."
     )
     assert in_flight_notice("Cuttr", 3, 10, JobKind.CLIPS) == (
         "4th in line for Cuttr, waiting for one of the 10 running clip requests to finish "
-        "(Cuttr works on 10 at a time for this workspace)."
+        "(Cuttr works on 10 at a time for Reelbot)."
     )

@@ -147,6 +147,29 @@ async def test_a_workspace_gets_its_own_provider_and_others_the_apps(
             await provider.aclose()
 
 
+async def test_a_workspace_key_is_its_own_account_and_the_same_key_one_account(
+    store: SqliteJobStore,
+) -> None:
+    settings = _settings()
+    env = build_providers(settings, store)
+    keys = WorkspaceKeys(store, Vault(KEY_1), settings.plugins)
+    directory = ProviderDirectory(env, settings=settings, shared=store, keys=keys)
+    try:
+        for team, key in (("T1", "ws-key-1"), ("T2", "ws-key-1"), ("T3", "ws-key-3")):
+            await keys.put(team, "vizard", {"api_key": key})
+        one, same, other = [
+            directory.account((await directory.for_team(team))["vizard"])
+            for team in ("T1", "T2", "T3")
+        ]
+        assert directory.account(env["vizard"]) == "vizard", "the app's key: as before"
+        assert one.startswith("vizard:") and one == same and other not in (one, "vizard")
+        assert "ws-key" not in one + other
+    finally:
+        await directory.aclose()
+        for provider in env.values():
+            await provider.aclose()
+
+
 async def test_keys_sealed_under_another_secret_key_are_not_replaced_by_the_apps(
     store: SqliteJobStore, caplog: pytest.LogCaptureFixture
 ) -> None:
