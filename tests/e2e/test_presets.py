@@ -14,6 +14,7 @@ from bot import ids
 from bot.sandbox.modal_requests import VERIFICATION_TOKEN
 from bot.sandbox.signing import FORM
 from tests.e2e.conftest import ALICE, BOB, CHANNEL, Stack, StackFactory
+from tests.e2e.test_reel import reel_reply
 
 RANDOM = "C0RANDOM"
 LINK = "https://videos.example.com/talk.mp4"
@@ -315,7 +316,7 @@ async def test_only_admins_set_presets_bad_values_are_field_errors_and_clearing_
     answer = await stack.slack.view_submission(view, good, user_id=ALICE)
     assert answer.json()["response_action"] == "update"
     assert list(await stack.runtime.store.config_all(stack.sandbox.team_id)) == [
-        f"preset:{CHANNEL}"
+        f"preset:{CHANNEL}:clips"
     ]
 
     view = await _open_editor(stack)
@@ -364,8 +365,8 @@ async def test_the_presets_button_of_reel_settings_opens_the_editor_for_its_chan
     make_stack: StackFactory,
 ) -> None:
     stack = await _presets_stack(make_stack)
-    answer = await stack.slack.slash_command("/reel", "settings", user_id=ALICE, channel_id=RANDOM)
-    buttons = [e for b in answer.json()["blocks"] for e in b.get("elements") or []]
+    settings = await reel_reply(stack, "settings", ALICE, channel=RANDOM)
+    buttons = [e for b in settings.blocks for e in b.get("elements") or []]
     [button] = [e for e in buttons if e.get("action_id") == ids.CHANNEL_PRESETS_ACTION]
     await stack.slack.block_action(
         ids.CHANNEL_PRESETS_ACTION, button["value"], user_id=ALICE, channel_id=RANDOM,
