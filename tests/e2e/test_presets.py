@@ -5,6 +5,7 @@ quick commands and forms in that channel use them, as the provider simulators re
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 from urllib.parse import urlencode
 
@@ -377,3 +378,31 @@ async def test_the_presets_button_of_reel_settings_opens_the_editor_for_its_chan
     assert view["callback_id"] == ids.PRESET_MODAL
     assert _blocks(view)[ids.PRESET_CHANNEL_ACTION]["element"]["initial_conversation"] == RANDOM
     assert "`/reel preset`" in (await _quick(stack, "/reel", "help"))
+
+
+async def test_save_says_in_time_that_slack_is_busy_when_users_info_is_rate_limited(
+    make_stack: StackFactory,
+) -> None:
+    """Save asks Slack whether the person is an admin before it answers the form: users.info
+    answering 429 with Retry-After 3 must not hold the answer past Slack's 3 s, and nothing
+    is saved on a guess."""
+    stack = await _presets_stack(make_stack)
+    view = await _open_editor(stack)
+    stack.clock.advance(120)  # what opening the editor learnt of the admin has expired
+    stack.sandbox.fail_next("users.info", status=429, retry_after=3)
+    state = _channel(CHANNEL) | _state(
+        view, lang=_select("fr"),
+        length={"type": "multi_static_select", "selected_options": [{"value": "0"}]},
+    )  # fmt: skip
+    started = time.monotonic()
+    busy = await stack.slack.view_submission(view, state, user_id=ALICE)
+    took = time.monotonic() - started
+    assert busy.status_code == 200 and took < 3.0, f"HTTP {busy.status_code} after {took:.1f} s"
+    assert "Slack is busy" in busy.json()["errors"][ids.PRESET_CHANNEL_BLOCK]
+    assert await stack.runtime.store.config_all(stack.sandbox.team_id) == {}
+
+    saved = await stack.slack.view_submission(view, state, user_id=ALICE)
+    assert saved.json()["response_action"] == "update"
+    assert list(await stack.runtime.store.config_all(stack.sandbox.team_id)) == [
+        f"preset:{CHANNEL}:clips"
+    ]
