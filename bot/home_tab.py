@@ -20,14 +20,14 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.budget import NO_TEAM
 from bot.home_view import ACTIVE_SHOWN, AdminPart, Home, home_view, workspace_settings
 from bot.jobs import Job, JobState
-from bot.listeners.reel import is_admin, providers_text, spend_text
+from bot.listeners.reel import own_jobs, providers_text, spend_text
 from bot.notify import slack_error
 from bot.service import Reelbot
 from bot.store.spend import month_of
 
 log = logging.getLogger(__name__)
 # The person's jobs read for the Home (the store keeps 50 a person): more than are shown,
-# so the rest are counted.
+# so the rest are counted. Only this workspace's (one user id can be in several on Grid).
 _OWN_READ = 50
 # How many jobs' last known states are kept, to tell a state change from a mere turn.
 _STATES_KEPT = 10_000
@@ -40,39 +40,28 @@ class HomeTab:
         reelbot: Reelbot,
         *,
         settle_seconds: float = 0.5,
-        admin_cache_seconds: float = 60.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._client = client
         self._reelbot = reelbot
         self._settle = settle_seconds
-        self._admin_cache = admin_cache_seconds
         self._clock = clock
-        self._admins: dict[str, tuple[bool, float]] = {}
         self._states: OrderedDict[str, JobState] = OrderedDict()
-        # People whose refresh is scheduled, with their team.
-        self._pending: dict[str, str | None] = {}
+        # The (person, workspace) Homes whose refresh is scheduled: on Enterprise Grid one
+        # person has a Home in each workspace of the org.
+        self._pending: set[tuple[str, str | None]] = set()
         self._tasks: set[asyncio.Task[None]] = set()
 
     # --- building and publishing ---------------------------------------------------------------
-    async def admin(self, user_id: str) -> bool:
-        """Whether Slack says the person is a workspace admin or owner (cached a while)."""
-        now = self._clock()
-        known = self._admins.get(user_id)
-        if known is not None and known[1] > now:
-            return known[0]
-        answer = await is_admin(self._client, user_id)
-        self._admins[user_id] = (answer, now + self._admin_cache)
-        return answer
-
     async def build(self, user_id: str, team_id: str | None) -> Home:
         reelbot = self._reelbot
         store = reelbot.store
-        jobs = await store.recent_for_user(user_id, _OWN_READ)
+        jobs = await own_jobs(reelbot, user_id, team_id, _OWN_READ)
         labels = {p.name: p.label for p in reelbot.plugins}
         labels |= {p.name: p.label for p in reelbot.providers.values()}
         admin_part = None
-        if await self.admin(user_id):
+        # After Slack's ack (an event), so a rate-limited users.info may be waited out.
+        if await reelbot.admins.is_admin(self._client, team_id, user_id):
             active = await store.active_for_team(team_id, ACTIVE_SHOWN)
             report = await store.spend_report(team_id or NO_TEAM, month_of(self._clock()))
             # Spend exists where a paid provider has charged this month or budgets are set.
@@ -104,16 +93,16 @@ class HomeTab:
             log.exception("job %s: Home refresh not scheduled", job.id)
 
     def refresh_soon(self, user_id: str, team_id: str | None) -> None:
-        if user_id in self._pending:
+        if (user_id, team_id) in self._pending:
             return
-        self._pending[user_id] = team_id
-        task = asyncio.get_running_loop().create_task(self._refresh_later(user_id))
+        self._pending.add((user_id, team_id))
+        task = asyncio.get_running_loop().create_task(self._refresh_later(user_id, team_id))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _refresh_later(self, user_id: str) -> None:
+    async def _refresh_later(self, user_id: str, team_id: str | None) -> None:
         await asyncio.sleep(self._settle)
-        team_id = self._pending.pop(user_id, None)
+        self._pending.discard((user_id, team_id))
         try:
             await self.publish(user_id, team_id)
         except SlackApiError as exc:

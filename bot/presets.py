@@ -1,9 +1,11 @@
 """Channel presets: a workspace admin's defaults for one channel, per kind of job (clips, an
 avatar video, a description): a provider and values of that provider's own form fields.
 
-A preset is kept as JSON under `preset:<channel id>` in the workspace's settings (the job
-store's `config_*`), `{"clips": {"provider": "vizard", "values": {"lang": "fr"}}, ...}`. It
-holds only the fields the admin set away from the form's defaults, never the video or script.
+Each kind's preset is kept as JSON under `preset:<channel id>:<kind>` in the workspace's
+settings (the job store's `config_*`), e.g. `preset:C123:clips` holds
+`{"provider": "vizard", "values": {"lang": "fr"}}`: one key per kind, so saving one kind never
+rewrites another. It holds only the fields the admin set away from the form's defaults, never
+the video or script.
 
 Applied, a preset stands in for the form's defaults: the provider a command uses when the
 person names none, and the values of every field they do not type (typed options win). The
@@ -39,8 +41,12 @@ _READ_S = 0.5
 _UNREACHABLE: tuple[type[Exception], ...] = (*STORE_DOWN, TimeoutError)
 
 
-def preset_key(channel_id: str) -> str:
-    return f"{KEY_PREFIX}{channel_id}"
+def preset_key(channel_id: str, kind: JobKind) -> str:
+    return f"{KEY_PREFIX}{channel_id}:{kind.value}"
+
+
+def _jsonable(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}
 
 
 @dataclass(frozen=True)
@@ -48,6 +54,28 @@ class KindPreset:
     provider: str
     # Checked values by field name, as parsing gives them (a tuple for CHOICES).
     values: dict[str, Any] = field(default_factory=dict)
+
+    def dump(self) -> str:
+        return json.dumps(
+            {"provider": self.provider, "values": _jsonable(self.values)}, sort_keys=True
+        )
+
+    @classmethod
+    def load(cls, raw: str | None, kind: JobKind) -> KindPreset | None:
+        """A stored preset; None when there is none or it is unreadable (logged)."""
+        if not raw:
+            return None
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            log.warning("the %s part of a channel preset is not JSON; ignoring it", kind.value)
+            return None
+        provider = data.get("provider") if isinstance(data, dict) else None
+        values = data.get("values") if isinstance(data, dict) else None
+        if not isinstance(provider, str) or not isinstance(values, dict):
+            log.warning("the %s part of a channel preset is malformed; ignoring it", kind.value)
+            return None
+        return cls(provider, {str(k): v for k, v in values.items()})
 
 
 @dataclass(frozen=True)
@@ -57,72 +85,42 @@ class ChannelPreset:
     def get(self, kind: JobKind) -> KindPreset | None:
         return self.kinds.get(kind)
 
-    def with_kind(self, kind: JobKind, preset: KindPreset) -> ChannelPreset:
-        return ChannelPreset(self.kinds | {kind: preset})
-
-    def without(self, kind: JobKind) -> ChannelPreset:
-        return ChannelPreset({k: p for k, p in self.kinds.items() if k is not kind})
-
-    def dump(self) -> str:
-        return json.dumps(
-            {
-                kind.value: {"provider": p.provider, "values": _jsonable(p.values)}
-                for kind, p in self.kinds.items()
-            },
-            sort_keys=True,
-        )
-
     @classmethod
-    def load(cls, raw: str | None) -> ChannelPreset:
-        """A stored preset; whatever part of it is unreadable is left out (and logged)."""
-        if not raw:
-            return cls()
-        try:
-            data = json.loads(raw)
-        except ValueError:
-            log.warning("a channel preset is not JSON; ignoring it")
-            return cls()
-        kinds: dict[JobKind, KindPreset] = {}
-        for name, entry in data.items() if isinstance(data, dict) else ():
-            try:
-                kind = JobKind(name)
-            except ValueError:
-                log.info("a channel preset names an unknown kind %r; ignoring it", name)
-                continue
-            provider = entry.get("provider") if isinstance(entry, dict) else None
-            values = entry.get("values") if isinstance(entry, dict) else None
-            if not isinstance(provider, str) or not isinstance(values, dict):
-                log.warning("the %s part of a channel preset is malformed; ignoring it", name)
-                continue
-            kinds[kind] = KindPreset(provider, {str(k): v for k, v in values.items()})
+    def load(cls, stored: Mapping[str, str], channel_id: str) -> ChannelPreset:
+        """The channel's preset from the stored settings that hold it (by key)."""
+        kinds = {}
+        for kind in JobKind:
+            preset = KindPreset.load(stored.get(preset_key(channel_id, kind)), kind)
+            if preset is not None:
+                kinds[kind] = preset
         return cls(kinds)
-
-
-def _jsonable(values: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}
 
 
 async def read_preset(store: TeamConfig, team: str, channel_id: str) -> ChannelPreset:
     """The channel's preset: one store read; none when the store does not answer in time."""
     if not channel_id:
         return ChannelPreset()
+    keys = [preset_key(channel_id, kind) for kind in JobKind]
     try:
-        raw = await asyncio.wait_for(store.config_get(team, preset_key(channel_id)), _READ_S)
+        stored = await asyncio.wait_for(store.config_many(team, keys), _READ_S)
     except _UNREACHABLE as exc:
         log.warning("channel preset of %s not read (%s); going on without", channel_id,
                     type(exc).__name__)  # fmt: skip
         return ChannelPreset()
-    return ChannelPreset.load(raw)
+    return ChannelPreset.load(stored, channel_id)
 
 
-async def write_preset(
-    store: TeamConfig, team: str, channel_id: str, preset: ChannelPreset
+async def save_preset(
+    store: TeamConfig, team: str, channel_id: str, kind: JobKind, preset: KindPreset
 ) -> None:
-    """Keep the channel's preset; one with no kind left is deleted."""
-    if preset.kinds:
-        await store.config_put(team, preset_key(channel_id), preset.dump())
-    else:
-        await store.config_delete(team, preset_key(channel_id))
+    """Keep one kind's preset of a channel. Each kind has its own key, so two admins saving
+    different kinds at once both keep theirs."""
+    await store.config_put(team, preset_key(channel_id, kind), preset.dump())
+
+
+async def clear_preset(store: TeamConfig, team: str, channel_id: str, kind: JobKind) -> bool:
+    """Forget one kind's preset of a channel; whether there was one."""
+    return await store.config_delete(team, preset_key(channel_id, kind))
 
 
 # --- values ----------------------------------------------------------------------------------
@@ -274,16 +272,26 @@ def apply_preset(offers: Mapping[str, Offer], default: str, preset: KindPreset |
     return Applied(wrapped, offer.name, KindPreset(offer.name, values))
 
 
-async def named(catalogs: Catalogs, provider: Provider, values: Mapping[str, Any]) -> list[str]:
+async def named(
+    catalogs: Catalogs, provider: Provider, values: Mapping[str, Any], *, seconds: float = 0.3
+) -> list[str]:
     """`described`, with searchable entries (an avatar, a voice) by name where their list can
-    be had quickly, else by id."""
-    names: dict[str, str] = {}
-    for name, value in values.items():
-        spec = provider.form.get(name)
-        if spec is None or spec.type is not FieldType.LOOKUP or not isinstance(value, str):
-            continue
-        choice = await catalogs.find(provider, spec, values, value, budget=0.3)
-        names[name] = f"*{escape(choice.label)}*" if choice else f"`{escape(value)}`"
+    be had within `seconds` (all looked up at once), else by id."""
+    lookups = {
+        name: (spec, value)
+        for name, value in values.items()
+        if (spec := provider.form.get(name)) is not None
+        and spec.type is FieldType.LOOKUP
+        and isinstance(value, str)
+    }
+    found = await asyncio.gather(
+        *(catalogs.find(provider, spec, values, value, budget=seconds)
+          for spec, value in lookups.values())
+    )  # fmt: skip
+    names = {
+        name: f"*{escape(choice.label)}*" if choice else f"`{escape(str(values[name]))}`"
+        for name, choice in zip(lookups, found, strict=True)
+    }
     return described(provider.form, values, names)
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot import blocks
+from bot.admins import Admins
 from bot.catalogs import Catalogs
 from bot.directory import ProviderDirectory
 from bot.jobs import Job, JobState
@@ -105,6 +106,8 @@ class Reelbot:
         self.poller = poller
         self._defaults = dict(defaults or {})
         self.confirm_expiry_seconds = confirm_expiry_seconds
+        # Who is a workspace admin, as Slack says (one cache for every admin-only thing).
+        self.admins = Admins(clock=clock)
 
     async def offers(self, kind: JobKind, team_id: str | None) -> dict[str, Provider]:
         """The providers of a kind set up for a workspace, the default one first."""

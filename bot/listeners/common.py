@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from bot.jobs import Job
@@ -18,6 +19,25 @@ STORE_UNSURE = (
     "request was saved. If it was, its status message appears here within a few minutes; "
     "if none does, please send it again."
 )
+
+
+# Of Slack's 3 s to acknowledge: what a listener that answers in its ack (a view submission's
+# errors) may spend before it, leaving room for Bolt and the network.
+ACK_BUDGET_S = 2.5
+TOO_SLOW = "That took too long, so nothing was saved. Please press Save again."
+
+
+class AckBudget:
+    """The time left of ACK_BUDGET_S, counted from the listener's start."""
+
+    def __init__(
+        self, seconds: float = ACK_BUDGET_S, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._clock = clock
+        self._by = clock() + seconds
+
+    def left(self) -> float:
+        return self._by - self._clock()
 
 
 def team_of(body: Mapping[str, Any]) -> str | None:

@@ -13,21 +13,15 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import ids
+from bot.admins import SLACK_BUSY
 from bot.kinds import KINDS
+from bot.listeners.common import TOO_SLOW, AckBudget
 from bot.listeners.forms import chosen_provider, kind_of
 from bot.listeners.preset_editor import NOT_ADMIN, open_editor, show, team_of
-from bot.listeners.reel import is_admin
 from bot.modals import ModalContext
 from bot.parse import ModalErrors, parse_modal
 from bot.preset_modal import saved_view
-from bot.presets import (
-    ChannelPreset,
-    KindPreset,
-    named,
-    preset_key,
-    preset_values,
-    write_preset,
-)
+from bot.presets import KindPreset, clear_preset, named, preset_values, save_preset
 from bot.service import Reelbot
 from bot.store import STORE_DOWN
 from providers.base import JobKind
@@ -40,6 +34,10 @@ PICK_CHANNEL = "Pick the channel these defaults are for."
 # holds one, but the provider's own checks run on a whole request.
 _SAMPLE_LINK = "https://example.com/talk.mp4"
 _SAMPLE_SCRIPT = "Hello."
+# Of the ack's budget: how long Save may wait for a dependent list (an avatar's outfits), and
+# what it keeps for saving and naming the picks.
+_LISTS_S = 1.0
+_SAVE_RESERVE_S = 0.5
 
 
 def _editor(body: Mapping[str, Any]) -> tuple[ModalContext, JobKind] | None:
@@ -91,12 +89,6 @@ async def _tell(reelbot: Reelbot, channel_id: str, user_id: str, text: str) -> N
         await reelbot.notifier.direct_message(user_id, text)
 
 
-async def _stored(reelbot: Reelbot, team: str, channel_id: str) -> ChannelPreset:
-    """The channel's preset, read strictly: a change must not overwrite what it could not
-    read. Raises the store's errors."""
-    return ChannelPreset.load(await reelbot.store.config_get(team, preset_key(channel_id)))
-
-
 def register(app: AsyncApp, reelbot: Reelbot) -> None:
     @app.action(ids.CHANNEL_PRESETS_ACTION)
     async def opened(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
@@ -106,8 +98,10 @@ def register(app: AsyncApp, reelbot: Reelbot) -> None:
             "channel_id"
         )
         channel_id = str(channel or "")
-        if not await is_admin(client, user_id):
-            await _tell(reelbot, channel_id, user_id, NOT_ADMIN)
+        # Quick: the trigger_id opens the editor within 3 s only.
+        admin = await reelbot.admins.quick(client, team_of(body), user_id)
+        if not admin:
+            await _tell(reelbot, channel_id, user_id, SLACK_BUSY if admin is None else NOT_ADMIN)
             return
         said = await open_editor(
             client, reelbot, trigger_id=str(body.get("trigger_id") or ""), team=team_of(body),
@@ -147,21 +141,18 @@ def register(app: AsyncApp, reelbot: Reelbot) -> None:
         context, kind = editor
         user_id = str((body.get("user") or {}).get("id") or "")
         channel = _channel_in(body.get("view") or {}) or context.channel_id
-        command = KINDS[kind].command
-        if not await is_admin(client, user_id):
+        command, team = KINDS[kind].command, team_of(body)
+        if not await reelbot.admins.is_admin(client, team, user_id):
             note = NOT_ADMIN
         elif not channel:
             note = PICK_CHANNEL
         else:
-            team = team_of(body)
             try:
-                preset = await _stored(reelbot, team, channel)
-                if preset.get(kind) is None:
-                    note = f"<#{channel}> has no `{command}` preset."
-                else:
-                    await write_preset(reelbot.store, team, channel, preset.without(kind))
+                if await clear_preset(reelbot.store, team, channel, kind):
                     note = f"Cleared the `{command}` preset of <#{channel}>."
                     log.info("channel preset: %s cleared %s for %s", user_id, kind.value, channel)
+                else:
+                    note = f"<#{channel}> has no `{command}` preset."
             except STORE_DOWN as exc:
                 log.warning("channel preset not cleared: %s", type(exc).__name__)
                 note = STORE_DOWN_TEXT
@@ -171,6 +162,7 @@ def register(app: AsyncApp, reelbot: Reelbot) -> None:
     async def saved(
         ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
     ) -> None:
+        budget = AckBudget()
         editor = _editor(body)
         if editor is None:
             await ack(response_action="clear")
@@ -190,12 +182,17 @@ def register(app: AsyncApp, reelbot: Reelbot) -> None:
         if not channel:
             await ack(response_action="errors", errors={ids.PRESET_CHANNEL_BLOCK: PICK_CHANNEL})
             return
-        if not await is_admin(client, user_id):
-            await ack(response_action="errors", errors={ids.PRESET_CHANNEL_BLOCK: NOT_ADMIN})
+        # Quick (no retries, a short timeout): this answer goes in the ack.
+        admin = await reelbot.admins.quick(client, team_of(body), user_id)
+        if not admin:
+            refusal = SLACK_BUSY if admin is None else NOT_ADMIN
+            await ack(response_action="errors", errors={ids.PRESET_CHANNEL_BLOCK: refusal})
             return
         result = parse_modal(_state(view), offer, _sample(offer.form))
         if not isinstance(result, ModalErrors):
-            stale = await reelbot.catalogs.stale_picks(offer, result.values)
+            # Lists not had in time pass; what is left of the ack's budget, 1 s at most.
+            within = max(0.0, min(_LISTS_S, budget.left() - _SAVE_RESERVE_S))
+            stale = await reelbot.catalogs.stale_picks(offer, result.values, budget=within)
             result = ModalErrors(stale) if stale else result
         if isinstance(result, ModalErrors):
             errors: dict[str, str] = {}
@@ -205,16 +202,19 @@ def register(app: AsyncApp, reelbot: Reelbot) -> None:
             return
         values = preset_values(offer.form, result.values)
         team = team_of(body)
+        if budget.left() <= 0:  # Slack may have stopped waiting: save nothing unheard of
+            await ack(response_action="errors", errors={ids.PRESET_CHANNEL_BLOCK: TOO_SLOW})
+            return
         try:
-            preset = await _stored(reelbot, team, channel)
-            preset = preset.with_kind(kind, KindPreset(offer.name, values))
-            await write_preset(reelbot.store, team, channel, preset)
+            await save_preset(reelbot.store, team, channel, kind, KindPreset(offer.name, values))
         except STORE_DOWN as exc:
             log.warning("channel preset not saved: %s", type(exc).__name__)
             await ack(response_action="errors", errors={ids.PRESET_CHANNEL_BLOCK: STORE_DOWN_TEXT})
             return
         log.info("channel preset: %s set %s for %s (%s)", user_id, kind.value, channel, offer.name)
-        parts = await named(reelbot.catalogs, offer, values)
+        parts = await named(
+            reelbot.catalogs, offer, values, seconds=max(0.0, min(0.3, budget.left()))
+        )
         settings = f" with {', '.join(parts)}" if parts else " with its usual settings"
         text = (
             f"Saved. `{KINDS[kind].command}` in <#{channel}> now uses {offer.label}{settings}, "

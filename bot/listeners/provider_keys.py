@@ -13,9 +13,9 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import ids
+from bot.admins import SLACK_BUSY
 from bot.key_modal import KeyState, keys_modal, notice_modal, read_submission
-from bot.listeners.common import team_of
-from bot.listeners.reel import is_admin
+from bot.listeners.common import TOO_SLOW, AckBudget, team_of
 from bot.notify import slack_error
 from bot.service import Reelbot
 from bot.store import STORE_DOWN
@@ -30,8 +30,11 @@ KEYS_OFF = (
     "first. Until then every workspace uses the app's keys."
 )
 NO_TEAM = "Slack did not say which workspace this is, so I can't change its keys."
-# Of Slack's 3 s for a view submission: how long the keys' trial calls may take together.
+# Of Slack's 3 s for a view submission: how long the keys' trial calls may take together at
+# most; less when the admin check took a while (the ack's whole budget is AckBudget's).
 CHECK_BUDGET_S = 1.5
+# What saving the keys needs of the ack's budget, after the trial.
+SAVE_RESERVE_S = 0.3
 STORE_DOWN_TEXT = (
     "Reelbot can't reach its store right now, so the keys may not be saved. Try again soon."
 )
@@ -64,7 +67,11 @@ async def open_keys(
 ) -> str | None:
     """Opens the keys modal for an admin; otherwise (or when Slack refused) the sentence to
     tell them."""
-    if not await is_admin(client, user_id):
+    # Quick: the trigger_id opens a modal within 3 s only.
+    admin = await reelbot.admins.quick(client, team_of(body), user_id)
+    if admin is None:
+        return SLACK_BUSY
+    if not admin:
         return NOT_ADMIN
     keys, team = reelbot.directory.keys, team_of(body)
     if keys is None or not keys.enabled:
@@ -85,12 +92,17 @@ async def open_keys(
     return None
 
 
-async def _tried(reelbot: Reelbot, name: str, fields: Mapping[str, str]) -> bool | None:
+async def _tried(
+    reelbot: Reelbot, name: str, fields: Mapping[str, str], seconds: float
+) -> bool | None:
     """Whether the provider accepts these keys (its free authenticated call), or None when it
-    could not say in time."""
+    could not say within `seconds` (none left: not tried)."""
+    if seconds <= 0:
+        log.info("%s key not checked (no time left before Slack's deadline)", name)
+        return None
     provider = reelbot.directory.build(name, fields)
     try:
-        async with asyncio.timeout(CHECK_BUDGET_S):
+        async with asyncio.timeout(seconds):
             await provider.check_credentials()
     except NeedsAdmin:
         return False
@@ -103,11 +115,13 @@ async def _tried(reelbot: Reelbot, name: str, fields: Mapping[str, str]) -> bool
 
 
 async def _refused(
-    reelbot: Reelbot, typed: Mapping[str, Mapping[str, str]]
+    reelbot: Reelbot, typed: Mapping[str, Mapping[str, str]], seconds: float
 ) -> tuple[dict[str, str], list[str]]:
-    """Errors by block for the keys a provider refused, and the providers not checked."""
+    """Errors by block for the keys a provider refused, and the providers not checked (within
+    `seconds`, at most CHECK_BUDGET_S)."""
     names = sorted(typed)
-    answers = await asyncio.gather(*(_tried(reelbot, name, typed[name]) for name in names))
+    seconds = min(seconds, CHECK_BUDGET_S)
+    answers = await asyncio.gather(*(_tried(reelbot, name, typed[name], seconds) for name in names))
     errors: dict[str, str] = {}
     unchecked: list[str] = []
     for name, answer in zip(names, answers, strict=True):
@@ -143,6 +157,17 @@ async def _direct_message(client: AsyncWebClient, user_id: str, text: str) -> No
     await client.chat_postMessage(channel=str(opened["channel"]["id"]), text=text)
 
 
+async def _say_on_form(ack: AsyncAck, view: Mapping[str, Any], text: str) -> None:
+    """`text` under the form's first field, keeping what the admin typed."""
+    first = next(
+        (b["block_id"] for b in view.get("blocks") or [] if b.get("type") == "input"), None
+    )
+    if first is None:
+        await ack(response_action="update", view=notice_modal(text))
+    else:
+        await ack(response_action="errors", errors={str(first): text})
+
+
 def register(app: AsyncApp, reelbot: Reelbot) -> None:
     @app.action(ids.PROVIDER_KEYS_ACTION)
     async def clicked(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
@@ -160,10 +185,16 @@ def register(app: AsyncApp, reelbot: Reelbot) -> None:
     async def submitted(
         ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
     ) -> None:
+        budget = AckBudget()
         user_id = str((body.get("user") or {}).get("id") or "")
         keys, team = reelbot.directory.keys, team_of(body)
+        # Quick (no retries, a short timeout): this answer goes in the ack.
+        admin = await reelbot.admins.quick(client, team, user_id)
+        if admin is None:
+            await _say_on_form(ack, view, SLACK_BUSY)
+            return
         refusal = None
-        if not await is_admin(client, user_id):
+        if not admin:
             refusal = NOT_ADMIN
         elif keys is None or not keys.enabled:
             refusal = KEYS_OFF
@@ -180,9 +211,15 @@ def register(app: AsyncApp, reelbot: Reelbot) -> None:
             if changes.errors:
                 await ack(response_action="errors", errors=changes.errors)
                 return
-            refused, unchecked = await _refused(reelbot, changes.typed)
+            trial = budget.left() - SAVE_RESERVE_S
+            refused, unchecked = await _refused(reelbot, changes.typed, trial)
             if refused:
                 await ack(response_action="errors", errors=refused)
+                return
+            if budget.left() <= 0:
+                # Slack may have stopped waiting: save nothing the admin would not hear of.
+                log.warning("workspace %s: keys not saved, the submission ran late", team)
+                await _say_on_form(ack, view, TOO_SLOW)
                 return
             for name, fields in changes.typed.items():
                 await keys.put(team, name, fields)

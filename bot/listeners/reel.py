@@ -5,29 +5,27 @@ else)."""
 
 from __future__ import annotations
 
-import logging
 import re
 import time
 from datetime import UTC, datetime
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.admins import SLACK_BUSY
 from bot.blocks import dollars
 from bot.budget import NO_TEAM
 from bot.home_view import settings_message, workspace_settings
 from bot.jobs import Job
 from bot.kinds import KINDS
-from bot.listeners.common import outcome_text
-from bot.listeners.preset_editor import NOT_ADMIN, open_editor, team_of
+from bot.listeners.common import outcome_text, team_of
+from bot.listeners.preset_editor import NOT_ADMIN, open_editor
+from bot.listeners.provider_keys import open_keys
 from bot.mrkdwn import escape
-from bot.notify import slack_error
 from bot.service import Outcome, Reelbot
 from bot.store.spend import SpendReport, month_of
 
-log = logging.getLogger(__name__)
 COMMAND = "/reel"
 
 
@@ -51,6 +49,8 @@ async def help_text(reelbot: Reelbot, team_id: str | None) -> str:
 
 
 _ID = re.compile(r"[0-9a-f]{4,32}")
+# A person's jobs read to find theirs in one workspace (the store keeps 50 a person).
+OWN_READ = 50
 _PER = {60: "minute", 3600: "hour", 86400: "day"}
 
 
@@ -68,22 +68,35 @@ def _line(reelbot: Reelbot, job: Job, now: float) -> str:
     )
 
 
-async def jobs_text(reelbot: Reelbot, user_id: str) -> str:
-    found = await reelbot.store.recent_for_user(user_id, 10)
+def in_workspace(job: Job, team_id: str | None) -> bool:
+    """Whether a person's job belongs where they ask from. On Enterprise Grid a person has the
+    same user id in every workspace of the org; a job recorded without a workspace (before
+    they were recorded) shows everywhere, as does every job where the workspace is unknown."""
+    return team_id is None or job.team_id is None or job.team_id == team_id
+
+
+async def own_jobs(reelbot: Reelbot, user_id: str, team_id: str | None, count: int) -> list[Job]:
+    """The person's most recent jobs in this workspace, newest first."""
+    found = await reelbot.store.recent_for_user(user_id, OWN_READ)
+    return [job for job in found if in_workspace(job, team_id)][:count]
+
+
+async def jobs_text(reelbot: Reelbot, user_id: str, team_id: str | None) -> str:
+    found = await own_jobs(reelbot, user_id, team_id, 10)
     if not found:
         return "You have no jobs yet. Try `/clip`, `/avatar` or `/describe`."
     now = time.time()
     return "*Your recent jobs*\n" + "\n".join(_line(reelbot, job, now) for job in found)
 
 
-async def _own_job(reelbot: Reelbot, user_id: str, word: str) -> Job | str:
-    """The person's job an id (or its first characters) names, or why there is none."""
+async def _own_job(reelbot: Reelbot, user_id: str, team_id: str | None, word: str) -> Job | str:
+    """The person's job in this workspace an id (or its first characters) names, or why there
+    is none."""
     wanted = word.strip().lower().strip("`")
     if not _ID.fullmatch(wanted):
         return f"Give the job's id, e.g. `{COMMAND} status a1b2c3d4` (see `{COMMAND} jobs`)."
-    matches = [
-        j for j in await reelbot.store.recent_for_user(user_id, 50) if j.id.startswith(wanted)
-    ]
+    found = await own_jobs(reelbot, user_id, team_id, OWN_READ)
+    matches = [j for j in found if j.id.startswith(wanted)]
     if not matches:
         return f"None of your recent jobs has the id `{wanted}`; `{COMMAND} jobs` lists them."
     if len(matches) > 1:
@@ -125,17 +138,6 @@ async def providers_text(reelbot: Reelbot, team_id: str | None) -> str:
     return "\n".join(lines)
 
 
-async def is_admin(client: AsyncWebClient, user_id: str) -> bool:
-    """A workspace admin or owner, as Slack says (users.info)."""
-    try:
-        answer = await client.users_info(user=user_id)
-    except SlackApiError as exc:
-        log.info("users.info failed (%s); treating %s as a member", slack_error(exc), user_id)
-        return False
-    user = answer.get("user") or {}
-    return bool(user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner"))
-
-
 def _month_name(month: str) -> str:
     return datetime.strptime(month, "%Y-%m").replace(tzinfo=UTC).strftime("%B %Y")
 
@@ -175,59 +177,69 @@ def register(app: AsyncApp, reelbot: Reelbot) -> None:
     ) -> None:
         words = str(body.get("text") or "").split()
         sub = words[0].lower() if words else "help"
-        user_id = str(body.get("user_id") or "")
-        if sub == "preset":
-            await ack()
-            said: str | None = NOT_ADMIN
-            if await is_admin(client, user_id):
-                said = await open_editor(
-                    client, reelbot, trigger_id=str(body.get("trigger_id") or ""),
-                    team=team_of(body), channel_id=str(body.get("channel_id") or ""),
-                )  # fmt: skip
-            if said:
-                await respond(text=said, response_type="ephemeral")
-            return
+        user_id, team = str(body.get("user_id") or ""), team_of(body)
+        # Store reads answer in the ack; what asks Slack (users.info) acks first and answers
+        # with respond(): a rate-limited users.info waits out its Retry-After, past Slack's 3 s.
         if sub == "jobs":
-            await ack(text=await jobs_text(reelbot, user_id), response_type="ephemeral")
-            return
-        if sub in ("status", "cancel"):
-            job = await _own_job(reelbot, user_id, words[1] if len(words) > 1 else "")
-            if isinstance(job, str):
-                await ack(text=job, response_type="ephemeral")
-                return
-            if sub == "status":
-                await ack(text=status_text(reelbot, job), response_type="ephemeral")
-                return
-            outcome, latest = await reelbot.cancel(job.id, user_id)
-            said = (
-                f"Cancelled `{job.id[:8]}`; Reelbot stopped tracking it."
-                if outcome is Outcome.DONE
-                else outcome_text(outcome, latest, "cancel")
-            )
-            await ack(text=said, response_type="ephemeral")
-            return
-        if sub == "providers":
-            await ack(text=await providers_text(reelbot, team_of(body)), response_type="ephemeral")
-            return
-        if sub == "keys":
-            # Imported here: provider_keys uses this module's is_admin.
-            from bot.listeners.provider_keys import open_keys
-
+            await ack(text=await jobs_text(reelbot, user_id, team), response_type="ephemeral")
+        elif sub in ("status", "cancel"):
+            answer = await _status_or_cancel(reelbot, user_id, team, sub, words[1:])
+            await ack(text=answer, response_type="ephemeral")
+        elif sub == "providers":
+            await ack(text=await providers_text(reelbot, team), response_type="ephemeral")
+        elif sub == "preset":
             await ack()
-            refusal = await open_keys(client, reelbot, body, user_id)
-            if refusal is not None:
+            refusal = await _preset(reelbot, client, body, user_id)
+            if refusal:
                 await respond(text=refusal, response_type="ephemeral")
-            return
-        if sub == "settings":
-            await _settings(reelbot, ack, client, user_id, team_of(body))
-            return
-        if sub != "spend":
-            await ack(text=await help_text(reelbot, team_of(body)), response_type="ephemeral")
-            return
-        team = str(body.get("team_id") or "") or NO_TEAM
-        report = await reelbot.store.spend_report(team, month_of(time.time()))
-        admin = await is_admin(client, user_id)
-        await ack(text=spend_text(reelbot, report, user_id, admin), response_type="ephemeral")
+        elif sub == "keys":
+            await ack()
+            said = await open_keys(client, reelbot, body, user_id)
+            if said is not None:
+                await respond(text=said, response_type="ephemeral")
+        elif sub == "settings":
+            await ack()
+            await _settings(reelbot, client, respond, user_id, team)
+        elif sub == "spend":
+            await ack()
+            report = await reelbot.store.spend_report(team or NO_TEAM, month_of(time.time()))
+            admin = await reelbot.admins.is_admin(client, team, user_id)
+            await respond(
+                text=spend_text(reelbot, report, user_id, admin), response_type="ephemeral"
+            )
+        else:
+            await ack(text=await help_text(reelbot, team), response_type="ephemeral")
+
+
+async def _status_or_cancel(
+    reelbot: Reelbot, user_id: str, team: str | None, sub: str, rest: list[str]
+) -> str:
+    job = await _own_job(reelbot, user_id, team, rest[0] if rest else "")
+    if isinstance(job, str):
+        return job
+    if sub == "status":
+        return status_text(reelbot, job)
+    outcome, latest = await reelbot.cancel(job.id, user_id)
+    if outcome is Outcome.DONE:
+        return f"Cancelled `{job.id[:8]}`; Reelbot stopped tracking it."
+    return outcome_text(outcome, latest, "cancel")
+
+
+async def _preset(
+    reelbot: Reelbot, client: AsyncWebClient, body: dict[str, Any], user_id: str
+) -> str | None:
+    """Opens the channel preset editor for an admin (quickly: its trigger_id lasts 3 s);
+    otherwise the sentence to say."""
+    team = team_of(body)
+    admin = await reelbot.admins.quick(client, team, user_id)
+    if admin is None:
+        return SLACK_BUSY
+    if not admin:
+        return NOT_ADMIN
+    return await open_editor(
+        client, reelbot, trigger_id=str(body.get("trigger_id") or ""), team=team or NO_TEAM,
+        channel_id=str(body.get("channel_id") or ""),
+    )  # fmt: skip
 
 
 MEMBERS_SETTINGS = (
@@ -237,10 +249,14 @@ MEMBERS_SETTINGS = (
 
 
 async def _settings(
-    reelbot: Reelbot, ack: AsyncAck, client: AsyncWebClient, user_id: str, team_id: str | None
+    reelbot: Reelbot,
+    client: AsyncWebClient,
+    respond: AsyncRespond,
+    user_id: str,
+    team_id: str | None,
 ) -> None:
-    if not await is_admin(client, user_id):
-        await ack(text=MEMBERS_SETTINGS, response_type="ephemeral")
+    if not await reelbot.admins.is_admin(client, team_id, user_id):
+        await respond(text=MEMBERS_SETTINGS, response_type="ephemeral")
         return
     text, blocks = settings_message(await workspace_settings(reelbot, team_id))
-    await ack(text=text, blocks=blocks, response_type="ephemeral")
+    await respond(text=text, blocks=blocks, response_type="ephemeral")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import abc
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Protocol, TypeVar
 
 import redis.asyncio
@@ -36,6 +36,10 @@ class TeamConfig(Protocol):
         ...
 
     async def config_all(self, team: str) -> dict[str, str]: ...
+
+    async def config_many(self, team: str, keys: Sequence[str]) -> dict[str, str]:
+        """The values of those keys that are set, in one read."""
+        ...
 
     async def config_drop(self, team: str) -> int:
         """Delete every setting of the team; how many went."""
@@ -68,6 +72,12 @@ class RedisTeamConfig:
     async def config_all(self, team: str) -> dict[str, str]:
         found = await self._client.hgetall(self._config_key(team))
         return {_text(k): _text(v) for k, v in found.items()}
+
+    async def config_many(self, team: str, keys: Sequence[str]) -> dict[str, str]:
+        if not keys:
+            return {}
+        values = await self._client.hmget(self._config_key(team), list(keys))
+        return {k: _text(v) for k, v in zip(keys, values, strict=True) if v is not None}
 
     async def config_drop(self, team: str) -> int:
         key = self._config_key(team)
@@ -123,6 +133,21 @@ class SqliteTeamConfig(abc.ABC):
             return {str(k): str(v) for k, v in rows}
 
         return await self._run(everything)
+
+    async def config_many(self, team: str, keys: Sequence[str]) -> dict[str, str]:
+        wanted = list(dict.fromkeys(keys))
+        if not wanted:
+            return {}
+
+        def some(conn: sqlite3.Connection) -> dict[str, str]:
+            marks = ", ".join("?" for _ in wanted)
+            rows = conn.execute(
+                f"SELECT key, value FROM team_config WHERE team = ? AND key IN ({marks})",  # noqa: S608
+                (team, *wanted),
+            ).fetchall()
+            return {str(k): str(v) for k, v in rows}
+
+        return await self._run(some)
 
     async def config_drop(self, team: str) -> int:
         def drop(conn: sqlite3.Connection) -> int:

@@ -22,6 +22,20 @@ async def test_settings_are_kept_per_team(store: JobStore) -> None:
     assert await store.config_all("T3") == {}
 
 
+async def test_many_reads_only_the_keys_asked_for_that_are_set(store: JobStore) -> None:
+    await store.config_put("T1", "preset:C1:clips", "c")
+    await store.config_put("T1", "preset:C1:avatar", "a")
+    await store.config_put("T1", "preset:C2:clips", "other channel")
+    await store.config_put("T2", "preset:C1:describe", "other team")
+    asked = ["preset:C1:clips", "preset:C1:avatar", "preset:C1:describe"]
+    assert await store.config_many("T1", asked) == {
+        "preset:C1:clips": "c",
+        "preset:C1:avatar": "a",
+    }
+    assert await store.config_many("T3", asked) == {}
+    assert await store.config_many("T1", []) == {}
+
+
 async def test_a_put_replaces_and_a_delete_says_whether_it_was_there(store: JobStore) -> None:
     await store.config_put("T1", "k", "one")
     await store.config_put("T1", "k", "two")

@@ -10,6 +10,7 @@ from typing import Any
 
 from bot.jobs import Job, JobState
 from tests.e2e.conftest import ALICE, BOB, CHANNEL, Stack, StackFactory
+from tests.e2e.test_reel import reel_reply
 from tests.factories import make_job
 
 ADMIN = "U0ADA"
@@ -183,16 +184,14 @@ async def test_a_home_with_many_jobs_stays_within_slacks_limits(stack: Stack) ->
 
 async def test_reel_settings_for_an_admin_and_for_a_member(stack: Stack) -> None:
     stack.sandbox.add_user(ADMIN, "ada", is_admin=True)
-    answer = await stack.slack.slash_command("/reel", "settings", user_id=ADMIN)
-    body = answer.json()
-    assert body["response_type"] == "ephemeral"
-    assert "*Workspace settings*" in body["text"] and "`/clip` Vizard" in body["text"]
-    buttons = {e["action_id"]: e["value"] for e in body["blocks"][1]["elements"]}
+    settings = await reel_reply(stack, "settings", ADMIN)
+    assert "*Workspace settings*" in settings.text and "`/clip` Vizard" in settings.text
+    buttons = {e["action_id"]: e["value"] for e in settings.blocks[1]["elements"]}
     assert buttons == {"reel_channel_presets": "reel", "reel_provider_keys": "reel"}
 
-    member = (await stack.slack.slash_command("/reel", "settings", user_id=ALICE)).json()
-    assert "Only workspace admins can see Reelbot's settings" in member["text"]
-    assert "blocks" not in member or not member["blocks"]
+    member = await reel_reply(stack, "settings", ALICE)
+    assert "Only workspace admins can see Reelbot's settings" in member.text
+    assert not member.blocks
     shown = (await stack.slack.slash_command("/reel", "help", user_id=ALICE)).json()["text"]
     assert "`/reel settings`" in shown
 

@@ -20,6 +20,7 @@ from bot.store.spend import Budget, Spend, month_of
 from providers.base import ErrorKind
 from providers.simulators.cuttr import CuttrSimulator
 from tests.e2e.conftest import ALICE, BOB, CHANNEL, Stack, StackFactory
+from tests.e2e.test_reel import reel_reply
 
 VIDEO = "https://videos.example.com/keynote.mp4"
 MP4 = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + bytes(range(256)) * 200
@@ -160,12 +161,10 @@ async def test_over_the_budget_nothing_is_called_and_what_is_left_is_said(
     assert "you have $0.00 left of your $3.00 monthly budget" in str(refused.error)
     assert cuttr.create_attempts == 1 and cuttr.charged_cents == 300
 
-    mine = await stack.slack.slash_command("/reel", "spend", user_id=ALICE, channel_id=CHANNEL)
-    said = mine.json()["text"]
+    said = (await reel_reply(stack, "spend", ALICE)).text
     assert "This workspace: *$3.00* of $5.00" in said and "You: *$3.00* of $3.00" in said
     assert "By person" not in said, "a member sees their own"
-    admin = await stack.slack.slash_command("/reel", "spend", user_id=BOB, channel_id=CHANNEL)
-    told = admin.json()["text"]
+    told = (await reel_reply(stack, "spend", BOB)).text
     assert "By provider: Cuttr $3.00" in told and f"<@{ALICE}> $3.00" in told
 
 

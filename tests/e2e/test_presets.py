@@ -5,6 +5,7 @@ quick commands and forms in that channel use them, as the provider simulators re
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 from urllib.parse import urlencode
 
@@ -14,6 +15,7 @@ from bot import ids
 from bot.sandbox.modal_requests import VERIFICATION_TOKEN
 from bot.sandbox.signing import FORM
 from tests.e2e.conftest import ALICE, BOB, CHANNEL, Stack, StackFactory
+from tests.e2e.test_reel import reel_reply
 
 RANDOM = "C0RANDOM"
 LINK = "https://videos.example.com/talk.mp4"
@@ -315,7 +317,7 @@ async def test_only_admins_set_presets_bad_values_are_field_errors_and_clearing_
     answer = await stack.slack.view_submission(view, good, user_id=ALICE)
     assert answer.json()["response_action"] == "update"
     assert list(await stack.runtime.store.config_all(stack.sandbox.team_id)) == [
-        f"preset:{CHANNEL}"
+        f"preset:{CHANNEL}:clips"
     ]
 
     view = await _open_editor(stack)
@@ -364,8 +366,8 @@ async def test_the_presets_button_of_reel_settings_opens_the_editor_for_its_chan
     make_stack: StackFactory,
 ) -> None:
     stack = await _presets_stack(make_stack)
-    answer = await stack.slack.slash_command("/reel", "settings", user_id=ALICE, channel_id=RANDOM)
-    buttons = [e for b in answer.json()["blocks"] for e in b.get("elements") or []]
+    settings = await reel_reply(stack, "settings", ALICE, channel=RANDOM)
+    buttons = [e for b in settings.blocks for e in b.get("elements") or []]
     [button] = [e for e in buttons if e.get("action_id") == ids.CHANNEL_PRESETS_ACTION]
     await stack.slack.block_action(
         ids.CHANNEL_PRESETS_ACTION, button["value"], user_id=ALICE, channel_id=RANDOM,
@@ -376,3 +378,31 @@ async def test_the_presets_button_of_reel_settings_opens_the_editor_for_its_chan
     assert view["callback_id"] == ids.PRESET_MODAL
     assert _blocks(view)[ids.PRESET_CHANNEL_ACTION]["element"]["initial_conversation"] == RANDOM
     assert "`/reel preset`" in (await _quick(stack, "/reel", "help"))
+
+
+async def test_save_says_in_time_that_slack_is_busy_when_users_info_is_rate_limited(
+    make_stack: StackFactory,
+) -> None:
+    """Save asks Slack whether the person is an admin before it answers the form: users.info
+    answering 429 with Retry-After 3 must not hold the answer past Slack's 3 s, and nothing
+    is saved on a guess."""
+    stack = await _presets_stack(make_stack)
+    view = await _open_editor(stack)
+    stack.clock.advance(120)  # what opening the editor learnt of the admin has expired
+    stack.sandbox.fail_next("users.info", status=429, retry_after=3)
+    state = _channel(CHANNEL) | _state(
+        view, lang=_select("fr"),
+        length={"type": "multi_static_select", "selected_options": [{"value": "0"}]},
+    )  # fmt: skip
+    started = time.monotonic()
+    busy = await stack.slack.view_submission(view, state, user_id=ALICE)
+    took = time.monotonic() - started
+    assert busy.status_code == 200 and took < 3.0, f"HTTP {busy.status_code} after {took:.1f} s"
+    assert "Slack is busy" in busy.json()["errors"][ids.PRESET_CHANNEL_BLOCK]
+    assert await stack.runtime.store.config_all(stack.sandbox.team_id) == {}
+
+    saved = await stack.slack.view_submission(view, state, user_id=ALICE)
+    assert saved.json()["response_action"] == "update"
+    assert list(await stack.runtime.store.config_all(stack.sandbox.team_id)) == [
+        f"preset:{CHANNEL}:clips"
+    ]

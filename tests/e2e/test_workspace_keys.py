@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -372,3 +373,75 @@ async def test_with_oauth_each_installed_workspace_keeps_its_own_key_until_unins
     assert again.status_code == 200
     await stack.wait_for(lambda: bool(_create_keys(stack, "beta-2")))
     assert _create_keys(stack, "beta-2") == [env_key], "reinstalled: the app's key again"
+
+
+async def _timed_save(
+    slack: SlackRequests, modal: dict[str, Any], user: str
+) -> tuple[httpx.Response, float]:
+    started = time.monotonic()
+    answer = await slack.view_submission(modal, _typed(KEY_FIELD, KEY_A), user_id=user)
+    return answer, time.monotonic() - started
+
+
+async def _saved_keys(stack: Stack, team: str) -> list[str]:
+    return [k for k in await stack.runtime.store.config_all(team) if k.startswith("provider_keys")]
+
+
+async def test_keys_form_says_in_time_that_slack_is_busy_when_users_info_is_rate_limited(
+    make_stack: StackFactory, workspace: Workspaces
+) -> None:
+    """users.info answering 429 with Retry-After 2 must neither hold the form's answer past
+    Slack's 3 s nor save the key while the admin is shown a failure: the form says Slack is
+    busy, and the next Save goes through."""
+    stack = await make_stack(reelbot_secret_key=Fernet.generate_key().decode())
+    _people(stack)
+    stack.vizard.api_keys.add(KEY_A)
+    a = workspace(stack, TEAM_A)
+    modal = await _open_keys_modal(a, ADMIN_A)
+    stack.clock.advance(120)  # what opening the form learnt of the admin has expired
+    stack.sandbox.fail_next("users.info", status=429, retry_after=2)
+    stack.vizard.inject("query", "timeout", delay=1.2)  # the trial answers within its 1.5 s
+    busy, took = await _timed_save(a, modal, ADMIN_A)
+    assert busy.status_code == 200 and took < 3.0, f"HTTP {busy.status_code} after {took:.1f} s"
+    assert busy.json()["response_action"] == "errors"
+    [said] = busy.json()["errors"].values()
+    assert "Slack is busy" in said and "try again in a moment" in said.lower()
+    await asyncio.sleep(0.5)
+    assert await _saved_keys(stack, TEAM_A) == []
+    dm = stack.sandbox.dm_channel(ADMIN_A)
+    assert not stack.sandbox.messages(dm), "nothing told of a save that did not happen"
+
+    saved, took = await _timed_save(a, modal, ADMIN_A)
+    assert saved.status_code == 200 and not saved.text and took < 3.0
+    assert await _saved_keys(stack, TEAM_A) == ["provider_keys:vizard"]
+
+    def confirmed() -> bool:
+        return any("Vizard: this workspace's own key" in m.text for m in stack.sandbox.messages(dm))
+
+    await stack.wait_for(confirmed)
+    assert "could not check" not in stack.sandbox.messages(dm)[-1].text
+
+
+async def test_the_keys_trial_gets_only_what_the_admin_check_left_of_slacks_3s(
+    make_stack: StackFactory, workspace: Workspaces
+) -> None:
+    """users.info taking 0.9 s leaves the provider's trial less than its usual 1.5 s: Vizard
+    answering in 1.45 s is then not waited for, and the key is saved unchecked, in time."""
+    stack = await make_stack(reelbot_secret_key=Fernet.generate_key().decode())
+    _people(stack)
+    stack.vizard.api_keys.add(KEY_A)
+    a = workspace(stack, TEAM_A)
+    modal = await _open_keys_modal(a, ADMIN_A)
+    stack.clock.advance(120)
+    stack.sandbox.on_call("users.info", lambda: asyncio.sleep(0.9))
+    stack.vizard.inject("query", "timeout", delay=1.45)
+    saved, took = await _timed_save(a, modal, ADMIN_A)
+    assert saved.status_code == 200 and not saved.text and took < 3.0, f"after {took:.1f} s"
+    assert await _saved_keys(stack, TEAM_A) == ["provider_keys:vizard"]
+    dm = stack.sandbox.dm_channel(ADMIN_A)
+
+    def unchecked() -> bool:
+        messages = stack.sandbox.messages(dm)
+        return any("Vizard could not check it just now" in m.text for m in messages)
+
+    await stack.wait_for(unchecked)

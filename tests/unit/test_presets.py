@@ -20,6 +20,7 @@ from bot.presets import (
     KindPreset,
     apply_preset,
     fitted,
+    preset_key,
     preset_values,
 )
 from providers.base import Description, JobKind
@@ -118,18 +119,30 @@ def test_a_preset_keeps_only_the_fields_set_away_from_their_defaults() -> None:
     assert preset_values(VIZARD.form, checked) == {"lang": "fr", "headline": False}
 
 
-def test_a_channel_preset_round_trips_and_survives_bad_parts() -> None:
-    preset = ChannelPreset().with_kind(JobKind.CLIPS, FRENCH_SHORT)
-    preset = preset.with_kind(JobKind.AVATAR, KindPreset("heygen", {"avatar": "Tyler"}))
-    loaded = ChannelPreset.load(preset.dump())
-    assert loaded.get(JobKind.CLIPS) == FRENCH_SHORT
-    assert loaded.without(JobKind.CLIPS).kinds == {JobKind.AVATAR: loaded.kinds[JobKind.AVATAR]}
-    mixed = json.dumps(
-        {"clips": {"provider": "vizard", "values": {"lang": "fr"}}, "dance": {}, "avatar": 3}
-    )
-    assert ChannelPreset.load(mixed).kinds == {JobKind.CLIPS: KindPreset("vizard", {"lang": "fr"})}
-    assert ChannelPreset.load("{not json").kinds == {}
-    assert ChannelPreset.load(None).kinds == {}
+def test_each_kind_of_a_channel_preset_is_its_own_key_and_bad_ones_are_left_out() -> None:
+    avatar = KindPreset("heygen", {"avatar": "Tyler"})
+    stored = {
+        "preset:C1:clips": FRENCH_SHORT.dump(),
+        "preset:C1:avatar": avatar.dump(),
+        "preset:C2:describe": KindPreset("viddyscribe", {}).dump(),
+    }
+    assert preset_key("C1", JobKind.CLIPS) == "preset:C1:clips"
+    loaded = ChannelPreset.load(stored, "C1")
+    assert loaded.kinds == {JobKind.CLIPS: FRENCH_SHORT, JobKind.AVATAR: avatar}
+    assert json.loads(stored["preset:C1:clips"]) == {
+        "provider": "vizard",
+        "values": {"lang": "fr", "length": ["2"]},
+    }
+    bad = {
+        "preset:C1:clips": json.dumps({"provider": "vizard", "values": {"lang": "fr"}}),
+        "preset:C1:avatar": "3",
+        "preset:C1:describe": "{not json",
+        "preset:C1:dance": json.dumps({"provider": "vizard", "values": {}}),
+    }
+    assert ChannelPreset.load(bad, "C1").kinds == {
+        JobKind.CLIPS: KindPreset("vizard", {"lang": "fr"})
+    }
+    assert ChannelPreset.load({}, "C1").kinds == {}
 
 
 # --- a script form whose searchable fields depend on each other ------------------------------
