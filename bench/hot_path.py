@@ -211,7 +211,9 @@ def check(now: float) -> list[str]:
         problems.append(f"root_message gave {len(root_blocks)} blocks, expected 3")
     for n, clip in enumerate(job.outputs, start=1):
         _, reply = blocks.result_reply(n, CLIPS, clip)
-        expected = 3 if isinstance(clip, Clip) and clip.editor_url else 2  # and the editor link
+        # The clip's text and link, the editor link, and the thumbnail as an image block.
+        expected = 2 + bool(isinstance(clip, Clip) and clip.editor_url)
+        expected += bool(getattr(clip, "thumbnail_url", None))
         if len(reply) != expected:
             problems.append(f"clip_reply {n} gave {len(reply)} blocks, expected {expected}")
     return problems
