@@ -1,18 +1,14 @@
 """Installations and OAuth states in the SQLite file of REELBOT_DB (its own tables, its own
-connection): one connection used from worker threads one call at a time, in WAL mode, as the
-job store does (bot/store/sqlite.py), so the event loop never waits on disk.
+connection, bot/store/sqlite_file.py, as the job store has).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import secrets
 import sqlite3
-import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import TypeVar
 
 from slack_sdk.oauth.installation_store.models.bot import Bot
@@ -20,10 +16,10 @@ from slack_sdk.oauth.installation_store.models.installation import Installation
 from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 
 from bot.oauth import records
+from bot.store.sqlite_file import SqliteFile
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
-_BUSY_TIMEOUT_S = 30.0
 
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS oauth_installations (client_id TEXT NOT NULL, "
@@ -37,64 +33,22 @@ _SCHEMA = (
 )
 
 
+def _create_tables(conn: sqlite3.Connection) -> None:
+    for statement in _SCHEMA:
+        conn.execute(statement)
+
+
 class OAuthDatabase:
-    """The OAuth tables' connection to the SQLite file, opened on first use."""
+    """The OAuth tables' connection to the SQLite file; every call is one write transaction."""
 
     def __init__(self, path: str) -> None:
-        self._path = path
-        self._lock = threading.Lock()
-        self._conn: sqlite3.Connection | None = None
+        self._file = SqliteFile(path, _create_tables)
 
     async def run(self, fn: Callable[[sqlite3.Connection], _T]) -> _T:
-        return await asyncio.to_thread(self._locked, fn)
-
-    def _locked(self, fn: Callable[[sqlite3.Connection], _T]) -> _T:
-        with self._lock:
-            if self._conn is None:
-                self._conn = self._open()
-            conn = self._conn
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                result = fn(conn)
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
-            return result
-
-    def _open(self) -> sqlite3.Connection:
-        if self._path != ":memory:":
-            Path(self._path).parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(
-            self._path, timeout=_BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
-        )
-        try:
-            # The job store may be switching the same new file to WAL right now: wait for it.
-            deadline = time.monotonic() + _BUSY_TIMEOUT_S
-            while True:
-                try:
-                    conn.execute("PRAGMA journal_mode=WAL")
-                    break
-                except sqlite3.OperationalError as exc:
-                    if "locked" not in str(exc) or time.monotonic() > deadline:
-                        raise
-                    time.sleep(0.01)
-            for statement in _SCHEMA:
-                conn.execute(statement)
-        except BaseException:
-            conn.close()
-            raise
-        return conn
+        return await self._file.write(fn)
 
     async def close(self) -> None:
-        def close() -> None:
-            with self._lock:
-                if self._conn is not None:
-                    self._conn.close()
-                    self._conn = None
-
-        await asyncio.to_thread(close)
+        await self._file.close()
 
 
 class SqliteInstallationStore(records.TeamInstallationStore):

@@ -16,17 +16,13 @@ A file made by an earlier Reelbot gets the missing columns on open (bot/store/sq
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
-import threading
-import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from pathlib import Path
+from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 from bot.jobs import Job
 from bot.store.base import ActiveJobs, InFlightFull
+from bot.store.sqlite_file import SqliteFile, immediate
 from bot.store.sqlite_line import LineRows
 from bot.store.sqlite_schema import create_or_upgrade, unfinished_team
 from bot.store.sqlite_shared import SharedRows
@@ -37,7 +33,6 @@ from providers.base import RateWindow
 _T = TypeVar("_T")
 
 _USER_HISTORY = 50
-_BUSY_TIMEOUT_S = 30.0
 # A pace row this long past its next free time says nothing any more: it is deleted.
 _PACE_IDLE_S = 60.0
 
@@ -53,73 +48,15 @@ def _finished_at(job: Job) -> float | None:
     return job.finished_at if job.terminal else None
 
 
-@contextmanager
-def _immediate(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield conn
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
-
-
-def _wal(conn: sqlite3.Connection) -> None:
-    """Switch to WAL. Switching needs the file to itself and SQLite answers "database is
-    locked" at once, without its busy timeout, while another process opens the same new
-    file: so wait and try again here, up to the busy timeout."""
-    deadline = time.monotonic() + _BUSY_TIMEOUT_S
-    while True:
-        try:
-            conn.execute("PRAGMA journal_mode=WAL")
-            return
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or time.monotonic() > deadline:
-                raise
-            time.sleep(0.01)
-
-
 class SqliteJobStore(SharedRows, SpendRows, SqliteTeamConfig, LineRows):
     def __init__(self, path: str) -> None:
-        self._path = path
-        self._lock = threading.Lock()
-        self._conn: sqlite3.Connection | None = None
+        self._file = SqliteFile(path, create_or_upgrade)
 
     async def _run(self, fn: Callable[[sqlite3.Connection], _T]) -> _T:
-        return await asyncio.to_thread(self._locked, fn)
+        return await self._file.run(fn)
 
     async def _write(self, fn: Callable[[sqlite3.Connection], _T]) -> _T:
-        def immediate(conn: sqlite3.Connection) -> _T:
-            with _immediate(conn):
-                return fn(conn)
-
-        return await self._run(immediate)
-
-    def _locked(self, fn: Callable[[sqlite3.Connection], _T]) -> _T:
-        with self._lock:
-            if self._conn is None:
-                self._conn = self._open()
-            return fn(self._conn)
-
-    def _open(self) -> sqlite3.Connection:
-        if self._path != ":memory:":
-            Path(self._path).parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(
-            self._path,
-            timeout=_BUSY_TIMEOUT_S,
-            isolation_level=None,
-            check_same_thread=False,
-        )
-        try:
-            _wal(conn)
-            conn.execute("PRAGMA synchronous=NORMAL")
-            with _immediate(conn):
-                create_or_upgrade(conn)
-        except BaseException:
-            conn.close()
-            raise
-        return conn
+        return await self._file.write(fn)
 
     async def add(
         self, job: Job, *, owner: str | None = None, lease_until: float | None = None
@@ -130,7 +67,7 @@ class SqliteJobStore(SharedRows, SpendRows, SqliteTeamConfig, LineRows):
         due_at = job.next_run_at if lease_until is None else lease_until
 
         def add(conn: sqlite3.Connection) -> None:
-            with _immediate(conn):
+            with immediate(conn):
                 try:
                     conn.execute(
                         "INSERT INTO jobs (id, data, version, due_at, provider, provider_ref,"
@@ -182,7 +119,7 @@ class SqliteJobStore(SharedRows, SpendRows, SqliteTeamConfig, LineRows):
 
         # The version is checked first: a stale writer hears None, never InFlightFull.
         def save(conn: sqlite3.Connection) -> bool:
-            with _immediate(conn):
+            with immediate(conn):
                 row: tuple[int, str, int, float | None, str | None] | None = conn.execute(
                     "SELECT version, provider, at_provider, leased_until, lease_owner"
                     " FROM jobs WHERE id = ?",
@@ -235,7 +172,7 @@ class SqliteJobStore(SharedRows, SpendRows, SqliteTeamConfig, LineRows):
         until = now + lease_seconds
 
         def claim_due(conn: sqlite3.Connection) -> list[tuple[str, str, int]]:
-            with _immediate(conn):
+            with immediate(conn):
                 rows: list[tuple[str, str, int]] = conn.execute(
                     "SELECT id, data, version FROM jobs WHERE provider = ?"
                     " AND due_at IS NOT NULL AND due_at <= ? ORDER BY due_at, id LIMIT ?",
@@ -253,7 +190,7 @@ class SqliteJobStore(SharedRows, SpendRows, SqliteTeamConfig, LineRows):
         until = now + lease_seconds
 
         def claim(conn: sqlite3.Connection) -> tuple[str, int] | None:
-            with _immediate(conn):
+            with immediate(conn):
                 row: tuple[str, int] | None = conn.execute(
                     "UPDATE jobs SET due_at = ?, leased_until = ?, lease_owner = ? WHERE id = ?"
                     " AND due_at IS NOT NULL AND due_at <= ? RETURNING data, version",
@@ -266,7 +203,7 @@ class SqliteJobStore(SharedRows, SpendRows, SqliteTeamConfig, LineRows):
 
     async def renew(self, job_id: str, owner: str, until: float) -> bool:
         def renew(conn: sqlite3.Connection) -> bool:
-            with _immediate(conn):
+            with immediate(conn):
                 cursor = conn.execute(
                     "UPDATE jobs SET leased_until = ?, due_at = ? WHERE id = ? AND lease_owner = ?",
                     (until, until, job_id, owner),
@@ -277,7 +214,7 @@ class SqliteJobStore(SharedRows, SpendRows, SqliteTeamConfig, LineRows):
 
     async def make_due(self, job_id: str, now: float) -> bool:
         def make_due(conn: sqlite3.Connection) -> bool:
-            with _immediate(conn):
+            with immediate(conn):
                 # A lease is never cut short, so no two runners poll one job.
                 row: tuple[float | None] | None = conn.execute(
                     "SELECT leased_until FROM jobs WHERE id = ? AND due_at IS NOT NULL",
@@ -379,7 +316,7 @@ class SqliteJobStore(SharedRows, SpendRows, SqliteTeamConfig, LineRows):
 
     async def take_rate_slot(self, key: str, windows: Sequence[RateWindow], now: float) -> float:
         def take(conn: sqlite3.Connection) -> float:
-            with _immediate(conn):
+            with immediate(conn):
                 wait = 0.0
                 for window in windows:
                     conn.execute(
@@ -409,7 +346,7 @@ class SqliteJobStore(SharedRows, SpendRows, SqliteTeamConfig, LineRows):
 
     async def pace(self, key: str, interval: float, now: float, max_wait: float) -> float:
         def pace(conn: sqlite3.Connection) -> float:
-            with _immediate(conn):
+            with immediate(conn):
                 conn.execute("DELETE FROM pace WHERE next_free < ?", (now - _PACE_IDLE_S,))
                 row: tuple[float] | None = conn.execute(
                     "SELECT next_free FROM pace WHERE key = ?", (key,)
@@ -432,7 +369,7 @@ class SqliteJobStore(SharedRows, SpendRows, SqliteTeamConfig, LineRows):
 
         # Deleting the row deletes its provider index entry and its in-flight count with it.
         def purge(conn: sqlite3.Connection) -> int:
-            with _immediate(conn):
+            with immediate(conn):
                 cursor = conn.execute(
                     "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs"
                     " WHERE finished_at IS NOT NULL AND finished_at < ? AND due_at IS NULL"
@@ -454,10 +391,4 @@ class SqliteJobStore(SharedRows, SpendRows, SqliteTeamConfig, LineRows):
             return False
 
     async def close(self) -> None:
-        def close() -> None:
-            with self._lock:
-                if self._conn is not None:
-                    self._conn.close()
-                    self._conn = None
-
-        await asyncio.to_thread(close)
+        await self._file.close()
