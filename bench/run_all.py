@@ -14,7 +14,13 @@ from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
-SCRIPTS = ("hot_path.py", "store_throughput.py", "poller_throughput.py", "options_latency.py")
+SCRIPTS = (
+    "hot_path.py",
+    "store_throughput.py",
+    "poller_throughput.py",
+    "options_latency.py",
+    "ack_latency.py",
+)
 TIMEOUT_S = 120.0
 
 
