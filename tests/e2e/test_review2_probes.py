@@ -1,0 +1,90 @@
+"""Second review's end-to-end probes: each fails while the defect it names is there."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+import redis.exceptions
+from cryptography.fernet import Fernet
+
+from bot.parse import Submit, parse_command
+from bot.service import Origin
+from providers.base import JobKind
+from tests.e2e import test_oauth as oauth
+from tests.e2e.conftest import ALICE, CHANNEL, StackFactory
+from tests.e2e.test_workspace_keys import KEY_A, _create_keys
+
+
+async def test_a_job_of_an_uninstalled_workspace_is_never_sent_on_the_apps_key(
+    make_stack: StackFactory,
+) -> None:
+    """Beta set its own Vizard key, then uninstalls. A /clip of Beta's whose job was stored
+    just after the uninstall's cancel pass (the command was already in flight; likewise any
+    job left over when the uninstall handler gave up on a store outage or its replica died)
+    must not be created at all: nothing can be posted there any more. Today the runner posts
+    the root message (refused: no installation), then sends the create anyway, and since
+    Beta's key went with its settings, on the app's own account."""
+    stack = await make_stack(
+        slack_bot_token=None,
+        slack_client_id=oauth.CLIENT_ID,
+        slack_client_secret=oauth.CLIENT_SECRET,
+        reelbot_secret_key=Fernet.generate_key().decode(),
+    )
+    sandbox = stack.sandbox
+    sandbox.enable_oauth(oauth.CLIENT_ID, oauth.CLIENT_SECRET)
+    sandbox.uninstall(oauth.ALPHA)
+    sandbox.add_workspace(oauth.BETA, "Beta Corp")
+    sandbox.add_channel(oauth.BETA_CHANNEL, "beta-general", team=oauth.BETA)
+    sandbox.add_user(oauth.BETTY, "betty", is_admin=True, team=oauth.BETA)
+    stack.vizard.api_keys.add(KEY_A)
+    async with httpx.AsyncClient(timeout=10.0) as http:
+        await oauth._install(http, stack, oauth.ALPHA, ALICE)
+        await oauth._install(http, stack, oauth.BETA, oauth.BETTY)
+    keys = stack.runtime.directory.keys
+    assert keys is not None
+    await keys.put(oauth.BETA, "vizard", {"api_key": KEY_A})
+
+    sandbox.uninstall(oauth.BETA)
+    async with oauth._beta_requests(stack) as beta:
+        event = await beta.event({"type": "app_uninstalled", "event_ts": "1700000000.000900"})
+        assert event.status_code == 200
+    installations = stack.runtime.oauth.installations if stack.runtime.oauth else None
+    assert installations is not None
+
+    async def gone() -> bool:
+        return await installations.async_find_bot(enterprise_id=None, team_id=oauth.BETA) is None
+
+    await stack.wait_for(gone)
+
+    # The /clip listener's own step (create_job before its ack), landing just after.
+    reelbot = stack.runtime.reelbot
+    offers = await reelbot.offers(JobKind.CLIPS, oauth.BETA)
+    command = parse_command("https://videos.example.com/late.mp4", offers, "vizard")
+    assert isinstance(command, Submit)
+    await reelbot.create_job(
+        command, Origin(oauth.BETTY, oauth.BETA_CHANNEL, "late-request", team_id=oauth.BETA)
+    )
+    reelbot.poller.wake()
+    await asyncio.sleep(3.0)
+    assert _create_keys(stack, "late") == [], (
+        "a job of an uninstalled workspace was created at Vizard (on the app's key)"
+    )
+
+
+async def test_reel_jobs_says_so_when_the_store_does_not_answer(
+    make_stack: StackFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`/reel jobs`, `status`, `cancel` and `providers` read the store before their ack; a
+    store that refuses (Redis down: a ConnectionError at once) must still get the person a
+    plain sentence, as /clip's STORE_UNSURE does, not Slack's own failure notice."""
+    stack = await make_stack()
+
+    async def refused(*_: object, **__: object) -> object:
+        raise redis.exceptions.ConnectionError("Connection refused")
+
+    monkeypatch.setattr(stack.runtime.store, "recent_for_user", refused)
+    answer = await stack.slack.slash_command("/reel", "jobs", user_id=ALICE, channel_id=CHANNEL)
+    assert answer.status_code == 200, (answer.status_code, answer.text)
+    assert "store" in answer.text.lower() or "try again" in answer.text.lower(), answer.text
