@@ -7,12 +7,6 @@ import logging
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
-from slack_sdk.http_retry.async_handler import AsyncRetryHandler
-from slack_sdk.http_retry.builtin_async_handlers import (
-    AsyncConnectionErrorRetryHandler,
-    AsyncRateLimitErrorRetryHandler,
-    AsyncServerErrorRetryHandler,
-)
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.home_tab import HomeTab
@@ -33,6 +27,7 @@ from bot.oauth.stores import OAuthStores
 from bot.oauth.teams import TeamTokens, TeamWebClient, bind_team
 from bot.service import Reelbot
 from bot.settings import INSTALL_PATH, REDIRECT_PATH, Settings
+from bot.slack_retries import OnRetry, retry_handlers
 
 # What a person from a workspace with no installation (uninstalled) reads.
 NOT_INSTALLED_MESSAGE = (
@@ -42,18 +37,16 @@ NOT_INSTALLED_MESSAGE = (
 
 
 def build_slack_client(
-    settings: Settings, *, posting: bool = False, tokens: TeamTokens | None = None
+    settings: Settings,
+    *,
+    posting: bool = False,
+    tokens: TeamTokens | None = None,
+    on_retry: OnRetry | None = None,
 ) -> AsyncWebClient:
-    """The Web API client. With `posting`, it retries only 429s (Slack did nothing then):
-    a message whose post answered 5xx or dropped is reconciled by reading the thread back,
-    never by resending it blindly (bot/notify.py). With `tokens` (many workspaces), each call
-    carries the bot token of the workspace in hand (bot/oauth/teams.py)."""
-    handlers: list[AsyncRetryHandler] = [AsyncRateLimitErrorRetryHandler(max_retry_count=5)]
-    if not posting:
-        handlers += [
-            AsyncConnectionErrorRetryHandler(max_retry_count=2),
-            AsyncServerErrorRetryHandler(max_retry_count=2),
-        ]
+    """The Web API client, with slack_sdk's retry handlers (bot/slack_retries.py: with
+    `posting`, 429s only). With `tokens` (many workspaces), each call carries the bot token
+    of the workspace in hand (bot/oauth/teams.py)."""
+    handlers = retry_handlers(posting=posting, on_retry=on_retry)
     if tokens is not None:
         return TeamWebClient(tokens, base_url=str(settings.slack_api_url), retry_handlers=handlers)
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None

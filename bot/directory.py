@@ -90,11 +90,9 @@ class ProviderDirectory:
 
     def scope(self, provider: Provider) -> str:
         """Which account a Provider speaks for: "" for the app's, else a fingerprint of the
-        workspace's keys (so lists cached from one account never show in another)."""
-        for fingerprint, own in self._own.values():
-            if own is provider:
-                return fingerprint
-        return ""
+        workspace's keys (so lists cached from one account never show in another), kept by
+        a Provider after its workspace's keys changed, for the calls it still has under way."""
+        return self._accounts.get(provider, "")
 
     def account(self, provider: Provider) -> str:
         """Whose account a Provider's requests count against, for its line and rate windows:

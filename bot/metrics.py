@@ -48,6 +48,10 @@ class Metrics:
             "reelbot_slack_api_errors", "Slack Web API calls that failed, by Slack's error.",
             ["error"], registry=self.registry,
         )  # fmt: skip
+        self.slack_retries = Counter(
+            "reelbot_slack_api_retries", "Slack Web API calls tried again, by why.",
+            ["reason"], registry=self.registry,
+        )  # fmt: skip
         self.poll_lag = Histogram(
             "reelbot_poll_lag_seconds", "How late a job's turn started after it was due.",
             ["provider"], buckets=_LAG, registry=self.registry,
@@ -60,6 +64,9 @@ class Metrics:
             "reelbot_queue_depth", "Jobs due now and not yet taken, per provider.",
             ["provider"], registry=self.registry,
         )  # fmt: skip
+
+    def slack_retry(self, reason: str) -> None:
+        self.slack_retries.labels(reason).inc()
 
     def job_saved(self, before: Job | None, after: Job) -> None:
         """Count a save that changed the job's state (or made the job)."""

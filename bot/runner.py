@@ -27,7 +27,7 @@ from bot.jobs import Job, JobState
 from bot.media_links import MediaLinks
 from bot.metrics import Metrics
 from bot.notify import Held, Lost, Notifier, Save, SlackBusy, slack_error
-from bot.oauth.teams import for_team
+from bot.oauth.teams import NOT_INSTALLED, for_team
 from bot.slack_files import SlackFiles
 from bot.store.base import JobStore
 from bot.store.spend import Budget
@@ -43,6 +43,15 @@ from providers.base import (
 
 log = logging.getLogger(__name__)
 MAX_SLACK_RETRIES = 8
+# Slack's (and our own) answers that say the job's workspace is gone: the app was uninstalled
+# there, or its token revoked. A job not yet sent is then never sent.
+WORKSPACE_GONE = frozenset({NOT_INSTALLED, "token_revoked", "account_inactive"})
+GONE_NOTICE = (
+    "Reelbot can no longer reach this workspace (it was uninstalled), so nothing was sent."
+)
+
+
+_NOT_SENT = frozenset({JobState.QUEUED, JobState.AWAITING_CONFIRMATION})
 
 
 class _Slack(enum.Enum):
@@ -56,6 +65,7 @@ class _Synced:
     job: Job
     outcome: _Slack = _Slack.OK
     retry_at: float | None = None
+    error: str | None = None
 
 
 class JobRunner(CreateSteps):
@@ -127,10 +137,24 @@ class JobRunner(CreateSteps):
 
         if job.root_ts is None:
             # The root message first, so the person sees the request before a slow create.
-            job = (await self._sync(job, save, held)).job
+            first = await self._sync(job, save, held)
+            job = first.job
+            if first.error in WORKSPACE_GONE and job.state in _NOT_SENT:
+                job = await self._workspace_gone(job, save)
         job = await self._advance(job, owner)
         synced = await self._sync(job, save, held)
         return await self._release(synced, owner)
+
+    async def _workspace_gone(self, job: Job, save: Save) -> Job:
+        """A job whose workspace uninstalled the app before its create: cancelled unsent (the
+        uninstall cancels such jobs too; this catches one stored while it ran)."""
+        saved = await save(job.moved(JobState.CANCELLED, notice=GONE_NOTICE))
+        if saved is None:
+            raise Lost
+        if self._metrics is not None:
+            self._metrics.jobs.labels(saved.provider, saved.state.value).inc()
+        log.warning("job %s: its workspace is gone; cancelled before its create", job.id)
+        return saved
 
     # --- Slack -------------------------------------------------------------------------------
     async def _sync(self, job: Job, save: Save, held: Held) -> _Synced:
@@ -152,7 +176,7 @@ class JobRunner(CreateSteps):
             if self._metrics is not None and isinstance(exc, SlackApiError):
                 self._metrics.slack_errors.labels(reason).inc()
             log.warning("job %s: Slack did not take an update (%s); it is retried", job.id, reason)
-            return _Synced(await self._latest(job), _Slack.FAILED)
+            return _Synced(await self._latest(job), _Slack.FAILED, error=reason)
 
     async def _release(self, synced: _Synced, owner: str) -> Job:
         job, now = synced.job, self._clock()

@@ -118,13 +118,16 @@ class Runtime:
                 prefix=settings.key_prefix,
             )
             self.team_tokens = TeamTokens(self.oauth.installations)
-        self.client = build_slack_client(settings, tokens=self.team_tokens)
-        self.poster = build_slack_client(settings, posting=True, tokens=self.team_tokens)
         labels = {p.name: p.label for p in settings.plugins}
         labels |= {p.name: p.label for p in self.providers.values()}
         self.metrics = Metrics(
             [p.name for p in settings.plugins] + list(self.providers),
             queue_depth=self.store.queue_depth,
+        )
+        retried = self.metrics.slack_retry
+        self.client = build_slack_client(settings, tokens=self.team_tokens, on_retry=retried)
+        self.poster = build_slack_client(
+            settings, posting=True, tokens=self.team_tokens, on_retry=retried
         )
         self.budget = Budget(settings.budget_monthly_cents, settings.budget_monthly_cents_per_user)
         # Description files are always uploaded; RESULTS_AS_FILES adds clips and videos.

@@ -14,6 +14,9 @@ MODAL_FAILED = (
     "Slack didn't let me open the form in time. Run `{command}` again, or type the request "
     "directly, e.g. `{command} {example}`."
 )
+STORE_DOWN_SAID = (
+    "Sorry, Reelbot can't reach its job store right now. Please try again in a moment."
+)
 STORE_UNSURE = (
     "Sorry, Reelbot can't reach its job store right now, so it can't tell whether your "
     "request was saved. If it was, its status message appears here within a few minutes; "

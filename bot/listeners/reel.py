@@ -5,6 +5,7 @@ else)."""
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from datetime import UTC, datetime
@@ -19,13 +20,15 @@ from bot.budget import NO_TEAM
 from bot.home_view import settings_message, workspace_settings
 from bot.jobs import Job
 from bot.kinds import KINDS
-from bot.listeners.common import outcome_text, team_of
+from bot.listeners.common import STORE_DOWN_SAID, outcome_text, team_of
 from bot.listeners.preset_editor import NOT_ADMIN, open_editor
 from bot.listeners.provider_keys import open_keys
 from bot.mrkdwn import escape
 from bot.service import Outcome, Reelbot
+from bot.store import STORE_DOWN
 from bot.store.spend import SpendReport, month_of
 
+log = logging.getLogger(__name__)
 COMMAND = "/reel"
 
 
@@ -175,40 +178,55 @@ def register(app: AsyncApp, reelbot: Reelbot) -> None:
     async def reel(
         ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
     ) -> None:
-        words = str(body.get("text") or "").split()
-        sub = words[0].lower() if words else "help"
-        user_id, team = str(body.get("user_id") or ""), team_of(body)
-        # Store reads answer in the ack; what asks Slack (users.info) acks first and answers
-        # with respond(): a rate-limited users.info waits out its Retry-After, past Slack's 3 s.
-        if sub == "jobs":
-            await ack(text=await jobs_text(reelbot, user_id, team), response_type="ephemeral")
-        elif sub in ("status", "cancel"):
-            answer = await _status_or_cancel(reelbot, user_id, team, sub, words[1:])
-            await ack(text=answer, response_type="ephemeral")
-        elif sub == "providers":
-            await ack(text=await providers_text(reelbot, team), response_type="ephemeral")
-        elif sub == "preset":
-            await ack()
-            refusal = await _preset(reelbot, client, body, user_id)
-            if refusal:
-                await respond(text=refusal, response_type="ephemeral")
-        elif sub == "keys":
-            await ack()
-            said = await open_keys(client, reelbot, body, user_id)
-            if said is not None:
-                await respond(text=said, response_type="ephemeral")
-        elif sub == "settings":
-            await ack()
-            await _settings(reelbot, client, respond, user_id, team)
-        elif sub == "spend":
-            await ack()
-            report = await reelbot.store.spend_report(team or NO_TEAM, month_of(time.time()))
-            admin = await reelbot.admins.is_admin(client, team, user_id)
-            await respond(
-                text=spend_text(reelbot, report, user_id, admin), response_type="ephemeral"
-            )
-        else:
-            await ack(text=await help_text(reelbot, team), response_type="ephemeral")
+        try:
+            await _answer(reelbot, ack, body, client, respond)
+        except STORE_DOWN as exc:
+            log.warning("/reel: the store did not answer (%s)", type(exc).__name__)
+            if ack.response is None:
+                await ack(text=STORE_DOWN_SAID, response_type="ephemeral")
+            else:
+                await respond(text=STORE_DOWN_SAID, response_type="ephemeral")
+
+
+async def _answer(
+    reelbot: Reelbot,
+    ack: AsyncAck,
+    body: dict[str, Any],
+    client: AsyncWebClient,
+    respond: AsyncRespond,
+) -> None:
+    words = str(body.get("text") or "").split()
+    sub = words[0].lower() if words else "help"
+    user_id, team = str(body.get("user_id") or ""), team_of(body)
+    # Store reads answer in the ack; what asks Slack (users.info) acks first and answers
+    # with respond(): a rate-limited users.info waits out its Retry-After, past Slack's 3 s.
+    if sub == "jobs":
+        await ack(text=await jobs_text(reelbot, user_id, team), response_type="ephemeral")
+    elif sub in ("status", "cancel"):
+        answer = await _status_or_cancel(reelbot, user_id, team, sub, words[1:])
+        await ack(text=answer, response_type="ephemeral")
+    elif sub == "providers":
+        await ack(text=await providers_text(reelbot, team), response_type="ephemeral")
+    elif sub == "preset":
+        await ack()
+        refusal = await _preset(reelbot, client, body, user_id)
+        if refusal:
+            await respond(text=refusal, response_type="ephemeral")
+    elif sub == "keys":
+        await ack()
+        said = await open_keys(client, reelbot, body, user_id)
+        if said is not None:
+            await respond(text=said, response_type="ephemeral")
+    elif sub == "settings":
+        await ack()
+        await _settings(reelbot, client, respond, user_id, team)
+    elif sub == "spend":
+        await ack()
+        report = await reelbot.store.spend_report(team or NO_TEAM, month_of(time.time()))
+        admin = await reelbot.admins.is_admin(client, team, user_id)
+        await respond(text=spend_text(reelbot, report, user_id, admin), response_type="ephemeral")
+    else:
+        await ack(text=await help_text(reelbot, team), response_type="ephemeral")
 
 
 async def _status_or_cancel(

@@ -58,3 +58,19 @@ async def test_a_job_is_counted_once_by_state_and_the_calls_are_timed(
     assert scraped[("reelbot_queue_depth", (("provider", "vizard"),))] == 0
     again = _jobs(await _scrape(stack))
     assert again == counted, "a scrape counts nothing itself"
+
+
+async def test_slack_retries_are_counted_by_why(make_stack: StackFactory) -> None:
+    """Slack's 429 (with Retry-After) on the status message's post: slack_sdk's handler waits
+    and tries again, and /metrics counts the retry; the job is done as usual."""
+    stack = await make_stack()
+    stack.sandbox.fail_next("chat.postMessage", retry_after=1, times=2)
+    answer = await stack.slack.slash_command(
+        "/clip", "https://v.example.com/talk.mp4", user_id=ALICE, channel_id=CHANNEL
+    )
+    assert answer.status_code == 200
+    [job] = await stack.wait_until_delivered()
+    assert job.state is JobState.DONE
+    scraped = await _scrape(stack)
+    assert scraped[("reelbot_slack_api_retries_total", (("reason", "rate_limited"),))] == 2
+

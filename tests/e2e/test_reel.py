@@ -7,6 +7,9 @@ import asyncio
 import json
 import time
 
+import pytest
+import redis.exceptions
+
 from bot.jobs import Job, JobState
 from bot.sandbox import Ephemeral, SlackRequests
 from tests.e2e.conftest import ALICE, BOB, CHANNEL, Stack, StackFactory
@@ -165,3 +168,20 @@ async def test_a_person_in_two_workspaces_of_an_org_sees_and_cancels_each_ones_j
         home = json.dumps(stack.sandbox.home_views[ALICE]["blocks"])
         assert f"`{there.id[:8]}`" in home and f"`{legacy.id[:8]}`" in home
         assert f"`{here.id[:8]}`" not in home
+
+
+async def test_reel_says_so_when_the_store_does_not_answer(
+    make_stack: StackFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`/reel jobs`, `status`, `cancel` and `providers` read the store before their ack; a
+    store that refuses (Redis down: a ConnectionError at once) must still get the person a
+    plain sentence, as /clip's STORE_UNSURE does, not Slack's own failure notice."""
+    stack = await make_stack()
+
+    async def refused(*_: object, **__: object) -> object:
+        raise redis.exceptions.ConnectionError("Connection refused")
+
+    monkeypatch.setattr(stack.runtime.store, "recent_for_user", refused)
+    answer = await stack.slack.slash_command("/reel", "jobs", user_id=ALICE, channel_id=CHANNEL)
+    assert answer.status_code == 200, (answer.status_code, answer.text)
+    assert "store" in answer.text.lower() or "try again" in answer.text.lower(), answer.text

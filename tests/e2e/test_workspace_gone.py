@@ -1,31 +1,30 @@
-"""Second review's end-to-end probes: each fails while the defect it names is there."""
+"""A workspace that uninstalled the app: a job of it stored after the uninstall's cancel pass
+(a command already in flight) is never created at its provider."""
 
 from __future__ import annotations
 
 import asyncio
 
 import httpx
-import pytest
-import redis.exceptions
 from cryptography.fernet import Fernet
 
 from bot.parse import Submit, parse_command
 from bot.service import Origin
 from providers.base import JobKind
 from tests.e2e import test_oauth as oauth
-from tests.e2e.conftest import ALICE, CHANNEL, StackFactory
+from tests.e2e.conftest import ALICE, StackFactory
 from tests.e2e.test_workspace_keys import KEY_A, _create_keys
 
 
-async def test_a_job_of_an_uninstalled_workspace_is_never_sent_on_the_apps_key(
+async def test_a_job_of_an_uninstalled_workspace_is_never_sent(
     make_stack: StackFactory,
 ) -> None:
     """Beta set its own Vizard key, then uninstalls. A /clip of Beta's whose job was stored
     just after the uninstall's cancel pass (the command was already in flight; likewise any
     job left over when the uninstall handler gave up on a store outage or its replica died)
-    must not be created at all: nothing can be posted there any more. Today the runner posts
-    the root message (refused: no installation), then sends the create anyway, and since
-    Beta's key went with its settings, on the app's own account."""
+    must not be created at all: nothing can be posted there any more, and Beta's own key
+    went with its settings, so it would run on the app's account. Its root message is
+    refused (no installation) and the job is cancelled unsent."""
     stack = await make_stack(
         slack_bot_token=None,
         slack_client_id=oauth.CLIENT_ID,
@@ -71,20 +70,5 @@ async def test_a_job_of_an_uninstalled_workspace_is_never_sent_on_the_apps_key(
     assert _create_keys(stack, "late") == [], (
         "a job of an uninstalled workspace was created at Vizard (on the app's key)"
     )
-
-
-async def test_reel_jobs_says_so_when_the_store_does_not_answer(
-    make_stack: StackFactory, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """`/reel jobs`, `status`, `cancel` and `providers` read the store before their ack; a
-    store that refuses (Redis down: a ConnectionError at once) must still get the person a
-    plain sentence, as /clip's STORE_UNSURE does, not Slack's own failure notice."""
-    stack = await make_stack()
-
-    async def refused(*_: object, **__: object) -> object:
-        raise redis.exceptions.ConnectionError("Connection refused")
-
-    monkeypatch.setattr(stack.runtime.store, "recent_for_user", refused)
-    answer = await stack.slack.slash_command("/reel", "jobs", user_id=ALICE, channel_id=CHANNEL)
-    assert answer.status_code == 200, (answer.status_code, answer.text)
-    assert "store" in answer.text.lower() or "try again" in answer.text.lower(), answer.text
+    [job] = await stack.jobs(oauth.BETTY)
+    assert job.state.value == "cancelled" and "uninstalled" in (job.notice or "")
