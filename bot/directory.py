@@ -30,6 +30,12 @@ log = logging.getLogger(__name__)
 RETIRE_AFTER_S = 60.0
 
 
+def _plain(value: object) -> str | None:
+    if isinstance(value, SecretStr):
+        return value.get_secret_value()
+    return None if value is None else str(value)
+
+
 class ProviderDirectory:
     def __init__(
         self,
@@ -136,9 +142,13 @@ class ProviderDirectory:
             c.field: SecretStr(fields[c.field]) if c.secret else fields[c.field]
             for c in credentials(plugin)
         }
-        group = self._settings.group(name).model_copy(update=update)
+        env_group = self._settings.group(name)
+        group = env_group.model_copy(update=update)
         provider = plugin.create(group, self._shared)
-        keys = json.dumps([fields[c.field] for c in credentials(plugin)])
+        wanted = [fields[c.field] for c in credentials(plugin)]
+        if wanted == [_plain(getattr(env_group, c.field)) for c in credentials(plugin)]:
+            return provider  # the app's own key: the app's account, line and lists
+        keys = json.dumps(wanted)
         try:
             self._accounts[provider] = hashlib.sha256(keys.encode()).hexdigest()[:16]
         except TypeError:  # a Provider that cannot be weakly referenced: the app's line

@@ -73,4 +73,3 @@ async def test_slack_retries_are_counted_by_why(make_stack: StackFactory) -> Non
     assert job.state is JobState.DONE
     scraped = await _scrape(stack)
     assert scraped[("reelbot_slack_api_retries_total", (("reason", "rate_limited"),))] == 2
-

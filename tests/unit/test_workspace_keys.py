@@ -165,6 +165,10 @@ async def test_a_workspace_key_is_its_own_account_and_the_same_key_one_account(
         assert directory.account(env["vizard"]) == "vizard", "the app's key: as before"
         assert one.startswith("vizard:") and one == same and other not in (one, "vizard")
         assert "ws-key" not in one + other
+        await keys.put("T4", "vizard", {"api_key": "env-vizard-key"})
+        apps_own = (await directory.for_team("T4"))["vizard"]
+        assert directory.account(apps_own) == "vizard", "the app's own key: the app's account"
+        assert directory.scope(apps_own) == ""
     finally:
         await directory.aclose()
         for provider in env.values():
