@@ -27,6 +27,7 @@ from bot.registry import build_providers
 from bot.settings import Settings
 from bot.store import open_store
 from providers.base import NOT_SENT, ProviderError, Unavailable
+from providers.memory_state import MemoryState
 
 log = logging.getLogger(__name__)
 
@@ -256,28 +257,6 @@ async def _store(settings: Settings) -> list[Row]:
     return [Row(STORE_ROW, False, f"{place} does not answer")]
 
 
-class _Scratch:
-    """Shared state for one check run: the checks make nothing to share between replicas."""
-
-    def __init__(self) -> None:
-        self._values: dict[str, str] = {}
-
-    async def shared_get(self, key: str) -> str | None:
-        return self._values.get(key)
-
-    async def shared_put(self, key: str, value: str, ttl: float) -> None:
-        self._values[key] = value
-
-    async def shared_put_new(self, key: str, value: str, ttl: float) -> bool:
-        return self._values.setdefault(key, value) == value
-
-    async def shared_delete(self, key: str, value: str | None = None) -> bool:
-        if key not in self._values or (value is not None and self._values[key] != value):
-            return False
-        del self._values[key]
-        return True
-
-
 def _unavailable(exc: Unavailable, where: str) -> str:
     """Why a provider could not be asked (its own sentence promises retries, which a check
     does not make)."""
@@ -303,7 +282,7 @@ def _provider_checks(settings: Settings) -> list[_Check]:
             return [row]
 
         return [_Check((PROVIDERS_ROW,), nothing)]
-    providers = build_providers(settings, _Scratch())
+    providers = build_providers(settings, MemoryState())
     checks: list[_Check] = []
     for plugin in configured:
         what = f"{plugin.label} key"

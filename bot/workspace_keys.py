@@ -75,13 +75,9 @@ class WorkspaceKeys:
         """Each provider the workspace has its own keys for, with their sealed token."""
         if self._vault is None:
             return {}
-        stored = await self._config.config_all(team)
-        found: dict[str, str] = {}
-        for key, token in stored.items():
-            name = key.removeprefix(STORE_PREFIX)
-            if key.startswith(STORE_PREFIX) and name in self.plugins:
-                found[name] = token
-        return found
+        # Only the keys' own entries: a workspace's settings also hold every channel preset.
+        stored = await self._config.config_many(team, [STORE_PREFIX + n for n in self.plugins])
+        return {key.removeprefix(STORE_PREFIX): token for key, token in stored.items()}
 
     def open(self, token: str) -> dict[str, str] | None:
         """The key fields a token holds, or None when they cannot be read (another

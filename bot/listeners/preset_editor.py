@@ -12,6 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.budget import NO_TEAM
 from bot.kinds import KINDS
+from bot.listeners.common import team_of as request_team
 from bot.listeners.forms import open_request_modal, refill
 from bot.modals import ModalContext
 from bot.preset_modal import PRESET_COMMAND
@@ -30,9 +31,8 @@ _CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,}$")
 
 
 def team_of(body: Mapping[str, Any]) -> str:
-    team = body.get("team")
-    found = team.get("id") if isinstance(team, dict) else body.get("team_id")
-    return str(found or "") or NO_TEAM
+    """The workspace, as presets are stored under it (NO_TEAM without one)."""
+    return request_team(body) or NO_TEAM
 
 
 async def starting(

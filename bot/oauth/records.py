@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import abc
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.oauth.installation_store.models.bot import Bot
@@ -62,6 +62,15 @@ def load_bot(data: str | bytes) -> Bot:
 
 def latest(installations: Iterable[Installation]) -> Installation | None:
     return max(installations, key=lambda i: i.installed_at, default=None)
+
+
+def chosen(stored: Sequence[Installation], user_id: str | None) -> Installation | None:
+    """The installation a lookup answers: the user's, or the workspace's latest (`answer`)."""
+    if user_id is None:
+        found = latest(stored)
+    else:
+        found = next((i for i in stored if i.user_id == user_id), None)
+    return answer(found, user_id, stored)
 
 
 def answer(

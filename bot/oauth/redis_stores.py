@@ -97,11 +97,7 @@ class RedisInstallationStore(records.TeamInstallationStore):
     ) -> Installation | None:
         key = self._installers(*records.workspace(enterprise_id, team_id, is_enterprise_install))
         stored = [records.load_installation(v) for v in (await self._redis.hgetall(key)).values()]
-        if user_id is None:
-            found = records.latest(stored)
-        else:
-            found = next((i for i in stored if i.user_id == user_id), None)
-        return records.answer(found, user_id, stored)
+        return records.chosen(stored, user_id)
 
     async def async_delete_bot(self, *, enterprise_id: str | None, team_id: str | None) -> None:
         enterprise, team = records.workspace(enterprise_id, team_id)

@@ -138,11 +138,7 @@ class SqliteInstallationStore(records.TeamInstallationStore):
             return [str(r[0]) for r in rows]
 
         stored = [records.load_installation(d) for d in await self._db.run(find)]
-        if user_id is None:
-            found = records.latest(stored)
-        else:
-            found = next((i for i in stored if i.user_id == user_id), None)
-        return records.answer(found, user_id, stored)
+        return records.chosen(stored, user_id)
 
     async def async_delete_bot(self, *, enterprise_id: str | None, team_id: str | None) -> None:
         key = records.workspace(enterprise_id, team_id)

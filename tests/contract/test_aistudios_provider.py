@@ -48,45 +48,13 @@ from providers.base import (
     dump_request,
 )
 from providers.forms import FieldError, FieldType, Form
+from providers.memory_state import MemoryState
 from providers.simulators.aistudios import AIStudiosSimulator, Endpoint, Fault
 
 APP_ID = "app-7d1e2b4c"
 USER_KEY = "uk-live-0f3c9a7d1e2b4c6a8e0f"
 KEY = "0" * 32
 MODEL, CLOTH, OTHER_CLOTH = "M000045058", "BG00002320", "BG00002321"
-
-
-class MemoryShared:
-    """A SharedState in this process only, for the tests that need no store."""
-
-    def __init__(self) -> None:
-        self.values: dict[str, tuple[str, float]] = {}
-
-    def _live(self, key: str) -> str | None:
-        found = self.values.get(key)
-        if found is None or found[1] <= time.monotonic():
-            self.values.pop(key, None)
-            return None
-        return found[0]
-
-    async def shared_get(self, key: str) -> str | None:
-        return self._live(key)
-
-    async def shared_put(self, key: str, value: str, ttl: float) -> None:
-        self.values[key] = (value, time.monotonic() + ttl)
-
-    async def shared_put_new(self, key: str, value: str, ttl: float) -> bool:
-        if self._live(key) is not None:
-            return False
-        self.values[key] = (value, time.monotonic() + ttl)
-        return True
-
-    async def shared_delete(self, key: str, value: str | None = None) -> bool:
-        live = self._live(key)
-        if live is None or (value is not None and live != value):
-            return False
-        del self.values[key]
-        return True
 
 
 def a_request(**changes: Any) -> AIStudiosRequest:
@@ -107,7 +75,7 @@ def make(
 ) -> AIStudiosProvider:
     app_id = kw.pop("app_id", APP_ID)
     user_key = kw.pop("user_key", USER_KEY)
-    return AIStudiosProvider(app_id, user_key, shared or MemoryShared(), sim.base_url, **kw)
+    return AIStudiosProvider(app_id, user_key, shared or MemoryState(), sim.base_url, **kw)
 
 
 @pytest.fixture
@@ -185,7 +153,7 @@ async def test_plugin_builds_a_provider_with_the_workspace_defaults(
         "IN_FLIGHT": "4",
     }.items():
         monkeypatch.setenv(f"AISTUDIOS_{name}", value)
-    built = PLUGIN.create(AIStudiosSettings(_env_file=None), MemoryShared())
+    built = PLUGIN.create(AIStudiosSettings(_env_file=None), MemoryState())
     try:
         studio: Provider = built
         assert studio.in_flight_limit == 4
@@ -555,7 +523,7 @@ def counting_exchange(delay: float = 0.05) -> tuple[list[str], Callable[[], Awai
 
 async def test_many_callers_at_once_in_one_process_make_one_exchange() -> None:
     issued, exchange = counting_exchange()
-    auth = TokenAuth(MemoryShared(), "scope", exchange, life=60)
+    auth = TokenAuth(MemoryState(), "scope", exchange, life=60)
 
     tokens = await asyncio.gather(*(auth.token() for _ in range(50)))
 
@@ -563,7 +531,7 @@ async def test_many_callers_at_once_in_one_process_make_one_exchange() -> None:
 
 
 async def test_a_token_another_replica_stored_is_used_and_a_newer_one_survives_a_drop() -> None:
-    shared = MemoryShared()
+    shared = MemoryState()
     issued, exchange = counting_exchange()
     first = TokenAuth(shared, "scope", exchange, life=60)
     second = TokenAuth(shared, "scope", exchange, life=60)
@@ -581,7 +549,7 @@ async def test_a_token_another_replica_stored_is_used_and_a_newer_one_survives_a
 
 
 async def test_a_lock_left_by_a_replica_that_died_is_taken_over_once_it_expires() -> None:
-    shared = MemoryShared()
+    shared = MemoryState()
     issued, exchange = counting_exchange()
     auth = TokenAuth(shared, "scope", exchange, life=60, lock_seconds=0.4)
     await shared.shared_put_new(auth.lock_key, "a replica that died", 0.4)
@@ -595,7 +563,7 @@ async def test_a_lock_left_by_a_replica_that_died_is_taken_over_once_it_expires(
 
 
 async def test_waiting_too_long_for_another_replica_is_unavailable_and_nothing_was_sent() -> None:
-    shared = MemoryShared()
+    shared = MemoryState()
     issued, exchange = counting_exchange()
     auth = TokenAuth(shared, "scope", exchange, life=60, lock_seconds=30, wait_seconds=0.3)
     await shared.shared_put_new(auth.lock_key, "a replica that hangs", 30)
@@ -609,7 +577,7 @@ async def test_waiting_too_long_for_another_replica_is_unavailable_and_nothing_w
 async def test_a_refused_exchange_releases_the_lock_and_says_what_to_fix(
     sim: AIStudiosSimulator,
 ) -> None:
-    shared = MemoryShared()
+    shared = MemoryState()
     studio = make(sim, shared, user_key="uk-revoked")
     try:
         with pytest.raises(NeedsAdmin) as raised:
@@ -626,7 +594,7 @@ async def test_a_wrong_user_key_with_the_same_app_id_never_uses_another_accounts
 ) -> None:
     """Every workspace's Provider shares one store: a workspace that saved the same app id
     with a key AI Studios refuses must be refused, not ride on the token the right key got."""
-    shared = MemoryShared()
+    shared = MemoryState()
     owner = make(sim, shared)
     other = make(sim, shared, user_key="uk-WRONG")
     try:

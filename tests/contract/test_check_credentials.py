@@ -13,6 +13,7 @@ import pytest_asyncio
 
 from bot.registry import PLUGINS
 from providers.base import NeedsAdmin, Provider
+from providers.memory_state import MemoryState
 from providers.simulators.aistudios import AIStudiosSimulator
 from providers.simulators.cuttr import CuttrSimulator
 from providers.simulators.heygen import HeyGenSimulator
@@ -20,25 +21,6 @@ from providers.simulators.viddyscribe import ViddyScribeSimulator
 from providers.simulators.vizard import VizardSimulator
 from tests.snip.provider import PLUGIN as SNIP_PLUGIN
 from tests.snip.simulator import SnipSimulator
-
-
-class MemoryShared:
-    """A SharedState in this process only."""
-
-    def __init__(self) -> None:
-        self.values: dict[str, str] = {}
-
-    async def shared_get(self, key: str) -> str | None:
-        return self.values.get(key)
-
-    async def shared_put(self, key: str, value: str, ttl: float) -> None:
-        self.values[key] = value
-
-    async def shared_put_new(self, key: str, value: str, ttl: float) -> bool:
-        return self.values.setdefault(key, value) == value
-
-    async def shared_delete(self, key: str, value: str | None = None) -> bool:
-        return self.values.pop(key, None) is not None
 
 
 @dataclass(frozen=True)
@@ -105,7 +87,7 @@ async def case(request: pytest.FixtureRequest) -> AsyncIterator[tuple[Case, Any]
 async def _provider(name: str, values: dict[str, Any]) -> Provider:
     plugin = next(p for p in (*PLUGINS, SNIP_PLUGIN) if p.name == name)
     group = plugin.settings(_env_file=None, **values)
-    return plugin.create(group, MemoryShared())
+    return plugin.create(group, MemoryState())
 
 
 async def test_the_right_key_passes_and_creates_nothing(case: tuple[Case, Any]) -> None:

@@ -31,7 +31,6 @@ from providers.base import (
     Provider,
     ProviderError,
     RateLimited,
-    SharedState,
     StagesFiles,
     Status,
     Submission,
@@ -40,6 +39,7 @@ from providers.base import (
     dump_request,
 )
 from providers.forms import FieldError, FieldType
+from providers.memory_state import MemoryState
 from providers.simulators.viddyscribe import ViddyScribeSimulator
 from providers.viddyscribe import (
     ERRORS,
@@ -110,28 +110,6 @@ async def through(
 
 async def _upload(vs: ViddyScribeProvider, data: bytes, key: str = KEY) -> Any:
     return await through(vs, Bytes(data, name="k.mp4"), key=key)
-
-
-class MemoryState:
-    """The store's shared state, in memory: what every replica sees."""
-
-    def __init__(self) -> None:
-        self.values: dict[str, str] = {}
-
-    async def shared_get(self, key: str) -> str | None:
-        return self.values.get(key)
-
-    async def shared_put(self, key: str, value: str, ttl: float) -> None:
-        self.values[key] = value
-
-    async def shared_put_new(self, key: str, value: str, ttl: float) -> bool:
-        return self.values.setdefault(key, value) == value
-
-    async def shared_delete(self, key: str, value: str | None = None) -> bool:
-        return self.values.pop(key, None) is not None
-
-
-_: type[SharedState] = MemoryState
 
 
 @pytest.fixture
@@ -527,7 +505,7 @@ async def test_a_small_file_is_uploaded_multipart_then_described_by_media_id(
     assert sim.bytes_received == len(MP4) and sim.put_headers == []
     (media_id,) = sim.media
     assert sim.generates[0]["input"] == {"type": "media_id", "value": media_id}
-    assert shared.values == {}, "the media id is let go once the job exists"
+    assert shared.snapshot() == {}, "the media id is let go once the job exists"
     status = await finish(sim, provider, submission.ref)
     assert FIRST in one(status.outputs, File).text
 

@@ -35,10 +35,15 @@ MANIFEST_SCOPES = yaml.safe_load(
 )["oauth_config"]["scopes"]["bot"]
 
 
-@pytest.fixture
-async def oauth_stack(make_stack: StackFactory) -> Stack:
+async def two_workspaces(
+    make_stack: StackFactory, *, betty_is_admin: bool = False, **settings: object
+) -> Stack:
+    """A stack in OAuth mode with the sandbox's workspace (Alpha) and Beta, neither installed."""
     stack = await make_stack(
-        slack_bot_token=None, slack_client_id=CLIENT_ID, slack_client_secret=CLIENT_SECRET
+        slack_bot_token=None,
+        slack_client_id=CLIENT_ID,
+        slack_client_secret=CLIENT_SECRET,
+        **settings,
     )
     sandbox = stack.sandbox
     sandbox.enable_oauth(CLIENT_ID, CLIENT_SECRET)
@@ -46,8 +51,19 @@ async def oauth_stack(make_stack: StackFactory) -> Stack:
     sandbox.uninstall(ALPHA)
     sandbox.add_workspace(BETA, "Beta Corp")
     sandbox.add_channel(BETA_CHANNEL, "beta-general", team=BETA)
-    sandbox.add_user(BETTY, "betty", team=BETA)
+    sandbox.add_user(BETTY, "betty", is_admin=betty_is_admin, team=BETA)
     return stack
+
+
+async def install_both(stack: Stack) -> None:
+    async with httpx.AsyncClient(timeout=10.0) as http:
+        await _install(http, stack, ALPHA, ALICE)
+        await _install(http, stack, BETA, BETTY)
+
+
+@pytest.fixture
+async def oauth_stack(make_stack: StackFactory) -> Stack:
+    return await two_workspaces(make_stack)
 
 
 def _base(stack: Stack) -> str:

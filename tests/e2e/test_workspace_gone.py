@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import asyncio
 
-import httpx
 from cryptography.fernet import Fernet
 
 from bot.parse import Submit, parse_command
 from bot.service import Origin
 from providers.base import JobKind
 from tests.e2e import test_oauth as oauth
-from tests.e2e.conftest import ALICE, StackFactory
+from tests.e2e.conftest import StackFactory
 from tests.e2e.test_workspace_keys import KEY_A, _create_keys
 
 
@@ -25,22 +24,12 @@ async def test_a_job_of_an_uninstalled_workspace_is_never_sent(
     must not be created at all: nothing can be posted there any more, and Beta's own key
     went with its settings, so it would run on the app's account. Its root message is
     refused (no installation) and the job is cancelled unsent."""
-    stack = await make_stack(
-        slack_bot_token=None,
-        slack_client_id=oauth.CLIENT_ID,
-        slack_client_secret=oauth.CLIENT_SECRET,
-        reelbot_secret_key=Fernet.generate_key().decode(),
+    stack = await oauth.two_workspaces(
+        make_stack, betty_is_admin=True, reelbot_secret_key=Fernet.generate_key().decode()
     )
     sandbox = stack.sandbox
-    sandbox.enable_oauth(oauth.CLIENT_ID, oauth.CLIENT_SECRET)
-    sandbox.uninstall(oauth.ALPHA)
-    sandbox.add_workspace(oauth.BETA, "Beta Corp")
-    sandbox.add_channel(oauth.BETA_CHANNEL, "beta-general", team=oauth.BETA)
-    sandbox.add_user(oauth.BETTY, "betty", is_admin=True, team=oauth.BETA)
     stack.vizard.api_keys.add(KEY_A)
-    async with httpx.AsyncClient(timeout=10.0) as http:
-        await oauth._install(http, stack, oauth.ALPHA, ALICE)
-        await oauth._install(http, stack, oauth.BETA, oauth.BETTY)
+    await oauth.install_both(stack)
     keys = stack.runtime.directory.keys
     assert keys is not None
     await keys.put(oauth.BETA, "vizard", {"api_key": KEY_A})

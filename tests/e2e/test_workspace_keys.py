@@ -306,22 +306,12 @@ async def test_with_oauth_each_installed_workspace_keeps_its_own_key_until_unins
 ) -> None:
     """Many workspaces for real (Bolt's OAuth, a bot token per workspace): Beta's admin sets
     Beta's key; Alpha's job never carries it; uninstalling Beta drops the key with the rest."""
-    stack = await make_stack(
-        slack_bot_token=None,
-        slack_client_id=oauth.CLIENT_ID,
-        slack_client_secret=oauth.CLIENT_SECRET,
-        reelbot_secret_key=Fernet.generate_key().decode(),
+    stack = await oauth.two_workspaces(
+        make_stack, betty_is_admin=True, reelbot_secret_key=Fernet.generate_key().decode()
     )
     sandbox = stack.sandbox
-    sandbox.enable_oauth(oauth.CLIENT_ID, oauth.CLIENT_SECRET)
-    sandbox.uninstall(oauth.ALPHA)
-    sandbox.add_workspace(oauth.BETA, "Beta Corp")
-    sandbox.add_channel(oauth.BETA_CHANNEL, "beta-general", team=oauth.BETA)
-    sandbox.add_user(oauth.BETTY, "betty", is_admin=True, team=oauth.BETA)
     stack.vizard.api_keys.add(KEY_A)
-    async with httpx.AsyncClient(timeout=10.0) as http:
-        await oauth._install(http, stack, oauth.ALPHA, ALICE)
-        await oauth._install(http, stack, oauth.BETA, oauth.BETTY)
+    await oauth.install_both(stack)
     alpha, beta = workspace(stack, oauth.ALPHA), workspace(stack, oauth.BETA)
 
     # `/reel keys` (App Home's button opens the same modal: tested above in one workspace).
